@@ -1,0 +1,5 @@
+"""Shared pytest setup: headless matplotlib for library tests."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
