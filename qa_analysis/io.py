@@ -1,0 +1,705 @@
+"""Loaders, schemas and validation for the three input tables, plus atomic writers.
+
+Every loader takes a ``source``:
+
+* a pandas DataFrame (never modified; a validated copy is returned);
+* a CSV file, a Parquet file, or a glob of either (``exports/2026-*.parquet``);
+* a DuckDB database file (``.duckdb`` / ``.db``) with ``table=`` naming the
+  table (default: ``evaluations``, ``calibration`` or ``tickets``).
+
+``region=``, ``start=`` and ``end=`` filters are pushed down into the DuckDB
+query for Parquet and DuckDB sources (row groups and zone maps outside the
+slice are skipped, not loaded then filtered). CSV files are parsed whole by
+pandas so that errors can name the file's line numbers; the filters are
+applied after validation.
+
+Validation raises :class:`DataError` (a ``ValueError``) naming the source, the
+column, the problem, how many rows are affected and the first offending rows
+(``line N`` for CSV files, counting the header as line 1; ``row N`` (0-based)
+for Parquet, DuckDB tables and DataFrames).
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qa_analysis.scorecard import Scorecard
+
+__all__ = [
+    "DataError",
+    "SCHEMAS",
+    "load_evaluations",
+    "load_calibration",
+    "load_tickets",
+    "load_query",
+    "from_wide",
+    "write_csv_atomic",
+    "write_text_atomic",
+    "write_bytes_atomic",
+    "write_parquet_atomic",
+]
+
+MAX_ROWS_SHOWN = 5
+_ROW = "__row"  # provenance: line/row number in the source
+_FILE = "__file"  # provenance: file the row came from (globs)
+
+
+class DataError(ValueError):
+    """Input data that cannot be used as it is.
+
+    Attributes
+    ----------
+    source : str
+        File, table or ``<DataFrame>`` the data came from.
+    problems : list of str
+        One line per problem found (the message joins them).
+    """
+
+    def __init__(self, source: str, problems: str | Sequence[str]):
+        self.source = source
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        if len(self.problems) == 1:
+            msg = f"{source}: {self.problems[0]}"
+        else:
+            msg = f"{source}: {len(self.problems)} problems:\n" + "\n".join(
+                f"  - {p}" for p in self.problems
+            )
+        super().__init__(msg)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Canonical columns of one input table (DESIGN.md, "Data model")."""
+
+    name: str
+    ids: tuple[str, ...]  # required, non-empty text columns
+    dates: tuple[str, ...]  # required, parseable dates
+    numbers: tuple[str, ...]  # required numeric columns (empty allowed = N/A)
+    optional_numbers: tuple[str, ...]
+    key: tuple[str, ...]  # must be unique
+    date_filter: str  # column start=/end= apply to
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return self.ids + self.dates + self.numbers
+
+
+SCHEMAS: dict[str, Schema] = {
+    "evaluations": Schema(
+        name="evaluations",
+        ids=("evaluation_id", "ticket_id", "agent_id", "reviewer_id", "region", "market",
+             "channel", "queue", "criterion"),
+        dates=("evaluated_at",),
+        numbers=("score",),
+        optional_numbers=("csat",),
+        key=("evaluation_id", "criterion"),
+        date_filter="evaluated_at",
+    ),
+    "calibration": Schema(
+        name="calibration",
+        ids=("session_id", "region", "ticket_id", "rater_id", "role", "criterion"),
+        dates=("session_date",),
+        numbers=("score",),
+        optional_numbers=(),
+        key=("session_id", "ticket_id", "rater_id", "criterion"),
+        date_filter="session_date",
+    ),
+    "tickets": Schema(
+        name="tickets",
+        ids=("ticket_id", "agent_id", "region", "market", "channel", "queue"),
+        dates=("created_at",),
+        numbers=(),
+        optional_numbers=("csat", "handle_time_min"),
+        key=("ticket_id",),
+        date_filter="created_at",
+    ),
+}
+
+ROLES = ("specialist", "expert")
+
+
+# ---------------------------------------------------------------------------
+# public loaders
+# ---------------------------------------------------------------------------
+def load_evaluations(
+    source: Any,
+    *,
+    table: str | None = None,
+    scorecard: Scorecard | str | Path | None = None,
+    region: str | Sequence[str] | None = None,
+    start: Any = None,
+    end: Any = None,
+) -> pd.DataFrame:
+    """Load and validate production evaluations (one row per evaluation x criterion).
+
+    Parameters
+    ----------
+    source
+        DataFrame, CSV/Parquet path or glob, or DuckDB database file.
+    table
+        Table name when ``source`` is a DuckDB file (default ``"evaluations"``).
+    scorecard
+        A :class:`~qa_analysis.scorecard.Scorecard` (or a YAML path). When given,
+        every criterion must be on it, every score on its criterion's scale, and
+        an empty score (not applicable) only on criteria with ``na_allowed``.
+    region, start, end
+        Keep one region (or a list), and evaluations from ``start`` to ``end``
+        inclusive (dates; ``end`` covers its whole day).
+
+    Returns
+    -------
+    DataFrame
+        Canonical columns with ``evaluated_at`` as datetime64 and ``score``
+        (and ``csat``) as float64; extra columns are kept. ``attrs`` holds
+        ``source``, ``filters``, and ``note`` when the filters left no rows.
+
+    Raises
+    ------
+    DataError
+        Naming the source, column, problem and the first offending rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"evaluation_id": ["e1", "e1"], "ticket_id": "t1", "agent_id": "a1",
+    ...     "reviewer_id": "r1", "region": "EU", "market": "DE", "channel": "chat",
+    ...     "queue": "billing", "evaluated_at": "2026-10-05", "criterion": ["greeting", "tone"],
+    ...     "score": [1, 4]})
+    >>> load_evaluations(raw)["score"].tolist()
+    [1.0, 4.0]
+    """
+    return _load("evaluations", source, table, scorecard, region, start, end)
+
+
+def load_calibration(
+    source: Any,
+    *,
+    table: str | None = None,
+    scorecard: Scorecard | str | Path | None = None,
+    region: str | Sequence[str] | None = None,
+    start: Any = None,
+    end: Any = None,
+) -> pd.DataFrame:
+    """Load and validate calibration ratings (session x ticket x rater x criterion).
+
+    Same sources, filters and errors as :func:`load_evaluations`; ``role`` must be
+    ``specialist`` or ``expert``; an empty score is a missing rating (kept: the
+    reliability functions treat it as missing). ``start``/``end`` filter on
+    ``session_date``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"session_id": "s1", "session_date": "2026-10-05", "region": "EU",
+    ...     "ticket_id": "t1", "rater_id": ["r1", "r2"], "role": ["specialist", "expert"],
+    ...     "criterion": "tone", "score": [4, 5]})
+    >>> len(load_calibration(raw))
+    2
+    """
+    return _load("calibration", source, table, scorecard, region, start, end)
+
+
+def load_tickets(
+    source: Any,
+    *,
+    table: str | None = None,
+    region: str | Sequence[str] | None = None,
+    start: Any = None,
+    end: Any = None,
+) -> pd.DataFrame:
+    """Load and validate a ticket population (one row per ticket) for audit sampling.
+
+    ``start``/``end`` filter on ``created_at``; ``ticket_id`` must be unique.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"ticket_id": ["t1", "t2"], "agent_id": "a1", "region": "EU",
+    ...     "market": "DE", "channel": "chat", "queue": "billing",
+    ...     "created_at": ["2026-10-01", "2026-10-02"]})
+    >>> load_tickets(raw)["created_at"].dt.day.tolist()
+    [1, 2]
+    """
+    return _load("tickets", source, table, None, region, start, end)
+
+
+def load_query(
+    kind: str,
+    source: str | Path,
+    *,
+    table: str | None = None,
+    region: str | Sequence[str] | None = None,
+    start: Any = None,
+    end: Any = None,
+) -> tuple[str, list[Any]]:
+    """The DuckDB SQL and parameters a loader runs for a Parquet or DuckDB source.
+
+    Exposed so the pushdown can be inspected (``EXPLAIN ANALYZE``) and tested.
+    For a DuckDB file, run it on ``duckdb.connect(source, read_only=True)``.
+    """
+    schema = SCHEMAS[kind]
+    src = _Source.resolve(source, table or kind)
+    if src.kind == "csv":
+        raise DataError(src.label, "CSV sources are read by pandas, not DuckDB")
+    with src.connect() as con:
+        types = src.column_types(con)
+        return src.query(schema, types, region, start, end)
+
+
+# ---------------------------------------------------------------------------
+# wide -> long
+# ---------------------------------------------------------------------------
+def from_wide(
+    df: pd.DataFrame,
+    id_columns: Sequence[str],
+    criteria: Sequence[str] | Mapping[str, str],
+    *,
+    criterion: str = "criterion",
+    value: str = "score",
+    na_values: Iterable[str] = ("", "N/A", "NA", "n/a", "na", "-"),
+) -> pd.DataFrame:
+    """Turn a one-column-per-criterion export into the long table.
+
+    Parameters
+    ----------
+    df
+        The wide export, one row per evaluation (or per rater x ticket).
+    id_columns
+        Columns repeated on every long row (``evaluation_id``, ``agent_id``, ...).
+    criteria
+        The criterion columns, or a mapping ``{export column: criterion id}``.
+    criterion, value
+        Names of the long table's criterion and score columns.
+    na_values
+        Cell texts meaning "not applicable" (become NaN).
+
+    Returns
+    -------
+    DataFrame
+        ``id_columns + [criterion, value]``, rows ordered by input row then
+        criterion order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> wide = pd.DataFrame({"evaluation_id": ["e1"], "Greeting": [1], "Tone": ["N/A"]})
+    >>> from_wide(wide, ["evaluation_id"], {"Greeting": "greeting", "Tone": "tone"})
+      evaluation_id criterion  score
+    0            e1  greeting    1.0
+    1            e1      tone    NaN
+    """
+    mapping = dict(criteria) if isinstance(criteria, Mapping) else {c: c for c in criteria}
+    missing = [c for c in [*id_columns, *mapping] if c not in df.columns]
+    if missing:
+        raise DataError("<wide DataFrame>", f"missing column(s) {missing}; found {list(df.columns)}")
+    cols = list(mapping)
+    block = df[cols]
+    na = set(na_values)
+    values = block.apply(
+        lambda s: pd.to_numeric(s.mask(s.astype("string").str.strip().isin(na)), errors="coerce")
+    )
+    raw_text = block.astype("string")
+    not_na = raw_text.notna() & ~raw_text.apply(lambda s: s.str.strip().isin(na))
+    unparsed = not_na & values.isna()
+    if unparsed.to_numpy().any():
+        r, c = np.nonzero(unparsed.to_numpy())
+        first = ", ".join(f"row {df.index[i]} ({cols[j]}={block.iat[i, j]!r})" for i, j in zip(r[:5], c[:5], strict=True))
+        raise DataError("<wide DataFrame>", f"{len(r)} criterion cells are not numbers or N/A; first: {first}")
+    n, k = len(df), len(cols)
+    out = pd.DataFrame({c: np.repeat(df[c].to_numpy(), k) for c in id_columns})
+    out[criterion] = np.tile(np.array([mapping[c] for c in cols], dtype=object), n)
+    out[value] = values.to_numpy(dtype=float).reshape(-1)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# atomic writers
+# ---------------------------------------------------------------------------
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename,
+    so a reader never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _umask_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text_atomic(text: str, path: str | Path) -> Path:
+    """Atomic text write (UTF-8); see :func:`write_bytes_atomic`."""
+    return write_bytes_atomic(text.encode("utf-8"), path)
+
+
+def write_csv_atomic(df: pd.DataFrame, path: str | Path, **to_csv: Any) -> Path:
+    """Atomic CSV write (no index by default); see :func:`write_bytes_atomic`."""
+    to_csv.setdefault("index", False)
+    return write_text_atomic(df.to_csv(**to_csv), path)
+
+
+def write_parquet_atomic(df: pd.DataFrame, path: str | Path, **to_parquet: Any) -> Path:
+    """Atomic Parquet write; see :func:`write_bytes_atomic`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        to_parquet.setdefault("index", False)
+        df.to_parquet(tmp, **to_parquet)
+        os.chmod(tmp, _umask_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# ---------------------------------------------------------------------------
+# internals
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Source:
+    kind: str  # csv | parquet | duckdb
+    paths: tuple[str, ...]
+    label: str
+    table: str
+
+    @classmethod
+    def resolve(cls, source: str | Path, table: str) -> _Source:
+        text = str(source)
+        label = text
+        if any(ch in text for ch in "*?["):
+            paths = tuple(sorted(_glob.glob(text)))
+            if not paths:
+                raise DataError(label, "no files match this pattern")
+        else:
+            p = Path(text)
+            if not p.exists():
+                raise DataError(label, "file not found")
+            if p.is_dir():
+                raise DataError(label, "is a folder; pass a file, a glob such as "
+                                f"'{p}/*.parquet', or a DuckDB file")
+            paths = (text,)
+        suffixes = {Path(p).suffix.lower() for p in paths}
+        if len(suffixes) > 1:
+            raise DataError(label, f"mixed file types {sorted(suffixes)}; use one format per source")
+        suffix = suffixes.pop()
+        kinds = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".duckdb": "duckdb", ".db": "duckdb"}
+        if suffix not in kinds:
+            raise DataError(label, f"unsupported file type '{suffix or '(none)'}'; "
+                            "use CSV (.csv), Parquet (.parquet) or a DuckDB database (.duckdb, .db)")
+        kind = kinds[suffix]
+        if kind == "duckdb" and len(paths) > 1:
+            raise DataError(label, "a glob of DuckDB files is not supported; pass one database file")
+        for p in paths:
+            if os.path.getsize(p) == 0:
+                raise DataError(p, "empty file (0 bytes)")
+        if kind == "duckdb":
+            label = f"{text} (table {table})"
+        return cls(kind=kind, paths=paths, label=label, table=table)
+
+    def connect(self):
+        import duckdb
+
+        if self.kind == "duckdb":
+            try:
+                return duckdb.connect(self.paths[0], read_only=True)
+            except duckdb.Error as exc:
+                raise DataError(self.paths[0], f"not a readable DuckDB database ({_first_line(exc)})") from None
+        return duckdb.connect()
+
+    def relation_sql(self) -> str:
+        if self.kind == "duckdb":
+            return _quote_ident(self.table)
+        files = "[" + ", ".join(_quote_str(p) for p in self.paths) + "]"
+        return f"read_parquet({files}, filename=true, file_row_number=true, union_by_name=true)"
+
+    def column_types(self, con) -> dict[str, str]:
+        import duckdb
+
+        if self.kind == "duckdb":
+            tables = {r[0] for r in con.execute(
+                "select table_name from information_schema.tables").fetchall()}
+            if self.table not in tables:
+                raise DataError(self.paths[0], f"no table {self.table!r}; tables: {sorted(tables)}")
+        try:
+            rows = con.execute(f"DESCRIBE SELECT * FROM {self.relation_sql()}").fetchall()
+        except duckdb.Error as exc:
+            raise DataError(self.label, f"cannot read as {self.kind} ({_first_line(exc)})") from None
+        return {r[0]: str(r[1]).upper() for r in rows}
+
+    def query(self, schema: Schema, types: Mapping[str, str], region, start, end) -> tuple[str, list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        if region is not None and "region" in types:
+            regions = [region] if isinstance(region, str) else list(region)
+            where.append("region IN (" + ", ".join("?" for _ in regions) + ")")
+            params += regions
+        col = schema.date_filter
+        lo, hi = _bounds(start, end)
+        if col in types and (lo is not None or hi is not None):
+            typed = types[col].startswith(("TIMESTAMP", "DATE"))
+            expr = _quote_ident(col) if typed else f"TRY_CAST({_quote_ident(col)} AS TIMESTAMP)"
+            conds = []
+            if lo is not None:
+                conds.append(f"{expr} >= ?::TIMESTAMP")
+                params.append(lo.to_pydatetime())
+            if hi is not None:
+                conds.append(f"{expr} < ?::TIMESTAMP")
+                params.append(hi.to_pydatetime())
+            cond = " AND ".join(conds)
+            # an unparseable text date must reach validation, not vanish in the filter
+            where.append(cond if typed else f"(({cond}) OR {expr} IS NULL)")
+        row = "rowid" if self.kind == "duckdb" else "file_row_number"
+        extra = "" if self.kind == "duckdb" else ", filename AS __file"
+        sql = f"SELECT *, {row} AS {_ROW}{extra} FROM {self.relation_sql()}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        if self.kind == "parquet":
+            sql = f"SELECT * EXCLUDE (filename, file_row_number) FROM ({sql})"
+        return sql, params
+
+
+def _load(kind, source, table, scorecard, region, start, end) -> pd.DataFrame:
+    schema = SCHEMAS[kind]
+    if isinstance(scorecard, str | Path):
+        scorecard = Scorecard.from_yaml(scorecard)
+    if isinstance(source, pd.DataFrame):
+        label = "<DataFrame>"
+        raw = source.copy()
+        raw[_ROW] = source.index
+        line_word = "row"
+        pushed = False
+    else:
+        src = _Source.resolve(source, table or kind)
+        label = src.label
+        if src.kind == "csv":
+            raw = _read_csv(src)
+            line_word = "line"
+            pushed = False
+        else:
+            raw = _read_duckdb(src, schema, region, start, end)
+            line_word = "row"
+            pushed = True
+    if len(raw) == 0 and not pushed:
+        raise DataError(label, "no rows (the source is empty)")
+    if pushed and len(raw) == 0 and region is None and start is None and end is None:
+        raise DataError(label, "no rows (the source is empty)")
+    df = _validate(raw, schema, scorecard, label, line_word)
+    if not pushed:
+        df = _filter(df, schema, region, start, end)
+    df = df.drop(columns=[c for c in (_ROW, _FILE) if c in df.columns]).reset_index(drop=True)
+    df.attrs["source"] = label
+    df.attrs["filters"] = {"region": region, "start": start, "end": end}
+    if len(df) == 0:
+        df.attrs["note"] = f"no {kind} rows in {label} for region={region!r}, start={start!r}, end={end!r}"
+    return df
+
+
+def _read_csv(src: _Source) -> pd.DataFrame:
+    frames = []
+    for p in src.paths:
+        try:
+            f = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
+        except pd.errors.EmptyDataError:
+            raise DataError(p, "empty file (no header, no rows)") from None
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise DataError(p, f"not a readable CSV file ({_first_line(exc)})") from None
+        f.columns = [str(c).strip() for c in f.columns]
+        f[_ROW] = np.arange(2, len(f) + 2)  # header is line 1
+        if len(src.paths) > 1:
+            f[_FILE] = p
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _read_duckdb(src: _Source, schema: Schema, region, start, end) -> pd.DataFrame:
+    import duckdb
+
+    with src.connect() as con:
+        types = src.column_types(con)
+        missing = [c for c in schema.required if c not in types]
+        if missing:
+            raise DataError(src.label, _missing_msg(missing, list(types)))
+        sql, params = src.query(schema, types, region, start, end)
+        try:
+            df = con.execute(sql, params).df()
+        except duckdb.Error as exc:
+            raise DataError(src.label, f"query failed ({_first_line(exc)})") from None
+    if len(src.paths) == 1 and _FILE in df.columns:
+        df = df.drop(columns=_FILE)
+    return df
+
+
+def _validate(raw: pd.DataFrame, schema: Schema, scorecard: Scorecard | None, label: str,
+              word: str) -> pd.DataFrame:
+    missing = [c for c in schema.required if c not in raw.columns]
+    if missing:
+        raise DataError(label, _missing_msg(missing, [c for c in raw.columns if not c.startswith("__")]))
+    df = raw.copy()
+    problems: list[str] = []
+
+    def where(mask: np.ndarray, show: Sequence[str] = ()) -> str:
+        idx = np.flatnonzero(mask)
+        parts = []
+        for i in idx[:MAX_ROWS_SHOWN]:
+            loc = f"{word} {df[_ROW].iat[i]}"
+            if _FILE in df.columns:
+                loc = f"{df[_FILE].iat[i]} {loc}"
+            if show:
+                loc += " (" + ", ".join(f"{c}={raw[c].iat[i]!r}" for c in show) + ")"
+            parts.append(loc)
+        more = f", ... ({len(idx) - MAX_ROWS_SHOWN} more)" if len(idx) > MAX_ROWS_SHOWN else ""
+        return ", ".join(parts) + more
+
+    def flag(col: str, mask: np.ndarray, problem: str, show: Sequence[str] = ()) -> None:
+        n = int(mask.sum())
+        if n:
+            problems.append(f"column '{col}': {problem} in {n} row{'s' if n > 1 else ''}: "
+                            f"{where(mask, show or (col,))}")
+
+    # ids: non-empty text
+    for col in schema.ids:
+        s = df[col]
+        text = s.astype("string").str.strip()
+        empty = (s.isna() | (text == "")).to_numpy(dtype=bool)
+        flag(col, empty, "empty value")
+        df[col] = text.astype("str")
+    # dates
+    for col in schema.dates:
+        s = df[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            parsed = s
+            bad = s.isna().to_numpy()
+            flag(col, bad, "missing date")
+        else:
+            parsed = _to_datetime(s)
+            missing_date = s.isna() | (s.astype("string").str.strip() == "")
+            flag(col, missing_date.to_numpy(dtype=bool), "missing date")
+            bad = (parsed.isna() & ~missing_date).to_numpy(dtype=bool)
+            flag(col, bad, "unparseable date (expected e.g. 2026-10-05 or 2026-10-05T14:30:00)")
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        df[col] = parsed.astype("datetime64[ns]")
+    # numbers
+    for col in schema.numbers + tuple(c for c in schema.optional_numbers if c in df.columns):
+        s = df[col]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            num = s.astype(float)
+        else:
+            text = s.astype("string").str.strip()
+            empty = s.isna() | text.isin(["", "N/A", "NA", "n/a", "na"])
+            num = pd.to_numeric(text.mask(empty), errors="coerce").astype(float)
+            flag(col, (num.isna() & ~empty).to_numpy(dtype=bool), "not a number")
+        df[col] = num
+    if "csat" in df.columns:
+        c = df["csat"].to_numpy()
+        flag("csat", ~np.isnan(c) & ((c < 1) | (c > 5)), "CSAT outside 1-5")
+    if schema.name == "calibration":
+        role = df["role"].astype("string").str.lower()
+        flag("role", (~role.isin(ROLES) & role.notna()).to_numpy(dtype=bool),
+             f"role not one of {list(ROLES)}")
+        df["role"] = role.astype("str")
+    if scorecard is not None and "criterion" in df.columns:
+        crit = df["criterion"]
+        known = crit.isin(scorecard.ids).to_numpy(dtype=bool)
+        flag("criterion", ~known, f"criterion not on the scorecard {scorecard.source} "
+             f"(known: {', '.join(scorecard.ids)})")
+        score = df["score"].to_numpy()
+        for c in scorecard.criteria:
+            on = (crit == c.id).to_numpy(dtype=bool)
+            if not on.any():
+                continue
+            off = on & ~np.isnan(score) & ~np.isin(score, np.asarray(c.scale, dtype=float))
+            flag("score", off, f"score off the scale of criterion '{c.id}' "
+                 f"(allowed {', '.join(f'{v:g}' for v in c.scale)})", ("criterion", "score"))
+            if schema.name == "evaluations" and not c.na_allowed:
+                flag("score", on & np.isnan(score),
+                     f"empty score (N/A) on criterion '{c.id}', which does not allow N/A",
+                     ("evaluation_id", "criterion"))
+    key = list(schema.key)
+    if not problems:
+        dup = df.duplicated(key, keep=False).to_numpy()
+        if dup.any():
+            problems.append(
+                f"columns {key}: duplicate {'(' + ', '.join(key) + ')'} in {int(dup.sum())} rows: "
+                f"{where(dup, key)}"
+            )
+    if problems:
+        raise DataError(label, problems)
+    return df
+
+
+def _filter(df: pd.DataFrame, schema: Schema, region, start, end) -> pd.DataFrame:
+    mask = np.ones(len(df), dtype=bool)
+    if region is not None:
+        regions = [region] if isinstance(region, str) else list(region)
+        mask &= df["region"].isin(regions).to_numpy()
+    lo, hi = _bounds(start, end)
+    d = df[schema.date_filter]
+    if lo is not None:
+        mask &= (d >= lo).to_numpy()
+    if hi is not None:
+        mask &= (d < hi).to_numpy()
+    return df.loc[mask]
+
+
+def _bounds(start, end) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """Inclusive [start, end] as [lo, hi): a date-only ``end`` covers its whole day."""
+    lo = pd.Timestamp(start) if start is not None else None
+    hi = None
+    if end is not None:
+        hi = pd.Timestamp(end)
+        if hi == hi.normalize():
+            hi = hi + pd.Timedelta(days=1)
+        else:
+            hi = hi + pd.Timedelta(microseconds=1)
+    return lo, hi
+
+
+def _to_datetime(s: pd.Series) -> pd.Series:
+    text = s.astype("string").str.strip()
+    try:
+        return pd.to_datetime(text, errors="coerce", format="ISO8601")
+    except (ValueError, TypeError):
+        return pd.to_datetime(text, errors="coerce", format="mixed")
+
+
+def _missing_msg(missing: Sequence[str], found: Sequence[str]) -> str:
+    return (f"missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(c) for c in missing)} (found: {', '.join(found)})")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

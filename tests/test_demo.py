@@ -1,0 +1,115 @@
+"""Demo data (qa_analysis.demo): determinism, shape, validity and planted structure.
+
+Recovery of the planted effects by the statistics is tested in the statistics'
+own test files (reliability, trends)."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from qa_analysis import demo, io
+
+
+@pytest.fixture(scope="module")
+def small():
+    return demo.generate(seed=7, small=True)
+
+
+def test_same_seed_same_data(small):
+    again = demo.generate(seed=7, small=True)
+    pd.testing.assert_frame_equal(small.evaluations, again.evaluations)
+    pd.testing.assert_frame_equal(small.calibration, again.calibration)
+    pd.testing.assert_frame_equal(small.tickets, again.tickets)
+
+
+def test_different_seed_different_data(small):
+    other = demo.generate(seed=8, small=True)
+    assert not small.evaluations["score"].equals(other.evaluations["score"])
+
+
+def test_tables_pass_the_loaders_validation(small):
+    ev = io.load_evaluations(small.evaluations, scorecard=small.scorecard)
+    cal = io.load_calibration(small.calibration, scorecard=small.scorecard)
+    tk = io.load_tickets(small.tickets)
+    assert len(ev) == len(small.evaluations) and len(cal) == len(small.calibration)
+    assert len(tk) == len(small.tickets)
+
+
+def test_structure_regions_channels_roles(small):
+    assert set(small.evaluations["region"]) == set(demo.REGIONS)
+    assert set(small.tickets["channel"]) == set(demo.CHANNELS)
+    cal = small.calibration
+    per_region = cal.groupby("region")
+    assert (per_region.apply(lambda g: (g["role"] == "expert").any())).all()
+    # every rater scores every criterion of every ticket in a session
+    counts = cal.groupby(["session_id", "ticket_id"])["rater_id"].count()
+    crew = cal.groupby("session_id")["rater_id"].nunique()
+    assert (counts.to_numpy() == crew.loc[counts.index.get_level_values(0)].to_numpy() * 12).all()
+    sizes = cal.groupby("session_id")["ticket_id"].nunique()
+    assert sizes.between(8, 12).all()
+
+
+def test_sessions_every_two_weeks(small):
+    dates = small.calibration.groupby("region")["session_date"].unique()
+    for d in dates:
+        gaps = np.diff(np.sort(d)).astype("timedelta64[D]").astype(int)
+        assert set(gaps) == {14}
+
+
+def test_evaluations_about_five_per_agent_month(small):
+    ev = small.evaluations.drop_duplicates("evaluation_id")
+    per = ev.groupby([ev["agent_id"], ev["evaluated_at"].dt.to_period("M")]).size()
+    assert 4.0 < per.mean() < 6.0
+
+
+def test_full_set_sizes_as_documented():
+    """Agents 40-80 and specialists 6-10 per region, about 1,000 tickets per agent-month
+    (checked on the generator's people table, cheap; the full tables are built by make demo)."""
+    rng = np.random.default_rng(demo.DEFAULT_SEED)
+    agents, raters = demo._people(rng, (40, 81), (6, 11))
+    n_agents = agents.groupby("region").size()
+    n_spec = raters[raters["role"] == "specialist"].groupby("region").size()
+    assert n_agents.between(40, 80).all() and n_spec.between(6, 10).all()
+
+
+def test_planted_raters_listed(small):
+    assert small.planted["lenient_raters"] == sorted(f"{r}-S01" for r in demo.REGIONS)
+    assert small.planted["severe_raters"] == sorted(f"{r}-S02" for r in demo.REGIONS)
+    assert small.planted["experts"] == sorted(f"{r}-X01" for r in demo.REGIONS)
+
+
+def test_planted_leniency_visible_in_raw_deviation(small):
+    cal = small.calibration
+    ref = cal[cal["role"] == "expert"].set_index(["session_id", "ticket_id", "criterion"])["score"]
+    dev = cal["score"] - cal.join(ref.rename("ref"), on=["session_id", "ticket_id", "criterion"])["ref"]
+    by_rater = dev.groupby(cal["rater_id"]).mean()
+    assert (by_rater[small.planted["lenient_raters"]] > 0.2).all()
+    assert (by_rater[small.planted["severe_raters"]] < -0.2).all()
+
+
+def test_planted_critical_channel_and_csat_visible(small):
+    ev = small.evaluations
+    crit = ev[ev["criterion"].isin(["data_privacy", "resolution"])]
+    fail = (crit["score"] == 0).groupby(crit["channel"]).mean()
+    assert fail.idxmax() == "phone" and fail["phone"] > 1.5 * fail.drop("phone").max()
+    ordinal = ev[ev["criterion"].isin(["understanding", "empathy", "tone", "ownership", "closing"])]
+    per_eval = ordinal.groupby("evaluation_id").agg(q=("score", "mean"), csat=("csat", "first")).dropna()
+    assert len(per_eval) > 200
+    assert per_eval["q"].corr(per_eval["csat"], method="spearman") > 0.2
+
+
+def test_write_demo_writes_parquet_and_duckdb(tmp_path):
+    paths = demo.write_demo(tmp_path, seed=3, small=True)
+    for name in ("evaluations", "calibration", "tickets"):
+        assert paths[name].exists()
+    with duckdb.connect(str(paths["duckdb"]), read_only=True) as con:
+        tables = {r[0] for r in con.execute("show tables").fetchall()}
+        n = con.execute("select count(*) from evaluations").fetchone()[0]
+    assert tables == {"evaluations", "calibration", "tickets"}
+    assert n == len(pd.read_parquet(paths["evaluations"]))
+    assert not list(tmp_path.glob("*.tmp"))
+    eu = io.load_evaluations(str(paths["duckdb"]), region="EU", start="2026-10-01", end="2026-10-31")
+    assert set(eu["region"]) == {"EU"} and eu["evaluated_at"].dt.month.eq(10).all()

@@ -1,0 +1,74 @@
+"""The scorecard model (qa_analysis.scorecard): loading, validation, access.
+
+Scoring functions are tested in tests/test_scoring.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa_analysis.scorecard import Scorecard, ScorecardError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_scorecard_has_twelve_criteria_two_critical():
+    sc = Scorecard.from_yaml(ROOT / "params" / "scorecard.yaml")
+    assert len(sc) == 12
+    assert sc.critical_ids == ["data_privacy", "resolution"]
+    scales = {c.scale for c in sc}
+    assert scales == {(0, 1), (1, 2, 3, 4, 5)}
+    assert {c.level for c in sc} == {"nominal", "ordinal"}
+    assert sc.pass_mark == 80 and sc.method == "weighted" and sc.critical_mode == "zero"
+
+
+def test_criterion_defaults_and_properties():
+    sc = Scorecard.from_dict({"criteria": [{"id": "a", "scale": [0, 1]},
+                                           {"id": "b", "scale": [1, 2, 3, 4, 5]}]})
+    a, b = sc["a"], sc["b"]
+    assert a.level == "nominal" and a.pass_at == 1 and a.is_binary and a.range == 1
+    assert b.level == "ordinal" and b.pass_at == 3 and b.range == 4 and b.min == 1 and b.max == 5
+    assert sc.categories("b") == [1, 2, 3, 4, 5]
+    assert "a" in sc and "z" not in sc
+
+
+def test_to_frame_has_one_row_per_criterion():
+    sc = Scorecard.from_yaml(ROOT / "params" / "scorecard.yaml")
+    frame = sc.to_frame()
+    assert frame["criterion"].tolist() == sc.ids
+    assert {"weight", "critical", "na_allowed", "scale", "level", "range"} <= set(frame.columns)
+
+
+@pytest.mark.parametrize("spec, match", [
+    ({"criteria": []}, "non-empty list"),
+    ({"criteria": [{"id": "a", "scale": [1]}]}, "at least two numeric levels"),
+    ({"criteria": [{"id": "a", "scale": [3, 1, 2]}]}, "strictly increasing"),
+    ({"criteria": [{"id": "a", "scale": [0, 1], "level": "ratio-ish"}]}, "level must be one of"),
+    ({"criteria": [{"id": "a", "scale": [0, 1], "weight": 0}]}, "weight must be a positive number"),
+    ({"criteria": [{"id": "a", "scale": [0, 1], "critical": "yes"}]}, "critical must be true or false"),
+    ({"criteria": [{"id": "a", "scale": [0, 1], "pass_at": 2}]}, "pass_at 2 is not on the scale"),
+    ({"criteria": [{"id": "a", "scale": [0, 1]}, {"id": "a", "scale": [0, 1]}]}, "duplicate criterion"),
+    ({"criteria": [{"id": "a", "scale": [0, 1], "wieght": 2}]}, r"unknown key\(s\) \['wieght'\]"),
+    ({"criteria": [{"id": "a", "scale": [0, 1]}], "method": "average"}, "method must be one of"),
+    ({"criteria": [{"id": "a", "scale": [0, 1]}], "critical_mode": "nuke"}, "critical_mode must be one of"),
+    ({"criteria": [{"id": "a", "scale": [0, 1]}], "pass_mark": 120}, r"pass_mark must be a number in \[0, 100\]"),
+])
+def test_invalid_scorecards_raise_with_the_key(spec, match):
+    with pytest.raises(ScorecardError, match=match):
+        Scorecard.from_dict(spec, source="card.yaml")
+
+
+def test_yaml_errors_name_the_file(tmp_path):
+    p = tmp_path / "card.yaml"
+    p.write_text("- just\n- a list\n")
+    with pytest.raises(ScorecardError, match=r"card\.yaml: a scorecard must be a mapping"):
+        Scorecard.from_yaml(p)
+    with pytest.raises(ScorecardError, match="cannot read scorecard"):
+        Scorecard.from_yaml(tmp_path / "missing.yaml")
+
+
+def test_unknown_criterion_lookup_names_the_source():
+    sc = Scorecard.from_dict({"criteria": [{"id": "a", "scale": [0, 1]}]}, source="card.yaml")
+    with pytest.raises(KeyError, match="card.yaml: no criterion 'b'"):
+        sc["b"]
