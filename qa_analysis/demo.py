@@ -180,7 +180,8 @@ def write_demo(out: str | Path = "data/demo", *, seed: int = DEFAULT_SEED,
     }
     paths: dict[str, Path] = {}
     for name, df in tables.items():
-        paths[name] = write_parquet_atomic(df, out / f"{name}.parquet")
+        # small row groups so that region/date filters can skip most of a file
+        paths[name] = write_parquet_atomic(df, out / f"{name}.parquet", row_group_size=100_000)
     fd, tmp = tempfile.mkstemp(prefix=".qa.", suffix=".duckdb.tmp", dir=out)
     os.close(fd)
     os.unlink(tmp)  # duckdb must create the file itself
