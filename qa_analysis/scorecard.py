@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -280,3 +281,343 @@ def _criterion(raw: Any, i: int, source: str) -> Criterion:
         na_allowed=bool(raw.get("na_allowed", False)),
         pass_at=pass_at,
     )
+
+
+# ---------------------------------------------------------------------------
+# Evaluation scoring
+# ---------------------------------------------------------------------------
+
+#: Evaluation-level columns carried into :func:`score_evaluations`' output when present.
+META_COLUMNS = (
+    "evaluation_id",
+    "ticket_id",
+    "agent_id",
+    "reviewer_id",
+    "region",
+    "market",
+    "channel",
+    "queue",
+    "evaluated_at",
+    "csat",
+)
+
+# Scores are compared with the pass mark / pass_at with this tolerance, so that a
+# score of 80 computed as 79.99999999999999 still passes a pass mark of 80.
+_EPS = 1e-9
+
+
+def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{what}: missing column(s) {missing}; available: {list(df.columns)}"
+        )
+
+
+def _first_rows(mask: Any, limit: int = 5) -> list[int]:
+    return np.flatnonzero(np.asarray(mask))[:limit].tolist()
+
+
+def _criterion_codes(values: pd.Series, scorecard: Scorecard, column: str):
+    """Codes 0..k-1 of the criterion column in rubric order; ValueError on unknown ids."""
+    # factorize first (fast on Arrow strings), then look up the few distinct ids
+    raw, uniques = pd.factorize(values, sort=False)
+    lookup = pd.Index(scorecard.ids).get_indexer(pd.Index(uniques)).astype(np.int64)
+    codes = np.where(raw >= 0, lookup[np.maximum(raw, 0)] if len(lookup) else -1, -1)
+    bad = codes < 0
+    if bad.any():
+        rows = _first_rows(bad)
+        found = sorted({str(v) for v in pd.Series(values).iloc[rows]})
+        raise ValueError(
+            f"column {column!r}: criterion id(s) {found} are not in scorecard "
+            f"{scorecard.source!r} (first offending rows {rows}); known: {scorecard.ids}"
+        )
+    return codes
+
+
+def _score_matrix(
+    evaluations: pd.DataFrame,
+    scorecard: Scorecard,
+    evaluation: str,
+    criterion: str,
+    score: str,
+):
+    """Pivot long evaluation rows to an (evaluations x criteria) float matrix (NaN = N/A).
+
+    Returns ``(matrix, eval_codes, first_row_of_each_evaluation)``. Validates unknown
+    criteria, missing evaluation ids, non-numeric scores, duplicates and scores off the
+    scale, naming the column and first offending rows.
+    """
+    _require(evaluations, [evaluation, criterion, score], "evaluations")
+    ev = evaluations[evaluation]
+    if ev.isna().any():
+        rows = _first_rows(ev.isna())
+        raise ValueError(f"column {evaluation!r}: missing evaluation id in rows {rows}")
+    ccodes = _criterion_codes(evaluations[criterion], scorecard, criterion)
+    ecodes, _ = pd.factorize(ev, sort=False)
+    ecodes = ecodes.astype(np.int64, copy=False)
+    try:
+        vals = pd.to_numeric(evaluations[score], errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"column {score!r}: scores must be numeric ({exc})") from None
+    k = len(scorecard)
+    n_eval = int(ecodes.max()) + 1 if len(ecodes) else 0
+    flat = ecodes * k + ccodes
+    counts = np.bincount(flat, minlength=n_eval * k)
+    if (counts > 1).any():
+        dup = pd.Series(flat).duplicated(keep=False).to_numpy()
+        raise ValueError(
+            f"evaluations: duplicate ({evaluation}, {criterion}) pairs in rows {_first_rows(dup)}"
+        )
+    matrix = np.full((n_eval, k), np.nan)
+    matrix.reshape(-1)[flat] = vals
+    for j, c in enumerate(scorecard.criteria):
+        col = matrix[:, j]
+        off = ~np.isnan(col) & ~np.isin(col, np.asarray(c.scale, dtype=float))
+        if off.any():
+            bad_rows = (ccodes == j) & ~np.isnan(vals) & ~np.isin(vals, np.asarray(c.scale, dtype=float))
+            rows = _first_rows(bad_rows)
+            raise ValueError(
+                f"column {score!r}: score(s) {sorted(set(vals[rows].tolist()))} off the scale "
+                f"{list(c.scale)} of criterion {c.id!r} (first offending rows {rows})"
+            )
+    first = np.flatnonzero(~pd.Series(ecodes).duplicated().to_numpy())
+    return matrix, ecodes, first
+
+
+def score_evaluations(
+    evaluations: pd.DataFrame,
+    scorecard: Scorecard,
+    *,
+    evaluation: str = "evaluation_id",
+    criterion: str = "criterion",
+    score: str = "score",
+    meta: Iterable[str] | None = None,
+    method: str | None = None,
+    critical_mode: str | None = None,
+) -> pd.DataFrame:
+    """Score evaluations against a scorecard: 0-100 score, pass/fail and critical fails.
+
+    Parameters
+    ----------
+    evaluations : DataFrame
+        Long table, one row per evaluation x criterion. A missing (NaN) score, or a
+        criterion absent for an evaluation, means *not applicable* (N/A).
+    scorecard : Scorecard
+        Criteria (scale, weight, critical, pass_at, section), ``pass_mark``,
+        ``method`` and ``critical_mode``.
+    evaluation, criterion, score : str
+        Column names.
+    meta : iterable of str, optional
+        Evaluation-level columns to carry over (first row of each evaluation).
+        Default: whichever of :data:`META_COLUMNS` exist.
+    method, critical_mode : str, optional
+        Override the scorecard's conventions (e.g. to show a team migrating between
+        platforms how its numbers move).
+
+    Returns
+    -------
+    DataFrame
+        One row per evaluation, in order of first appearance: the ``meta`` columns,
+        then ``score`` (float, 0-100), ``passed`` (nullable boolean),
+        ``critical_fail`` (bool) and ``n_applicable`` (int).
+
+    Notes
+    -----
+    For criterion :math:`c` with scale minimum :math:`m_c`, maximum :math:`M_c`,
+    weight :math:`w_c` and an applicable score :math:`x_c`, the per-criterion
+    percentage is :math:`p_c = (x_c - m_c) / (M_c - m_c)`. Over the applicable
+    criteria :math:`A` (N/A criteria leave numerator and denominator):
+
+    * ``method="weighted"`` (Zendesk QA): score :math:`= 100 \\sum_A w_c p_c / \\sum_A w_c`,
+      each criterion's percentage weighted by its weight;
+    * ``method="points"`` (MaestroQA "total points"): criterion :math:`c` earns
+      :math:`w_c (x_c - m_c)` points out of :math:`w_c (M_c - m_c)` possible, and the
+      score is :math:`100 \\sum_A w_c (x_c - m_c) / \\sum_A w_c (M_c - m_c)`. A
+      criterion with a wider scale (more points) counts more.
+
+    The two platforms' help pages illustrate the same point with their own
+    numbers; our worked example (all weights 1): a yes/no item on ``[0, 1]`` answered 1, a 1-5 item
+    answered 3, and three yes/no items worth 5 points (scale ``[0, 5]``) answered
+    0, 5, 5. Percentages are 100, 50, 0, 100, 100, so ``weighted`` gives
+    70.0; points earned are 1 + 2 + 0 + 5 + 5 = 13 of 1 + 4 + 5 + 5 + 5 = 20
+    possible, so ``points`` gives 65.0.
+
+    A *critical fail* is a critical criterion scored below its ``pass_at``. With
+    ``critical_mode="zero"`` it sets the evaluation's score to 0; with
+    ``"section"`` every applicable criterion in the failed criterion's section earns
+    0 (the denominator is unchanged); with ``"flag"`` the score is unchanged.
+    In every mode an evaluation *passes* when ``score >= pass_mark`` (with a
+    1e-9 tolerance for floating point) and it has no critical fail.
+
+    An evaluation whose criteria are all N/A has ``score`` NaN, ``passed`` <NA>,
+    ``critical_fail`` False and ``n_applicable`` 0; aggregations count it as
+    unscored rather than as a fail.
+
+    Criteria marked N/A although ``na_allowed`` is false are still treated as N/A
+    here (flagging them is the loader's validation job).
+
+    References
+    ----------
+    .. [1] Zendesk QA (formerly Klaus) help center, review scores: the score is
+       the weighted average of the rating categories' percentages.
+    .. [2] MaestroQA help center, scorecard scoring options: "total points"
+       (points earned over points possible) versus section-based scoring.
+    .. [3] Scorebuddy help center, auto-fail (critical) questions: by default
+       a critical error is flagged without changing the score.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from qa_analysis.scorecard import Scorecard, score_evaluations
+    >>> sc = Scorecard.from_dict({"pass_mark": 80, "criteria": [
+    ...     {"id": "greeting", "scale": [0, 1]},
+    ...     {"id": "empathy", "scale": [1, 2, 3, 4, 5], "weight": 2}]})
+    >>> ev = pd.DataFrame({"evaluation_id": [1, 1, 2, 2],
+    ...                    "criterion": ["greeting", "empathy"] * 2,
+    ...                    "score": [1, 4, 0, None]})
+    >>> score_evaluations(ev, sc)[["evaluation_id", "score", "passed", "n_applicable"]]
+       evaluation_id      score  passed  n_applicable
+    0              1  83.333333    True             2
+    1              2   0.000000   False             1
+    """
+    method = scorecard.method if method is None else method
+    mode = scorecard.critical_mode if critical_mode is None else critical_mode
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if mode not in CRITICAL_MODES:
+        raise ValueError(f"critical_mode must be one of {CRITICAL_MODES}, got {mode!r}")
+    matrix, _, first = _score_matrix(evaluations, scorecard, evaluation, criterion, score)
+
+    crit = scorecard.criteria
+    mins = np.array([c.min for c in crit], dtype=float)
+    ranges = np.array([c.range for c in crit], dtype=float)
+    weights = np.array([c.weight for c in crit], dtype=float)
+    pass_at = np.array([c.pass_at for c in crit], dtype=float)
+    critical = np.array([c.critical for c in crit], dtype=bool)
+
+    applicable = ~np.isnan(matrix)
+    with np.errstate(invalid="ignore"):
+        fails = applicable & (matrix < pass_at)
+    crit_fail_cells = fails & critical
+    critical_fail = crit_fail_cells.any(axis=1)
+
+    unit = weights if method == "weighted" else weights * ranges
+    earned = np.where(applicable, (matrix - mins) / ranges, 0.0) * unit
+    if mode == "section":
+        sections, sec_codes = np.unique([c.section for c in crit], return_inverse=True)
+        failed_sec = np.zeros((matrix.shape[0], len(sections)), dtype=bool)
+        for s in range(len(sections)):
+            failed_sec[:, s] = crit_fail_cells[:, sec_codes == s].any(axis=1)
+        earned = np.where(failed_sec[:, sec_codes], 0.0, earned)
+    possible = (applicable * unit).sum(axis=1)
+    n_app = applicable.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(possible > 0, 100.0 * earned.sum(axis=1) / np.where(possible > 0, possible, 1.0), np.nan)
+    if mode == "zero":
+        pct = np.where(critical_fail, 0.0, pct)
+
+    cols = [c for c in (META_COLUMNS if meta is None else meta) if c in evaluations.columns]
+    if meta is not None:
+        _require(evaluations, list(meta), "evaluations")
+    if evaluation not in cols:
+        cols = [evaluation, *cols]
+    out = evaluations[cols].take(first).reset_index(drop=True)
+    out["score"] = pct
+    passed = (pct >= scorecard.pass_mark - _EPS) & ~critical_fail
+    out["passed"] = pd.array(np.where(n_app > 0, passed, False), dtype="boolean")
+    out.loc[n_app == 0, "passed"] = pd.NA
+    out["critical_fail"] = critical_fail
+    out["n_applicable"] = n_app.astype(np.int64)
+    return out
+
+
+def criterion_rates(
+    evaluations: pd.DataFrame,
+    scorecard: Scorecard,
+    *,
+    by: str | Iterable[str] = (),
+    criterion: str = "criterion",
+    score: str = "score",
+) -> pd.DataFrame:
+    """Fail rate per criterion, sorted for a Pareto chart.
+
+    Parameters
+    ----------
+    evaluations : DataFrame
+        Long table, one row per evaluation x criterion (NaN score = N/A).
+    scorecard : Scorecard
+        Gives each criterion's ``pass_at``, name, section and critical flag.
+    by : str or iterable of str
+        Grouping columns (e.g. ``"region"``); the Pareto order and cumulative share
+        are computed within each group.
+    criterion, score : str
+        Column names.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``<by...>, criterion, name, section, critical, n, fails, fail_rate,
+        share, cum_share``. ``n`` counts applicable ratings, ``fails`` those below
+        the criterion's ``pass_at``; ``fail_rate = fails / n`` (NaN when n = 0);
+        ``share`` is the criterion's share of all fails in the group and
+        ``cum_share`` its running total. Rows are sorted by group, then by
+        ``fails`` descending (ties in rubric order). Only criteria that occur in
+        the data are listed.
+
+    Notes
+    -----
+    A Pareto chart orders failure causes by frequency so that the "vital few"
+    criteria that account for most fails stand out (Juran's Pareto principle).
+
+    References
+    ----------
+    .. [1] Montgomery, D. C. (2019). *Introduction to Statistical Quality Control*,
+       8th ed., Wiley, chapter 5 (the Pareto chart among the "magnificent seven").
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from qa_analysis.scorecard import Scorecard, criterion_rates
+    >>> sc = Scorecard.from_dict({"criteria": [{"id": "a", "scale": [0, 1]},
+    ...                                        {"id": "b", "scale": [0, 1]}]})
+    >>> ev = pd.DataFrame({"criterion": ["a", "b", "a", "b"], "score": [0, 0, 1, 0]})
+    >>> criterion_rates(ev, sc)[["criterion", "n", "fails", "fail_rate", "cum_share"]]
+      criterion  n  fails  fail_rate  cum_share
+    0         b  2      2        1.0   0.666667
+    1         a  2      1        0.5   1.000000
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    _require(evaluations, [*by, criterion, score], "evaluations")
+    codes = _criterion_codes(evaluations[criterion], scorecard, criterion)
+    vals = pd.to_numeric(evaluations[score], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    pass_at = np.array([c.pass_at for c in scorecard.criteria], dtype=float)
+    applicable = ~np.isnan(vals)
+    with np.errstate(invalid="ignore"):
+        fail = applicable & (vals < pass_at[codes])
+    frame = evaluations[by].copy() if by else pd.DataFrame(index=evaluations.index)
+    frame["_code"] = codes
+    frame["n"] = applicable.astype(np.int64)
+    frame["fails"] = fail.astype(np.int64)
+    out = frame.groupby([*by, "_code"], sort=True, dropna=False, observed=True)[["n", "fails"]].sum()
+    out = out.reset_index()
+    info = scorecard.to_frame()[["criterion", "name", "section", "critical"]]
+    out = pd.concat([out, info.iloc[out["_code"].to_numpy()].reset_index(drop=True)], axis=1)
+    n = out["n"].to_numpy()
+    f = out["fails"].to_numpy()
+    out["fail_rate"] = np.where(n > 0, f / np.where(n > 0, n, 1), np.nan)
+    out["_neg"] = -f
+    out = out.sort_values([*by, "_neg", "_code"], kind="stable").reset_index(drop=True)
+    if by:
+        g = out.groupby(by, sort=False, dropna=False)["fails"]
+        total = g.transform("sum").to_numpy()
+        cum = g.cumsum().to_numpy()
+    else:
+        total = np.full(len(out), out["fails"].sum())
+        cum = out["fails"].cumsum().to_numpy()
+    fails = out["fails"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share"] = np.where(total > 0, fails / np.where(total > 0, total, 1), np.nan)
+        out["cum_share"] = np.where(total > 0, cum / np.where(total > 0, total, 1), np.nan)
+    cols = [*by, "criterion", "name", "section", "critical", "n", "fails", "fail_rate", "share", "cum_share"]
+    return out[cols]

@@ -1,0 +1,1319 @@
+"""Quality trends: period aggregation, control charts, trend tests, comparisons, fair ranking.
+
+Every function takes the evaluation-level table produced by
+:func:`qa_analysis.scorecard.score_evaluations` (one row per evaluation with
+``score``, ``passed``, ``critical_fail``, ``evaluated_at`` and the grouping
+columns) or the output of :func:`aggregate`, plus column names with defaults.
+
+Conventions
+-----------
+* Unscored evaluations (every criterion N/A: ``score`` NaN, ``passed`` <NA>)
+  are excluded from ``n`` and counted in ``n_unscored``.
+* Weekly periods start on Monday (``period`` is that Monday, midnight); monthly
+  periods are labelled by the first day of the month. Timezone-aware dates are
+  bucketed by their local wall-clock date.
+* Rates are proportions in [0, 1]; scores are on the 0-100 scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+
+__all__ = [
+    "Trend",
+    "aggregate",
+    "compare_periods",
+    "control_chart",
+    "csat_link",
+    "funnel",
+    "funnel_limits",
+    "holm",
+    "mann_kendall",
+    "shrink",
+    "target_status",
+    "wilson_interval",
+]
+
+# d2 constant for moving ranges of two observations (Montgomery 2019, Appendix VI).
+_D2 = 1.128
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+def _as_list(by: str | Iterable[str] | None) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+def _require(df: pd.DataFrame, columns: Iterable[str], what: str = "scores") -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {missing}; available: {list(df.columns)}")
+
+
+def _float(s: pd.Series) -> np.ndarray:
+    """A numeric/boolean (possibly nullable) column as float64 with NaN for missing."""
+    if s.dtype == object:
+        s = pd.to_numeric(s, errors="coerce")
+    return s.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _dates(df: pd.DataFrame, column: str) -> pd.Series:
+    try:
+        d = pd.to_datetime(df[column])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"column {column!r}: cannot parse dates ({exc})") from None
+    if d.dt.tz is not None:
+        d = d.dt.tz_localize(None)
+    bad = d.isna().to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5].tolist()
+        raise ValueError(f"column {column!r}: missing or unparseable date in rows {rows}")
+    return d
+
+
+def _safe_div(num: Any, den: Any) -> np.ndarray:
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    ok = den != 0
+    return np.where(ok, num / np.where(ok, den, 1.0), np.nan)
+
+
+def _z(confidence: float) -> float:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    return float(stats.norm.ppf(0.5 + confidence / 2))
+
+
+def wilson_interval(
+    successes: Any, n: Any, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion (vectorised; NaN where n = 0).
+
+    .. math:: \\frac{\\hat p + z^2/2n \\pm z\\sqrt{\\hat p(1-\\hat p)/n + z^2/4n^2}}{1 + z^2/n}
+
+    References
+    ----------
+    .. [1] Wilson, E. B. (1927). Probable inference, the law of succession, and
+       statistical inference. *JASA* 22(158), 209-212.
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval(8, 10)
+    >>> round(float(lo), 4), round(float(hi), 4)
+    (0.4902, 0.9433)
+    """
+    z = _z(confidence)
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    p = _safe_div(x, n)
+    nn = np.where(n > 0, n, 1.0)
+    denom = 1 + z**2 / nn
+    centre = (p + z**2 / (2 * nn)) / denom
+    with np.errstate(invalid="ignore"):
+        half = z * np.sqrt(np.clip(p * (1 - p), 0, None) / nn + z**2 / (4 * nn**2)) / denom
+    lo = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
+    hi = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+    return lo, hi
+
+
+def holm(p_values: Any) -> np.ndarray:
+    """Holm (1979) step-down adjusted p-values; NaN entries are left out and stay NaN.
+
+    References
+    ----------
+    .. [1] Holm, S. (1979). A simple sequentially rejective multiple test
+       procedure. *Scand. J. Statist.* 6(2), 65-70.
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    pv = p[ok]
+    order = np.argsort(pv, kind="stable")
+    adj = np.maximum.accumulate((m - np.arange(m)) * pv[order])
+    res = np.empty(m)
+    res[order] = np.minimum(adj, 1.0)
+    out[ok] = res
+    return out
+
+
+# ---------------------------------------------------------------------------
+# aggregate
+# ---------------------------------------------------------------------------
+def _period_ordinal(d: pd.Series, freq: str) -> np.ndarray:
+    if freq == "W":
+        days = d.to_numpy().astype("datetime64[D]").astype(np.int64)
+        # 1970-01-01 is a Thursday: day -3 (1969-12-29) is the Monday of week 0.
+        return (days + 3) // 7
+    if freq == "MS":
+        return d.to_numpy().astype("datetime64[M]").astype(np.int64)
+    raise ValueError(f"freq must be 'W' (weeks starting Monday) or 'MS' (months), got {freq!r}")
+
+
+def _ordinal_to_period(o: np.ndarray, freq: str) -> np.ndarray:
+    if freq == "W":
+        return (o * 7 - 3).astype("datetime64[D]").astype("datetime64[ns]")
+    return o.astype("datetime64[M]").astype("datetime64[ns]")
+
+
+def _group_codes(df: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Group codes (sorted group order) and one row of key values per group."""
+    if not by:
+        return np.zeros(len(df), dtype=np.int64), pd.DataFrame(index=range(1 if len(df) else 0))
+    codes = df.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy(np.int64)
+    _, first = np.unique(codes, return_index=True)
+    keys = df[by].iloc[first].reset_index(drop=True)
+    return codes, keys
+
+
+def aggregate(
+    scores: pd.DataFrame,
+    *,
+    by: str | Iterable[str] = (),
+    freq: str = "W",
+    date: str = "evaluated_at",
+    score: str = "score",
+    passed: str = "passed",
+    critical: str = "critical_fail",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Aggregate evaluation scores per period and group.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        One row per evaluation (output of ``score_evaluations``).
+    by : str or iterable of str
+        Grouping columns (e.g. ``("region", "market")``).
+    freq : {"W", "MS"}
+        Weeks starting on Monday (``period`` = the Monday) or calendar months
+        (``period`` = the first of the month).
+    date, score, passed, critical : str
+        Column names.
+    confidence : float
+        Level of the confidence intervals.
+
+    Returns
+    -------
+    DataFrame
+        One row per period and group, sorted by group then period, with columns
+        ``period, <by...>, n, mean_score, sd_score, score_ci_low, score_ci_high,
+        passed, pass_rate, pass_ci_low, pass_ci_high, critical_fails,
+        critical_rate, n_unscored``. Empty periods between a group's first and
+        last period appear with ``n = 0`` (counts 0, rates and means NaN) so each
+        group's series is evenly spaced for control charts and trend tests.
+
+    Notes
+    -----
+    ``n`` counts scored evaluations (``score`` not NaN); unscored ones (all
+    criteria N/A) are counted in ``n_unscored``. The mean's interval is the
+    t interval :math:`\\bar x \\pm t_{n-1} s/\\sqrt n` (NaN for n < 2); the pass
+    rate's is Wilson's score interval. ``critical_rate = critical_fails / n``.
+
+    References
+    ----------
+    .. [1] Wilson, E. B. (1927). Probable inference, the law of succession, and
+       statistical inference. *JASA* 22(158), 209-212.
+    .. [2] Brown, L. D., Cai, T. T., DasGupta, A. (2001). Interval estimation for
+       a binomial proportion. *Statistical Science* 16(2), 101-133.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"evaluated_at": pd.to_datetime(["2026-08-03", "2026-08-05", "2026-08-19"]),
+    ...                   "score": [90.0, 70.0, 85.0], "passed": [True, False, True],
+    ...                   "critical_fail": [False, False, False]})
+    >>> aggregate(s)[["period", "n", "mean_score", "pass_rate"]]
+          period  n  mean_score  pass_rate
+    0 2026-08-03  2        80.0        0.5
+    1 2026-08-10  0         NaN        NaN
+    2 2026-08-17  1        85.0        1.0
+    """
+    by = _as_list(by)
+    _require(scores, [*by, date, score, passed, critical])
+    if freq not in ("W", "MS"):
+        raise ValueError(f"freq must be 'W' (weeks starting Monday) or 'MS' (months), got {freq!r}")
+    cols = ["period", *by, "n", "mean_score", "sd_score", "score_ci_low", "score_ci_high",
+            "passed", "pass_rate", "pass_ci_low", "pass_ci_high", "critical_fails",
+            "critical_rate", "n_unscored"]
+    if len(scores) == 0:
+        out = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+        out["period"] = pd.Series(dtype="datetime64[ns]")
+        for c in by:
+            out[c] = pd.Series(dtype=scores[c].dtype)
+        return out[cols]
+
+    d = _dates(scores, date)
+    po = _period_ordinal(d, freq)
+    s = _float(scores[score])
+    ok = ~np.isnan(s)
+    pas = np.where(ok, np.nan_to_num(_float(scores[passed])), 0.0)
+    crit = np.where(ok, np.nan_to_num(_float(scores[critical])), 0.0)
+
+    gcode, keys = _group_codes(scores, by)
+    n_groups = len(keys)
+    pmin_all = int(po.min())
+    span = int(po.max()) - pmin_all + 1
+    key = gcode * span + (po - pmin_all)
+    size = n_groups * span
+    n = np.bincount(key, weights=ok, minlength=size)
+    s0 = np.where(ok, s, 0.0)
+    total = np.bincount(key, weights=s0, minlength=size)
+    mean = _safe_div(total, n)
+    dev = np.where(ok, s - mean[key], 0.0)
+    ss = np.bincount(key, weights=dev * dev, minlength=size)
+    n_pass = np.bincount(key, weights=pas, minlength=size)
+    n_crit = np.bincount(key, weights=crit, minlength=size)
+    n_uns = np.bincount(key, weights=~ok, minlength=size)
+
+    # each group's periods from its first to its last, filling the gaps
+    gmin = np.full(n_groups, np.iinfo(np.int64).max)
+    gmax = np.full(n_groups, np.iinfo(np.int64).min)
+    np.minimum.at(gmin, gcode, po)
+    np.maximum.at(gmax, gcode, po)
+    lens = gmax - gmin + 1
+    grp = np.repeat(np.arange(n_groups), lens)
+    starts = np.repeat(np.cumsum(lens) - lens, lens)
+    ordinal = np.repeat(gmin, lens) + (np.arange(int(lens.sum())) - starts)
+    idx = grp * span + (ordinal - pmin_all)
+
+    nn = n[idx]
+    out = keys.iloc[grp].reset_index(drop=True) if by else pd.DataFrame(index=range(len(idx)))
+    out.insert(0, "period", _ordinal_to_period(ordinal, freq))
+    out["n"] = nn.astype(np.int64)
+    out["mean_score"] = mean[idx]
+    sd = np.sqrt(_safe_div(ss[idx], nn - 1))
+    sd = np.where(nn >= 2, sd, np.nan)
+    out["sd_score"] = sd
+    tq = stats.t.ppf(0.5 + confidence / 2, np.where(nn >= 2, nn - 1, 1))
+    half = np.where(nn >= 2, tq * sd / np.sqrt(np.where(nn > 0, nn, 1)), np.nan)
+    out["score_ci_low"] = out["mean_score"].to_numpy() - half
+    out["score_ci_high"] = out["mean_score"].to_numpy() + half
+    out["passed"] = n_pass[idx].astype(np.int64)
+    out["pass_rate"] = _safe_div(n_pass[idx], nn)
+    lo, hi = wilson_interval(n_pass[idx], nn, confidence)
+    out["pass_ci_low"] = lo
+    out["pass_ci_high"] = hi
+    out["critical_fails"] = n_crit[idx].astype(np.int64)
+    out["critical_rate"] = _safe_div(n_crit[idx], nn)
+    out["n_unscored"] = n_uns[idx].astype(np.int64)
+    return out[cols]
+
+
+# ---------------------------------------------------------------------------
+# control charts
+# ---------------------------------------------------------------------------
+def _window_count(b: np.ndarray, w: int) -> np.ndarray:
+    """Number of True values in the window of the last ``w`` points ending at each point."""
+    c = np.concatenate([[0], np.cumsum(b, dtype=np.int64)])
+    i = np.arange(1, len(b) + 1)
+    return c[i] - c[np.maximum(i - w, 0)]
+
+
+def _we_rules(z: np.ndarray, limit: float) -> tuple[np.ndarray, ...]:
+    """Western Electric rules 1-4 on a gap-free sequence of z-scores."""
+    r1 = np.abs(z) > limit
+    hi2, lo2 = z > 2, z < -2
+    r2 = ((_window_count(hi2, 3) >= 2) & hi2) | ((_window_count(lo2, 3) >= 2) & lo2)
+    hi1, lo1 = z > 1, z < -1
+    r3 = ((_window_count(hi1, 5) >= 4) & hi1) | ((_window_count(lo1, 5) >= 4) & lo1)
+    r4 = (_window_count(z > 0, 8) == 8) | (_window_count(z < 0, 8) == 8)
+    return r1, r2, r3, r4
+
+
+def _baseline_mask(periods: pd.Series, baseline: Any) -> np.ndarray:
+    m = len(periods)
+    if baseline is None:
+        return np.ones(m, dtype=bool)
+    if isinstance(baseline, int | np.integer) and not isinstance(baseline, bool):
+        if baseline < 1:
+            raise ValueError(f"baseline must be >= 1 period, got {baseline}")
+        return np.arange(m) < baseline
+    try:
+        cut = pd.Timestamp(baseline)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"baseline must be None, a number of periods or a date, got {baseline!r}"
+        ) from None
+    return (pd.to_datetime(periods) < cut).to_numpy()
+
+
+def _chart_one(
+    g: pd.DataFrame,
+    kind: str,
+    period: str,
+    n: str,
+    passed: str,
+    value: str,
+    sd: str,
+    baseline: Any,
+    limit: float,
+) -> pd.DataFrame:
+    g = g.sort_values(period, kind="stable").copy()
+    nn = g[n].to_numpy(dtype=float) if n in g else np.ones(len(g))
+    base = _baseline_mask(g[period], baseline)
+    if kind == "p":
+        x = _safe_div(g[passed].to_numpy(dtype=float), nn)
+        nb = np.where(base & (nn > 0), nn, 0.0)
+        center = float(_safe_div(np.sum(np.where(nb > 0, g[passed].to_numpy(dtype=float), 0.0)), nb.sum()))
+        with np.errstate(invalid="ignore"):
+            sig = np.sqrt(center * (1 - center) / np.where(nn > 0, nn, np.nan))
+    elif kind == "xbar":
+        x = np.where(nn > 0, g[value].to_numpy(dtype=float), np.nan)
+        sdv = g[sd].to_numpy(dtype=float)
+        use = base & (nn > 0) & ~np.isnan(x)
+        center = float(_safe_div(np.sum(np.where(use, nn * np.nan_to_num(x), 0)), np.sum(np.where(use, nn, 0))))
+        pool = use & (nn >= 2) & ~np.isnan(sdv)
+        sw = float(np.sqrt(_safe_div(np.sum(np.where(pool, (nn - 1) * np.nan_to_num(sdv) ** 2, 0)),
+                                     np.sum(np.where(pool, nn - 1, 0)))))
+        with np.errstate(invalid="ignore"):
+            sig = sw / np.sqrt(np.where(nn > 0, nn, np.nan))
+    else:  # imr
+        raw = g[value].to_numpy(dtype=float)
+        x = np.where(nn > 0, raw, np.nan)
+        valid = ~np.isnan(x)
+        xv = x[valid]
+        mr_v = np.concatenate([[np.nan], np.abs(np.diff(xv))])
+        mr = np.full(len(x), np.nan)
+        mr[valid] = mr_v
+        g["moving_range"] = mr
+        bv = base[valid]
+        center = float(np.mean(xv[bv])) if bv.any() else np.nan
+        mrb = mr_v[bv & ~np.isnan(mr_v)]
+        sig_c = float(np.mean(mrb)) / _D2 if len(mrb) else np.nan
+        sig = np.where(valid, sig_c, np.nan)
+    lcl = center - limit * sig
+    ucl = center + limit * sig
+    if kind == "p":
+        lcl, ucl = np.clip(lcl, 0, 1), np.clip(ucl, 0, 1)
+    dev = x - center
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(sig > 0, dev / np.where(sig > 0, sig, 1.0),
+                     np.where(dev > 0, np.inf, np.where(dev < 0, -np.inf, 0.0)))
+    z = np.where(np.isnan(x) | np.isnan(sig), np.nan, z)
+    valid = ~np.isnan(z)
+    rules = [np.zeros(len(z), dtype=bool) for _ in range(4)]
+    if valid.any():
+        for r, rv in zip(rules, _we_rules(z[valid], limit), strict=True):
+            r[valid] = rv
+    g["value"] = x
+    g["center"] = center
+    g["sigma"] = sig
+    g["lcl"] = lcl
+    g["ucl"] = ucl
+    g["z"] = z
+    g["baseline"] = base
+    for i, r in enumerate(rules, start=1):
+        g[f"rule{i}"] = r
+    g["signal"] = rules[0] | rules[1] | rules[2] | rules[3]
+    return g
+
+
+def control_chart(
+    agg: pd.DataFrame,
+    *,
+    kind: str = "p",
+    by: str | Iterable[str] = (),
+    baseline: int | str | pd.Timestamp | None = None,
+    period: str = "period",
+    n: str = "n",
+    passed: str = "passed",
+    value: str = "mean_score",
+    sd: str = "sd_score",
+    limit: float = 3.0,
+) -> pd.DataFrame:
+    """Shewhart control chart limits with Western Electric run rules.
+
+    Parameters
+    ----------
+    agg : DataFrame
+        Output of :func:`aggregate` (a p-chart needs only ``period, n, passed``;
+        an x-bar chart ``period, n, mean_score, sd_score``; an I-MR chart
+        ``period`` and the ``value`` column, skipping periods with n = 0 when an
+        ``n`` column is present).
+    kind : {"p", "xbar", "imr"}
+        ``p``: proportion passing with limits varying with each period's n;
+        ``xbar``: period mean score with limits :math:`\\bar{\\bar x} \\pm 3 s_p/\\sqrt{n_i}`;
+        ``imr``: individuals chart on ``value`` (one point per period, n ignored).
+    by : str or iterable of str
+        Chart each group separately (e.g. ``"region"``).
+    baseline : int, date or None
+        Phase I baseline: the limits are estimated from the first ``baseline``
+        periods (an int) or the periods before a date; None uses every period.
+    period, n, passed, value, sd : str
+        Column names.
+    limit : float
+        Control limits at ``limit`` sigma (rule 1 threshold).
+
+    Returns
+    -------
+    DataFrame
+        ``agg``'s rows (sorted by group, period) plus ``value`` (the plotted
+        statistic), ``center, sigma, lcl, ucl, z, baseline``, ``rule1`` to ``rule4``
+        and ``signal`` (any rule). For ``imr`` also ``moving_range``.
+
+    Notes
+    -----
+    p-chart: :math:`\\bar p = \\sum x_i / \\sum n_i` over the baseline,
+    :math:`\\sigma_i = \\sqrt{\\bar p(1-\\bar p)/n_i}`, limits clipped to [0, 1].
+    x-bar chart: centre is the n-weighted mean of the baseline period means and
+    :math:`s_p` the pooled within-period SD, :math:`\\sqrt{\\sum (n_i-1)s_i^2/\\sum(n_i-1)}`
+    (no c4 bias correction: negligible at the tens of audits per period typical here).
+    I-MR: centre is the baseline mean and :math:`\\sigma = \\overline{MR}/d_2`, d2 = 1.128.
+
+    Western Electric rules, on :math:`z_i = (x_i - \\text{centre})/\\sigma_i`, each
+    flagged at the point that completes the pattern (and, for rules 2 and 3, is
+    itself beyond the zone): 1) a point beyond ``limit`` sigma; 2) 2 of 3
+    consecutive points beyond 2 sigma on the same side; 3) 4 of 5 beyond 1 sigma
+    on the same side; 4) 8 in a row on the same side of the centre. Windows at the
+    start of a series may be shorter for rules 2 and 3 (2 of the first 2 counts).
+    Periods with n = 0 have no point: ``value`` and ``z`` are NaN, no rule
+    fires, and runs are counted over the plotted points, skipping them. When
+    sigma is 0 (e.g. a baseline pass rate of 100%), any deviation is an
+    infinite z and signals.
+
+    References
+    ----------
+    .. [1] Western Electric Company (1956). *Statistical Quality Control Handbook*.
+    .. [2] Montgomery, D. C. (2019). *Introduction to Statistical Quality Control*,
+       8th ed., Wiley: chapter 5 (phase I / phase II, sensitising rules),
+       chapter 6 (x-bar chart with variable sample size; individuals and moving
+       range chart) and chapter 7 (p chart with variable sample size).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> agg = pd.DataFrame({"period": pd.date_range("2026-01-05", periods=4, freq="7D"),
+    ...                     "n": [100, 100, 50, 100], "passed": [80, 82, 41, 50]})
+    >>> cc = control_chart(agg, kind="p", baseline=3)
+    >>> cc[["n", "value", "center", "lcl", "ucl", "signal"]].round(4)
+         n  value  center     lcl     ucl  signal
+    0  100   0.80   0.812  0.6948  0.9292   False
+    1  100   0.82   0.812  0.6948  0.9292   False
+    2   50   0.82   0.812  0.6462  0.9778   False
+    3  100   0.50   0.812  0.6948  0.9292    True
+    """
+    if kind not in ("p", "xbar", "imr"):
+        raise ValueError(f"kind must be 'p', 'xbar' or 'imr', got {kind!r}")
+    by = _as_list(by)
+    need = {"p": [period, n, passed], "xbar": [period, n, value, sd], "imr": [period, value]}[kind]
+    _require(agg, [*by, *need], "agg")
+    if kind in ("p", "xbar") and (agg[n].to_numpy(dtype=float) < 0).any():
+        raise ValueError(f"column {n!r}: negative counts")
+    if kind == "p":
+        bad = (agg[passed].to_numpy(dtype=float) > agg[n].to_numpy(dtype=float))
+        if bad.any():
+            raise ValueError(f"column {passed!r} exceeds {n!r} in rows {np.flatnonzero(bad)[:5].tolist()}")
+    if not by or len(agg) == 0:
+        return _chart_one(agg, kind, period, n, passed, value, sd, baseline, limit).reset_index(drop=True)
+    parts = [
+        _chart_one(g, kind, period, n, passed, value, sd, baseline, limit)
+        for _, g in agg.groupby(by, sort=True, dropna=False, observed=True)
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------
+# Mann-Kendall / Sen
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Trend:
+    """Mann-Kendall trend test with Sen's slope.
+
+    Attributes
+    ----------
+    tau : Kendall's tau-a, S / (n(n-1)/2).
+    s : the Mann-Kendall statistic S.
+    z : normal score with continuity correction.
+    p_value : two-sided p-value.
+    slope, slope_low, slope_high : Sen's slope per period and its confidence interval.
+    n : number of observations used; ``n_missing`` were NaN and dropped.
+    var_s : variance of S (tie-corrected).
+    note : explanation when a value is NaN or observations were dropped.
+    """
+
+    tau: float
+    s: float
+    z: float
+    p_value: float
+    slope: float
+    slope_low: float
+    slope_high: float
+    n: int
+    n_missing: int = 0
+    var_s: float = float("nan")
+    note: str = ""
+
+
+def mann_kendall(series: Sequence[float] | pd.Series | np.ndarray, *, confidence: float = 0.95) -> Trend:
+    """Mann-Kendall test for a monotonic trend, with Sen's slope.
+
+    Parameters
+    ----------
+    series : array-like
+        Evenly spaced series in time order (e.g. a weekly pass rate from
+        :func:`aggregate`, whose empty weeks are NaN). NaNs are dropped but the
+        remaining points keep their positions, so the slope is per period.
+    confidence : float
+        Level of the slope's confidence interval.
+
+    Returns
+    -------
+    Trend
+
+    Notes
+    -----
+    :math:`S = \\sum_{i<j} \\operatorname{sgn}(x_j - x_i)`,
+    :math:`\\operatorname{Var}(S) = [n(n-1)(2n+5) - \\sum_t t(t-1)(2t+5)]/18` over
+    groups of t tied values, :math:`z = (S - \\operatorname{sgn}(S))/\\sqrt{\\operatorname{Var}(S)}`,
+    two-sided normal p-value. Sen's slope is the median of
+    :math:`(x_j - x_i)/(j - i)`; its interval takes the order statistics
+    :math:`(N \\mp z_{1-\\alpha/2}\\sqrt{\\operatorname{Var}(S)})/2` of the N sorted
+    pairwise slopes (Sen 1968, eq. 2.6; Gilbert 1987, section 16.5), rounded as in
+    ``scipy.stats.theilslopes``. Needs n >= 3 (else NaN with a note); memory is
+    O(n^2), fine for weekly or monthly series.
+
+    References
+    ----------
+    .. [1] Mann, H. B. (1945). Nonparametric tests against trend. *Econometrica* 13, 245-259.
+    .. [2] Kendall, M. G. (1975). *Rank Correlation Methods*, 4th ed., Griffin.
+    .. [3] Sen, P. K. (1968). Estimates of the regression coefficient based on
+       Kendall's tau. *JASA* 63, 1379-1389.
+    .. [4] Gilbert, R. O. (1987). *Statistical Methods for Environmental Pollution
+       Monitoring*, Van Nostrand Reinhold, chapter 16.
+
+    Examples
+    --------
+    >>> t = mann_kendall([12.9, 14.8, 13.2, 15.7, 13.8, 15.6, 12.9, 11.0,
+    ...                   17.3, 15.9, 19.0, 18.3, 20.1, 21.7])
+    >>> t.s, round(t.z, 4)
+    (54.0, 2.9058)
+    """
+    x_all = np.asarray(series, dtype=float).ravel()
+    pos_all = np.arange(len(x_all), dtype=float)
+    keep = ~np.isnan(x_all)
+    x, pos = x_all[keep], pos_all[keep]
+    n = len(x)
+    n_missing = int((~keep).sum())
+    notes = [f"{n_missing} missing value(s) dropped"] if n_missing else []
+    if n < 3:
+        notes.append(f"need at least 3 observations, got {n}")
+        nan = float("nan")
+        return Trend(nan, nan, nan, nan, nan, nan, nan, n, n_missing, nan, "; ".join(notes))
+    i, j = np.triu_indices(n, k=1)
+    dx = x[j] - x[i]
+    s = float(np.sign(dx).sum())
+    _, t = np.unique(x, return_counts=True)
+    var_s = float((n * (n - 1) * (2 * n + 5) - np.sum(t * (t - 1) * (2 * t + 5))) / 18.0)
+    if s == 0 or var_s <= 0:
+        z = 0.0
+        if var_s <= 0:
+            notes.append("all values tied")
+    else:
+        z = (s - np.sign(s)) / np.sqrt(var_s)
+    p = float(2 * stats.norm.sf(abs(z)))
+    tau = s / (n * (n - 1) / 2)
+    slopes = np.sort(dx / (pos[j] - pos[i]))
+    slope = float(np.median(slopes))
+    zc = _z(confidence)
+    nt = len(slopes)
+    sigma = np.sqrt(var_s)
+    hi_i = min(int(np.round((nt + zc * sigma) / 2.0)), nt - 1)
+    lo_i = max(int(np.round((nt - zc * sigma) / 2.0)) - 1, 0)
+    return Trend(
+        tau=float(tau), s=s, z=float(z), p_value=p, slope=slope,
+        slope_low=float(slopes[lo_i]), slope_high=float(slopes[hi_i]),
+        n=n, n_missing=n_missing, var_s=var_s, note="; ".join(notes),
+    )
+
+
+# ---------------------------------------------------------------------------
+# period comparison
+# ---------------------------------------------------------------------------
+def _in_period(d: pd.Series, period: tuple[Any, Any], name: str) -> np.ndarray:
+    try:
+        start, end = (pd.Timestamp(v).normalize() for v in period)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a (start, end) pair of dates, got {period!r}") from None
+    if end < start:
+        raise ValueError(f"{name}: end {end.date()} is before start {start.date()}")
+    day = d.dt.normalize()
+    return ((day >= start) & (day <= end)).to_numpy()
+
+
+def compare_periods(
+    scores: pd.DataFrame,
+    *,
+    period_a: tuple[Any, Any],
+    period_b: tuple[Any, Any],
+    by: str | Iterable[str] = (),
+    metric: str = "pass_rate",
+    date: str = "evaluated_at",
+    score: str = "score",
+    passed: str = "passed",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Compare two periods per group: change, its CI, test and Holm-adjusted p-value.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        One row per evaluation (output of ``score_evaluations``).
+    period_a, period_b : (start, end)
+        Inclusive date ranges (whole days: an end of ``"2026-08-31"`` includes
+        every evaluation that day). Usually a is the earlier period.
+    by : str or iterable of str
+        Grouping columns; one row per group seen in either period.
+    metric : {"pass_rate", "score"}
+        Pass rate (proportion) or mean score.
+    date, score, passed : str
+        Column names.
+    confidence : float
+        Level of the change's confidence interval.
+
+    Returns
+    -------
+    DataFrame
+        ``<by...>, n_a, n_b, value_a, value_b, change, ci_low, ci_high, test,
+        statistic, p_value, p_adjusted, note``; ``change = value_b - value_a``.
+
+    Notes
+    -----
+    ``pass_rate``: two-proportion z test with the pooled variance
+    :math:`z = (\\hat p_b - \\hat p_a)/\\sqrt{\\bar p(1-\\bar p)(1/n_a + 1/n_b)}`, and a
+    Wald interval for the difference with unpooled variance. ``score``: Welch's
+    t test with Welch-Satterthwaite degrees of freedom and the matching t interval.
+    p-values are two-sided and Holm-adjusted across the groups with a defined
+    p-value. Unscored evaluations are excluded. Groups with n = 0 in a period,
+    fewer than 2 scores (Welch), or no variation give NaN with a note.
+
+    References
+    ----------
+    .. [1] Agresti, A. (2013). *Categorical Data Analysis*, 3rd ed., Wiley, section 3.1.
+    .. [2] Welch, B. L. (1947). The generalization of 'Student's' problem when
+       several different population variances are involved. *Biometrika* 34, 28-35.
+    .. [3] Holm, S. (1979). A simple sequentially rejective multiple test
+       procedure. *Scand. J. Statist.* 6(2), 65-70.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"evaluated_at": pd.to_datetime(["2026-07-01"] * 4 + ["2026-08-01"] * 4),
+    ...                   "score": [90, 85, 80, 70, 60, 80, 70, 65.0],
+    ...                   "passed": [True, True, True, False, False, True, False, False]})
+    >>> r = compare_periods(s, period_a=("2026-07-01", "2026-07-31"),
+    ...                     period_b=("2026-08-01", "2026-08-31"))
+    >>> r[["n_a", "n_b", "value_a", "value_b", "change"]]
+       n_a  n_b  value_a  value_b  change
+    0    4    4     0.75     0.25    -0.5
+    """
+    if metric not in ("pass_rate", "score"):
+        raise ValueError(f"metric must be 'pass_rate' or 'score', got {metric!r}")
+    by = _as_list(by)
+    col = passed if metric == "pass_rate" else score
+    _require(scores, [*by, date, score, col])
+    d = _dates(scores, date) if len(scores) else pd.Series(dtype="datetime64[ns]")
+    in_a = _in_period(d, period_a, "period_a")
+    in_b = _in_period(d, period_b, "period_b")
+    v = _float(scores[col])
+    ok = ~np.isnan(_float(scores[score])) & ~np.isnan(v)
+    frame = scores[by].copy() if by else pd.DataFrame({"_all": np.zeros(len(scores))}, index=scores.index)
+    sel = (in_a | in_b) & ok
+    frame = frame.loc[sel]
+    frame["_b"] = in_b[sel]
+    frame["_a"] = in_a[sel]
+    vv = v[sel]
+    # a row can fall in both periods if they overlap: count it in each
+    parts = []
+    for flag in ("_a", "_b"):
+        f = frame.loc[frame[flag]].copy()
+        f["_which"] = flag
+        f["_v"] = vv[frame[flag].to_numpy()]
+        parts.append(f)
+    long = pd.concat(parts, ignore_index=True)
+    keys = [*(by or ["_all"]), "_which"]
+    if len(long):
+        st = long.groupby(keys, sort=True, dropna=False, observed=True)["_v"].agg(["count", "sum", "mean", "var"])
+        wide = st.unstack("_which")
+    else:
+        wide = pd.DataFrame()
+    get = {}
+    for stat in ("count", "mean", "var", "sum"):
+        for w in ("_a", "_b"):
+            get[stat + w] = (wide[(stat, w)].to_numpy(dtype=float) if (stat, w) in wide.columns
+                             else np.full(len(wide), np.nan))
+    n_a = np.nan_to_num(get["count_a"])
+    n_b = np.nan_to_num(get["count_b"])
+    out = (wide.index.to_frame(index=False) if by and len(wide) else pd.DataFrame(index=range(len(wide))))
+    if not by and len(wide) == 0:
+        out = pd.DataFrame(index=range(1))
+        n_a = n_b = np.zeros(1)
+        for k in get:
+            get[k] = np.full(1, np.nan)
+    va = np.where(n_a > 0, get["mean_a"], np.nan)
+    vb = np.where(n_b > 0, get["mean_b"], np.nan)
+    change = vb - va
+    zc = _z(confidence)
+    notes = np.full(len(out), "", dtype=object)
+    notes[(n_a == 0) | (n_b == 0)] = "no evaluations in a period"
+    if metric == "pass_rate":
+        pooled = _safe_div(np.nan_to_num(get["sum_a"]) + np.nan_to_num(get["sum_b"]), n_a + n_b)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se0 = np.sqrt(pooled * (1 - pooled) * (_safe_div(1, n_a) + _safe_div(1, n_b)))
+            se1 = np.sqrt(va * (1 - va) * _safe_div(1, n_a) + vb * (1 - vb) * _safe_div(1, n_b))
+        stat = np.where(se0 > 0, change / np.where(se0 > 0, se0, 1), np.nan)
+        p = 2 * stats.norm.sf(np.abs(stat))
+        lo, hi = change - zc * se1, change + zc * se1
+        notes[(notes == "") & ~(se0 > 0)] = "no variation in either period"
+        test = "two-proportion z"
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            qa = _safe_div(get["var_a"], n_a)
+            qb = _safe_div(get["var_b"], n_b)
+            se = np.sqrt(qa + qb)
+            df = _safe_div((qa + qb) ** 2, _safe_div(qa**2, n_a - 1) + _safe_div(qb**2, n_b - 1))
+        defined = (n_a >= 2) & (n_b >= 2) & (se > 0) & (df > 0)
+        notes[(notes == "") & ((n_a < 2) | (n_b < 2))] = "fewer than 2 scores in a period"
+        notes[(notes == "") & ~defined] = "no variation in either period"
+        dfs = np.where(defined, df, 1.0)
+        stat = np.where(defined, change / np.where(defined, se, 1.0), np.nan)
+        p = np.where(defined, 2 * stats.t.sf(np.abs(np.nan_to_num(stat)), dfs), np.nan)
+        tq = stats.t.ppf(0.5 + confidence / 2, dfs)
+        lo = np.where(defined, change - tq * se, np.nan)
+        hi = np.where(defined, change + tq * se, np.nan)
+        test = "Welch t"
+    out["n_a"] = n_a.astype(np.int64)
+    out["n_b"] = n_b.astype(np.int64)
+    out["value_a"] = va
+    out["value_b"] = vb
+    out["change"] = change
+    out["ci_low"] = lo
+    out["ci_high"] = hi
+    out["test"] = test
+    out["statistic"] = stat
+    out["p_value"] = p
+    out["p_adjusted"] = holm(p)
+    out["note"] = notes
+    return out.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------
+# funnel plot and shrinkage
+# ---------------------------------------------------------------------------
+_FUNNEL_LEVELS = {"95": 0.95, "998": 0.998}
+
+
+def funnel_limits(p: float, n_grid: Any) -> pd.DataFrame:
+    """Exact binomial funnel limits (95% and 99.8%) around rate ``p`` on a grid of n.
+
+    Notes
+    -----
+    For a two-sided level, with tail probability :math:`P` (0.025/0.975 or
+    0.001/0.999), :math:`r_P` is the smallest r with :math:`F(r) \\ge P` for the
+    Binomial(n, p) cdf F, and the limit is interpolated between integers:
+    :math:`(r_P - \\alpha)/n` with :math:`\\alpha = (F(r_P) - P)/(F(r_P) - F(r_P - 1))`
+    (Spiegelhalter 2005, appendix A.1.1).
+
+    Returns
+    -------
+    DataFrame
+        ``n, lo95, hi95, lo998, hi998`` (NaN where n < 1).
+
+    References
+    ----------
+    .. [1] Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional
+       performance. *Statistics in Medicine* 24(8), 1185-1202.
+
+    Examples
+    --------
+    >>> funnel_limits(0.8, [50, 200]).round(3)
+         n   lo95   hi95  lo998  hi998
+    0   50  0.673  0.896  0.601  0.945
+    1  200  0.741  0.852  0.706  0.880
+    """
+    if not 0 <= p <= 1:
+        raise ValueError(f"p must be in [0, 1], got {p!r}")
+    n = np.asarray(n_grid, dtype=float).ravel()
+    out = pd.DataFrame({"n": n.astype(np.int64) if np.all(n == np.round(n)) else n})
+    ok = n >= 1
+    nn = np.where(ok, np.round(n), 1)
+    for name, level in _FUNNEL_LEVELS.items():
+        for side, prob in (("lo", (1 - level) / 2), ("hi", (1 + level) / 2)):
+            if p in (0.0, 1.0):
+                lim = np.full(len(n), float(p))
+            else:
+                r = stats.binom.ppf(prob, nn, p)
+                f_r = stats.binom.cdf(r, nn, p)
+                f_r1 = stats.binom.cdf(r - 1, nn, p)
+                alpha = _safe_div(f_r - prob, f_r - f_r1)
+                lim = np.clip((r - np.nan_to_num(alpha)) / nn, 0, 1)
+            out[f"{side}{name}"] = np.where(ok, lim, np.nan)
+    return out
+
+
+def _unit_counts(scores: pd.DataFrame, unit: str, metric: str) -> tuple[pd.DataFrame, int]:
+    _require(scores, [unit, metric])
+    v = _float(scores[metric])
+    ok = ~np.isnan(v)
+    frame = pd.DataFrame({unit: scores[unit].to_numpy()[ok], "_x": v[ok]})
+    bad = (frame["_x"] != 0) & (frame["_x"] != 1)
+    if bad.any():
+        raise ValueError(f"column {metric!r} must be boolean (0/1); first offending rows "
+                         f"{np.flatnonzero(ok)[np.flatnonzero(bad.to_numpy())[:5]].tolist()}")
+    g = frame.groupby(unit, sort=True, dropna=False, observed=True)["_x"].agg(["count", "sum"])
+    g = g.rename(columns={"count": "n", "sum": "events"}).reset_index()
+    g["n"] = g["n"].astype(np.int64)
+    g["events"] = g["events"].astype(np.int64)
+    return g, int((~ok).sum())
+
+
+def funnel(
+    scores: pd.DataFrame,
+    *,
+    unit: str = "agent_id",
+    metric: str = "passed",
+    target: float | None = None,
+) -> pd.DataFrame:
+    """Funnel plot table: each unit's rate against exact binomial limits around the group rate.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        One row per evaluation.
+    unit : str
+        Unit column (agent, reviewer, queue, ...).
+    metric : str
+        Boolean column (``passed``, ``critical_fail``); missing values are excluded.
+    target : float, optional
+        Centre of the funnel; default the pooled rate of all units.
+
+    Returns
+    -------
+    DataFrame
+        ``<unit>, n, events, rate, target, lo95, hi95, lo998, hi998, position,
+        warning, outlier``: ``position`` is "above", "below" or "within" the
+        99.8% limits, ``warning`` flags a rate outside the 95% limits and
+        ``outlier`` one outside the 99.8% limits. The limits on a grid of n for
+        the funnel's curves come from :func:`funnel_limits`; ``attrs["target"]``
+        holds the centre.
+
+    Notes
+    -----
+    Limits as in :func:`funnel_limits` (exact binomial with interpolation;
+    Spiegelhalter 2005). The 99.8% limits are close to 3 sigma, the 95% limits
+    to 2 sigma.
+
+    References
+    ----------
+    .. [1] Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional
+       performance. *Statistics in Medicine* 24(8), 1185-1202.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"agent_id": ["a"] * 40 + ["b"] * 40 + ["c"] * 400,
+    ...                   "passed": [True] * 36 + [False] * 4 + [True] * 12 + [False] * 28
+    ...                             + [True] * 320 + [False] * 80})
+    >>> funnel(s)[["agent_id", "n", "rate", "position"]]
+      agent_id    n  rate position
+    0        a   40   0.9   within
+    1        b   40   0.3    below
+    2        c  400   0.8   within
+    """
+    g, n_excl = _unit_counts(scores, unit, metric)
+    n_tot = g["n"].sum()
+    p0 = float(target) if target is not None else (float(g["events"].sum() / n_tot) if n_tot else np.nan)
+    g["rate"] = _safe_div(g["events"], g["n"])
+    g["target"] = p0
+    if np.isnan(p0):
+        for c in ("lo95", "hi95", "lo998", "hi998"):
+            g[c] = np.nan
+    else:
+        lim = funnel_limits(p0, g["n"].to_numpy())
+        for c in ("lo95", "hi95", "lo998", "hi998"):
+            g[c] = lim[c].to_numpy()
+    r = g["rate"].to_numpy()
+    eps = 1e-12
+    above = r > g["hi998"].to_numpy() + eps
+    below = r < g["lo998"].to_numpy() - eps
+    g["position"] = np.where(above, "above", np.where(below, "below", "within"))
+    g["warning"] = (r > g["hi95"].to_numpy() + eps) | (r < g["lo95"].to_numpy() - eps)
+    g["outlier"] = above | below
+    g.attrs["target"] = p0
+    g.attrs["n_excluded"] = n_excl
+    return g
+
+
+def _beta_binom_fit(x: np.ndarray, n: np.ndarray) -> tuple[float, float, str]:
+    """Fit a beta prior (mean mu, concentration M = a + b) by maximum marginal likelihood."""
+    pooled = x.sum() / n.sum()
+    logm_lo, logm_hi = np.log(1e-3), np.log(1e7)
+    # method-of-moments start
+    rates = x / n
+    v = np.var(rates, ddof=1) if len(rates) > 1 else 0.0
+    mean_inv_n = np.mean(1.0 / n)
+    between = v - pooled * (1 - pooled) * mean_inv_n
+    m0 = pooled * (1 - pooled) / between - 1 if between > 0 else 1e4
+    m0 = float(np.clip(m0, 1.0, 1e6))
+
+    def nll(theta: np.ndarray) -> float:
+        mu = special.expit(theta[0])
+        m = np.exp(theta[1])
+        a, b = mu * m, (1 - mu) * m
+        return -float(np.sum(special.betaln(x + a, n - x + b) - special.betaln(a, b)))
+
+    start = np.array([special.logit(np.clip(pooled, 1e-6, 1 - 1e-6)), np.log(m0)])
+    res = optimize.minimize(nll, start, method="L-BFGS-B",
+                            bounds=[(-30, 30), (logm_lo, logm_hi)])
+    theta = res.x
+    at_bound = np.array([theta[0], logm_hi])
+    # the likelihood is flat in M when there is no extra-binomial spread: take the bound
+    if nll(at_bound) <= nll(theta) + 1e-9 * max(1.0, abs(nll(theta))):
+        theta = at_bound
+    mu = float(special.expit(theta[0]))
+    m = float(np.exp(theta[1]))
+    note = ""
+    if theta[1] >= logm_hi - 1e-3:
+        note = ("no between-unit variation beyond chance: prior concentration at its bound "
+                f"({m:.0f}), rates shrink to the pooled rate")
+    return mu * m, (1 - mu) * m, note
+
+
+def shrink(
+    scores: pd.DataFrame,
+    *,
+    unit: str = "agent_id",
+    metric: str = "passed",
+    confidence: float = 0.95,
+    higher_is_better: bool = True,
+) -> pd.DataFrame:
+    """Empirical-Bayes (beta-binomial) shrinkage of unit rates, for fair ranking.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        One row per evaluation.
+    unit : str
+        Unit column (default ``agent_id``).
+    metric : str
+        Boolean column (``passed`` or ``critical_fail``); missing excluded.
+    confidence : float
+        Level of the equal-tailed posterior (credible) interval.
+    higher_is_better : bool
+        Rank 1 goes to the highest shrunken rate (True) or the lowest.
+
+    Returns
+    -------
+    DataFrame
+        ``<unit>, n, events, raw_rate, shrunk_rate, ci_low, ci_high, rank`` sorted
+        by rank; ``attrs`` hold the prior (``prior_a``, ``prior_b``,
+        ``prior_mean``), ``method`` and ``note``.
+
+    Notes
+    -----
+    Each unit's rate :math:`\\theta_i \\sim \\mathrm{Beta}(a, b)` and
+    :math:`x_i \\sim \\mathrm{Binomial}(n_i, \\theta_i)`. The prior is fitted by
+    maximum marginal (beta-binomial) likelihood,
+    :math:`\\max_{a,b} \\sum_i \\ln B(x_i + a, n_i - x_i + b) - \\ln B(a, b)`,
+    with L-BFGS-B over (logit mean, log concentration), started from the method
+    of moments. The posterior is :math:`\\mathrm{Beta}(a + x_i, b + n_i - x_i)`;
+    ``shrunk_rate`` is its mean :math:`(a + x_i)/(a + b + n_i)`, a weighted
+    average of the raw rate and the prior mean with weight :math:`n_i/(a+b+n_i)`
+    on the raw rate, so units with few audits move most and large units converge
+    to their raw rate. Ranking by the posterior mean does not reward a lucky
+    streak on a handful of audits. When the spread of rates is no larger than
+    binomial chance, the concentration hits its upper bound (1e7) and every unit
+    shrinks to the pooled rate (noted). With fewer than two units, or all
+    events 0 or all n (a boundary prior), no prior can be fitted: the raw rates
+    are returned with Jeffreys intervals (Beta(x + 1/2, n - x + 1/2)) and a note.
+
+    References
+    ----------
+    .. [1] Efron, B., Morris, C. (1975). Data analysis using Stein's estimator and
+       its generalizations. *JASA* 70, 311-319.
+    .. [2] Robinson, D. (2017). *Introduction to Empirical Bayes: Examples from
+       Baseball Statistics* (beta-binomial shrinkage and ranking).
+    .. [3] Griffiths, D. A. (1973). Maximum likelihood estimation for the
+       beta-binomial distribution. *Biometrics* 29, 637-648.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"agent_id": ["a"] * 4 + ["b"] * 100 + ["c"] * 100,
+    ...                   "passed": [True] * 4 + [True] * 90 + [False] * 10 + [True] * 60 + [False] * 40})
+    >>> r = shrink(s)
+    >>> r[["agent_id", "n", "raw_rate", "rank"]]
+      agent_id    n  raw_rate  rank
+    0        b  100       0.9     1
+    1        a    4       1.0     2
+    2        c  100       0.6     3
+    """
+    g, n_excl = _unit_counts(scores, unit, metric)
+    g = g.loc[g["n"] > 0].reset_index(drop=True)
+    x = g["events"].to_numpy(dtype=float)
+    n = g["n"].to_numpy(dtype=float)
+    tot_x, tot_n = x.sum(), n.sum()
+    method = "maximum marginal likelihood (beta-binomial)"
+    if len(g) < 2 or tot_x in (0, tot_n):
+        a = b = 0.5
+        note = ("fewer than 2 units: no prior fitted" if len(g) < 2
+                else "every unit at the same boundary rate (all or none): no prior fitted")
+        note += "; raw rates with Jeffreys intervals"
+        shrunk = _safe_div(x, n)
+        method = "none (Jeffreys interval)"
+        prior_mean = float(tot_x / tot_n) if tot_n else np.nan
+    else:
+        a, b, note = _beta_binom_fit(x, n)
+        shrunk = (a + x) / (a + b + n)
+        prior_mean = a / (a + b)
+    lo_q, hi_q = 0.5 - confidence / 2, 0.5 + confidence / 2
+    g["raw_rate"] = _safe_div(x, n)
+    g["shrunk_rate"] = shrunk
+    g["ci_low"] = stats.beta.ppf(lo_q, a + x, b + n - x)
+    g["ci_high"] = stats.beta.ppf(hi_q, a + x, b + n - x)
+    key = -shrunk if higher_is_better else shrunk
+    g["rank"] = pd.Series(key).rank(method="min").astype(np.int64).to_numpy() if len(g) else []
+    g = g.sort_values(["rank", unit], kind="stable").reset_index(drop=True)
+    g.attrs.update(prior_a=float(a), prior_b=float(b), prior_mean=prior_mean, method=method,
+                   note=note, n_excluded=n_excl)
+    return g[[unit, "n", "events", "raw_rate", "shrunk_rate", "ci_low", "ci_high", "rank"]]
+
+
+# ---------------------------------------------------------------------------
+# targets
+# ---------------------------------------------------------------------------
+def target_status(
+    kpis: pd.DataFrame,
+    targets: Mapping[str, Mapping[str, Any]],
+    *,
+    kpi: str = "kpi",
+    value: str = "value",
+    ci_low: str = "ci_low",
+    ci_high: str = "ci_high",
+) -> pd.DataFrame:
+    """Each KPI against its target: met / at risk / missed, the gap, and whether it is clear.
+
+    Parameters
+    ----------
+    kpis : DataFrame
+        One row per KPI (and optionally per group: extra columns are kept) with
+        ``kpi`` (name), ``value`` and the interval ``ci_low, ci_high`` (NaN if
+        unknown), e.g. ``pass_rate`` with its Wilson interval from :func:`aggregate`.
+    targets : mapping
+        ``{kpi_name: {"target": float, "direction": "min" | "max",
+        "at_risk_margin": float (default 0)}}``. ``direction="min"``: the KPI must
+        be at least the target (pass rate, score); ``"max"``: at most the target
+        (critical-error rate).
+    kpi, value, ci_low, ci_high : str
+        Column names.
+
+    Returns
+    -------
+    DataFrame
+        ``kpis``' columns plus ``target, direction, gap, status, clear, note``.
+        ``gap`` is signed so that positive is good: ``value - target`` for
+        ``min``, ``target - value`` for ``max``. ``status`` is ``met`` when
+        ``gap >= at_risk_margin``, ``at risk`` when ``0 <= gap < at_risk_margin``
+        (meeting the target, but by less than the margin), and ``missed`` when
+        ``gap < 0``. ``clear`` is True when the target lies outside the KPI's
+        interval, i.e. the gap is larger than the KPI's own uncertainty, False
+        when the interval contains the target, and <NA> without an interval.
+        KPIs without a target (or without a value) get a missing status and a note.
+
+    Notes
+    -----
+    Separating the status (a point estimate against the target) from ``clear``
+    (the estimate's uncertainty) avoids reacting to a miss that is within the
+    noise of a small sample.
+
+    References
+    ----------
+    .. [1] Doerr, J. (2018). *Measure What Matters*, Portfolio (OKR scoring and
+       at-risk key results).
+    .. [2] Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional
+       performance. *Statistics in Medicine* 24(8), 1185-1202 (judging a
+       measure against a target with its uncertainty).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> k = pd.DataFrame({"kpi": ["pass_rate", "critical_rate"], "value": [0.83, 0.04],
+    ...                   "ci_low": [0.80, 0.03], "ci_high": [0.86, 0.05]})
+    >>> t = {"pass_rate": {"target": 0.80, "direction": "min", "at_risk_margin": 0.05},
+    ...      "critical_rate": {"target": 0.02, "direction": "max"}}
+    >>> target_status(k, t)[["kpi", "gap", "status", "clear"]].round(2)
+                 kpi   gap   status  clear
+    0      pass_rate  0.03  at risk  False
+    1  critical_rate -0.02   missed   True
+    """
+    _require(kpis, [kpi, value], "kpis")
+    if not isinstance(targets, Mapping):
+        raise TypeError("targets must be a mapping kpi -> {target, direction, at_risk_margin}")
+    spec = {}
+    for name, t in targets.items():
+        if not isinstance(t, Mapping) or "target" not in t:
+            raise ValueError(f"targets[{name!r}] must be a mapping with a 'target'")
+        direction = t.get("direction", "min")
+        if direction not in ("min", "max"):
+            raise ValueError(f"targets[{name!r}]: direction must be 'min' or 'max', got {direction!r}")
+        margin = float(t.get("at_risk_margin", 0.0))
+        if margin < 0:
+            raise ValueError(f"targets[{name!r}]: at_risk_margin must be >= 0, got {margin}")
+        spec[name] = (float(t["target"]), direction, margin)
+    out = kpis.copy()
+    table = pd.DataFrame.from_dict(spec, orient="index", columns=["target", "direction", "margin"])
+    pos = table.index.get_indexer(pd.Index(out[kpi].astype(object)))
+    has = pos >= 0
+    take = np.maximum(pos, 0)
+    tgt = np.where(has, table["target"].to_numpy(dtype=float)[take] if len(table) else np.nan, np.nan)
+    dirn = np.where(has, table["direction"].to_numpy(dtype=object)[take] if len(table) else None, None)
+    margin = np.where(has, table["margin"].to_numpy(dtype=float)[take] if len(table) else np.nan, np.nan)
+    v = out[value].to_numpy(dtype=float)
+    sign = np.where(dirn == "max", -1.0, 1.0)
+    gap = sign * (v - tgt)
+    status = np.where(gap < 0, "missed", np.where(gap < margin, "at risk", "met")).astype(object)
+    status[~has | np.isnan(gap)] = pd.NA
+    lo = out[ci_low].to_numpy(dtype=float) if ci_low in out else np.full(len(out), np.nan)
+    hi = out[ci_high].to_numpy(dtype=float) if ci_high in out else np.full(len(out), np.nan)
+    known = has & ~np.isnan(lo) & ~np.isnan(hi)
+    clear = pd.array(np.where(known, (tgt < lo) | (tgt > hi), False), dtype="boolean")
+    clear[~known] = pd.NA
+    notes = np.full(len(out), "", dtype=object)
+    notes[~has] = "no target"
+    notes[has & np.isnan(v)] = "no value"
+    notes[has & ~np.isnan(v) & ~known] = "no interval"
+    out["target"] = tgt
+    out["direction"] = dirn
+    out["gap"] = gap
+    out["status"] = status
+    out["clear"] = clear
+    out["note"] = notes
+    return out
+
+
+# ---------------------------------------------------------------------------
+# QA score vs CSAT
+# ---------------------------------------------------------------------------
+def csat_link(
+    scores: pd.DataFrame,
+    *,
+    by: str | Iterable[str] = (),
+    score: str = "score",
+    csat: str = "csat",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Spearman correlation of QA score with CSAT per group, with a Fisher-z CI.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        One row per evaluation with ``score`` and ``csat`` (NaN = no survey).
+    by : str or iterable of str
+        Grouping columns.
+    score, csat : str
+        Column names.
+    confidence : float
+        Level of the interval.
+
+    Returns
+    -------
+    DataFrame
+        ``<by...>, n, n_missing_csat, n_missing_score, rho, ci_low, ci_high,
+        p_value, note``: ``n`` complete pairs; evaluations without CSAT or without
+        a score are excluded and counted.
+
+    Notes
+    -----
+    rho is Pearson's correlation of the within-group mid-ranks (ties averaged),
+    computed for all groups at once. The interval is
+    :math:`\\tanh(\\operatorname{atanh}\\rho \\pm z_{1-\\alpha/2}\\,\\mathrm{SE})` with
+    the Bonett-Wright standard error :math:`\\mathrm{SE} = \\sqrt{(1 + \\rho^2/2)/(n-3)}`
+    (needs n >= 4). The p-value is the t approximation used by
+    ``scipy.stats.spearmanr``: :math:`t = \\rho\\sqrt{(n-2)/(1-\\rho^2)}` on n - 2 df.
+    A group with fewer than 3 pairs or without variation in either variable gets
+    NaN and a note.
+
+    References
+    ----------
+    .. [1] Bonett, D. G., Wright, T. A. (2000). Sample size requirements for
+       estimating Pearson, Kendall and Spearman correlations. *Psychometrika*
+       65(1), 23-28.
+    .. [2] Fieller, E. C., Hartley, H. O., Pearson, E. S. (1957). Tests for rank
+       correlation coefficients. I. *Biometrika* 44, 470-481.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"score": [60, 70, 80, 90, 95, 50.0], "csat": [2, 3, 3, 5, 4, None]})
+    >>> r = csat_link(s)
+    >>> int(r.loc[0, "n"]), int(r.loc[0, "n_missing_csat"]), round(float(r.loc[0, "rho"]), 4)
+    (5, 1, 0.8721)
+    """
+    by = _as_list(by)
+    _require(scores, [*by, score, csat])
+    x = _float(scores[score])
+    y = _float(scores[csat])
+    gcode, keys = _group_codes(scores, by)
+    n_groups = max(len(keys), 1 if not by else 0)
+    ok = ~np.isnan(x) & ~np.isnan(y)
+    miss_c = np.bincount(gcode, weights=~np.isnan(x) & np.isnan(y), minlength=n_groups)
+    miss_s = np.bincount(gcode, weights=np.isnan(x), minlength=n_groups)
+    f = pd.DataFrame({"g": gcode[ok], "x": x[ok], "y": y[ok]})
+    grp = f.groupby("g", sort=False)
+    f["rx"] = grp["x"].rank(method="average")
+    f["ry"] = grp["y"].rank(method="average")
+    f["dx"] = f["rx"] - grp["rx"].transform("mean")
+    f["dy"] = f["ry"] - grp["ry"].transform("mean")
+    gc = f["g"].to_numpy()
+    n = np.bincount(gc, minlength=n_groups).astype(float)
+    sxy = np.bincount(gc, weights=f["dx"] * f["dy"], minlength=n_groups)
+    sxx = np.bincount(gc, weights=f["dx"] ** 2, minlength=n_groups)
+    syy = np.bincount(gc, weights=f["dy"] ** 2, minlength=n_groups)
+    den = np.sqrt(sxx * syy)
+    defined = (n >= 3) & (den > 1e-12 * np.maximum(n, 1) ** 2)
+    rho = np.where(defined, np.clip(_safe_div(sxy, np.where(defined, den, 1)), -1, 1), np.nan)
+    zc = _z(confidence)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ci_ok = defined & (n >= 4) & (np.abs(rho) < 1)
+        zr = np.arctanh(np.where(ci_ok, rho, 0.0))
+        se = np.sqrt((1 + np.where(ci_ok, rho, 0.0) ** 2 / 2) / np.where(ci_ok, n - 3, 1))
+        lo = np.where(ci_ok, np.tanh(zr - zc * se), np.nan)
+        hi = np.where(ci_ok, np.tanh(zr + zc * se), np.nan)
+        lo = np.where(defined & (np.abs(rho) == 1) & (n >= 4), rho, lo)
+        hi = np.where(defined & (np.abs(rho) == 1) & (n >= 4), rho, hi)
+        t_ok = defined & (np.abs(rho) < 1)
+        tstat = np.where(t_ok, rho * np.sqrt(np.where(t_ok, (n - 2) / (1 - rho**2), 0)), 0)
+        pv = np.where(t_ok, 2 * stats.t.sf(np.abs(tstat), np.where(t_ok, n - 2, 1)), np.nan)
+        pv = np.where(defined & (np.abs(rho) == 1), 0.0, pv)
+    notes = np.full(n_groups, "", dtype=object)
+    notes[n < 3] = "fewer than 3 evaluations with both score and CSAT"
+    notes[(n >= 3) & ~defined] = "no variation in score or CSAT"
+    notes[defined & (n < 4)] = "interval needs at least 4 pairs"
+    out = keys.copy() if by else pd.DataFrame(index=range(n_groups))
+    out["n"] = n.astype(np.int64)
+    out["n_missing_csat"] = miss_c.astype(np.int64)
+    out["n_missing_score"] = miss_s.astype(np.int64)
+    out["rho"] = rho
+    out["ci_low"] = lo
+    out["ci_high"] = hi
+    out["p_value"] = pv
+    out["note"] = notes
+    return out.reset_index(drop=True)
