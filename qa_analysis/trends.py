@@ -911,7 +911,9 @@ def funnel(
         ``<unit>, n, events, rate, target, lo95, hi95, lo998, hi998, position,
         warning, outlier``: ``position`` is "above", "below" or "within" the
         99.8% limits, ``warning`` flags a rate outside the 95% limits and
-        ``outlier`` one outside the 99.8% limits. The limits on a grid of n for
+        ``outlier`` one outside the 99.8% limits, judged by the exact binomial
+        tail probability of the unit's count (P(X >= x) or P(X <= x) below
+        0.1%, resp. 2.5%). The limits on a grid of n for
         the funnel's curves come from :func:`funnel_limits`; ``attrs["target"]``
         holds the centre.
 
@@ -950,12 +952,19 @@ def funnel(
         lim = funnel_limits(p0, g["n"].to_numpy())
         for c in ("lo95", "hi95", "lo998", "hi998"):
             g[c] = lim[c].to_numpy()
-    r = g["rate"].to_numpy()
-    eps = 1e-12
-    above = r > g["hi998"].to_numpy() + eps
-    below = r < g["lo998"].to_numpy() - eps
+    # Classify by the exact binomial tail probabilities, not by the interpolated limits:
+    # those are for drawing, and a perfect record (rate 1) always lies above an
+    # interpolated upper limit just under 1, however few its audits.
+    x, n = g["events"].to_numpy(), g["n"].to_numpy()
+    if np.isnan(p0):
+        p_hi = p_lo = np.ones(len(g))
+    else:
+        p_hi = stats.binom.sf(x - 1, n, p0)  # P(X >= x)
+        p_lo = stats.binom.cdf(x, n, p0)  # P(X <= x)
+    tail998, tail95 = (1 - _FUNNEL_LEVELS["998"]) / 2, (1 - _FUNNEL_LEVELS["95"]) / 2
+    above, below = p_hi < tail998, p_lo < tail998
     g["position"] = np.where(above, "above", np.where(below, "below", "within"))
-    g["warning"] = (r > g["hi95"].to_numpy() + eps) | (r < g["lo95"].to_numpy() - eps)
+    g["warning"] = (p_hi < tail95) | (p_lo < tail95)
     g["outlier"] = above | below
     g.attrs["target"] = p0
     g.attrs["n_excluded"] = n_excl

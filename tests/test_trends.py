@@ -561,3 +561,19 @@ def test_empty_period_in_compare_periods_is_reported_not_raised():
                              period_b=("2026-02-01", "2026-02-28"))
     assert out["n_b"].iloc[0] == 0 and np.isnan(out["change"].iloc[0])
     assert out["note"].iloc[0] == "no evaluations in a period"
+
+
+def test_funnel_perfect_record_on_few_audits_is_within_limits():
+    """3 of 3 passes at a pooled rate of about 0.83 happens with probability 0.57: no outlier
+    (classifying against interpolated limits just under 1 used to flag it 'above')."""
+    s = pd.DataFrame({"agent_id": ["a"] * 3 + ["b"] * 100, "passed": [True] * 85 + [False] * 18})
+    out = tr.funnel(s).set_index("agent_id")
+    assert out.loc["a", "position"] == "within" and not out.loc["a", "warning"]
+
+
+def test_funnel_flags_by_exact_binomial_tail():
+    s = pd.DataFrame({"agent_id": ["a"] * 30 + ["z"] * 1000,
+                      "passed": [False] * 30 + [True] * 800 + [False] * 200})
+    out = tr.funnel(s, target=0.8).set_index("agent_id")
+    assert out.loc["a", "position"] == "below" and out.loc["a", "outlier"]
+    assert out.loc["z", "position"] == "within"
