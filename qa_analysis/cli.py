@@ -74,12 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from qa_analysis.io import DataError
+    from qa_analysis.io import DataError  # a ValueError; imported for clarity
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except DataError as exc:
+    except (DataError, ValueError) as exc:  # bad input or arguments: one clear line, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
