@@ -1,0 +1,197 @@
+"""Tests for qa_analysis.plots: each function returns a Figure with the expected artists.
+
+Synthetic tables with the columns the library produces are built in code;
+MPLBACKEND=Agg comes from tests/conftest.py. Empty input gives an
+empty-state figure (hidden axes, one text artist with gid ``EMPTY_LABEL``);
+a table missing a required column is a ValueError naming it.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
+
+from qa_analysis import plots
+
+
+def empty_text(fig: Figure) -> str | None:
+    for ax in fig.axes:
+        for t in ax.texts:
+            if t.get_gid() == plots.EMPTY_LABEL:
+                return t.get_text()
+    return None
+
+
+def n_points(ax) -> int:
+    return sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
+
+
+@pytest.fixture
+def by_item() -> pd.DataFrame:
+    return pd.DataFrame({
+        "criterion": ["greeting", "empathy", "tone"], "name": ["Greeting", "Empathy", "Tone"],
+        "alpha": [0.9, 0.2, 0.7], "alpha_ci_low": [0.8, 0.05, np.nan],
+        "alpha_ci_high": [0.95, 0.35, np.nan], "gwet": [0.95, 0.3, 0.75],
+        "verdict": ["reliable", "unreliable", "tentative"]})
+
+
+@pytest.fixture
+def raters() -> pd.DataFrame:
+    return pd.DataFrame({
+        "rater_id": ["R-1", "R-2", "R-3"], "deviation_share": [0.2, -0.15, 0.0],
+        "deviation_share_ci_low": [0.1, -0.25, -0.05], "deviation_share_ci_high": [0.3, -0.05, 0.05],
+        "verdict": ["lenient", "severe", "aligned"]})
+
+
+@pytest.fixture
+def chart() -> pd.DataFrame:
+    periods = pd.date_range("2026-08-03", periods=8, freq="7D")
+    value = np.array([0.8, 0.82, 0.79, 0.81, 0.5, 0.8, 0.83, 0.8])
+    return pd.DataFrame({"period": periods, "value": value, "center": 0.8,
+                         "lcl": 0.65, "ucl": 0.95, "signal": value < 0.65,
+                         "baseline": periods < "2026-09-01"})
+
+
+def test_figures_do_not_touch_pyplot_or_global_style(by_item):
+    import matplotlib.pyplot as plt
+
+    before = dict(matplotlib.rcParams)
+    n_before = len(plt.get_fignums())
+    fig = plots.agreement_forest(by_item)
+    assert isinstance(fig, Figure)
+    assert len(plt.get_fignums()) == n_before  # not registered with pyplot: nothing to close
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_agreement_forest_points_intervals_and_threshold_lines(by_item):
+    fig = plots.agreement_forest(by_item, thresholds={"alpha_tentative": 0.667, "alpha_reliable": 0.8})
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Empathy", "Tone", "Greeting"]
+    assert n_points(ax) == 6  # alpha points + Gwet diamonds
+    xs = sorted(line.get_xdata()[0] for line in ax.lines if len(set(line.get_xdata())) == 1)
+    assert xs == pytest.approx([0.667, 0.8])
+
+
+def test_rater_bias_orders_severe_to_lenient(raters):
+    fig = plots.rater_bias(raters, bias_flag=0.1)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["R-2", "R-3", "R-1"]
+    assert n_points(ax) == 3
+
+
+def test_deviation_heatmap_is_rater_by_criterion():
+    t = pd.DataFrame({"rater_id": ["R-1", "R-1", "R-2", "R-2"], "criterion": ["a", "b", "a", "b"],
+                      "name": ["A", "B", "A", "B"], "deviation_share": [0.1, -0.2, 0.0, 0.3]})
+    fig = plots.deviation_heatmap(t)
+    ax = fig.axes[0]
+    mesh = ax.collections[0]
+    assert mesh.get_array().size == 4
+    assert [x.get_text() for x in ax.get_xticklabels()] == ["A", "B"]
+    assert sorted(x.get_text() for x in ax.texts) == ["-20", "0", "10", "30"]
+
+
+def test_drift_draws_mean_and_highlighted_criterion():
+    d = pd.DataFrame({"session_id": ["s1", "s1", "s2", "s2"],
+                      "session_date": pd.to_datetime(["2026-09-03"] * 2 + ["2026-09-17"] * 2),
+                      "criterion": ["empathy", "tone"] * 2, "name": ["Empathy", "Tone"] * 2,
+                      "alpha": [0.2, 0.8, 0.3, 0.7], "mean_alpha": [0.5, 0.5, 0.5, 0.5]})
+    fig = plots.drift(d, highlight=["empathy"])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["Empathy", "mean over criteria"]
+
+
+def test_control_chart_marks_signals(chart):
+    fig = plots.control_chart(chart, report_start="2026-09-01", target=0.85)
+    ax = fig.axes[0]
+    big = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets()) == 1]
+    assert len(big) == 1 and big[0].get_offsets()[0][1] == pytest.approx(0.5)
+    assert "rule violation" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_pareto_has_bars_and_cumulative_axis():
+    r = pd.DataFrame({"criterion": ["a", "b", "c"], "name": ["A", "B", "C"], "critical": [False, True, False],
+                      "fails": [6, 3, 1], "cum_share": [0.6, 0.9, 1.0]})
+    fig = plots.pareto(r)
+    assert len(fig.axes) == 2
+    assert len(fig.axes[0].patches) == 3
+    np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [0.6, 0.9, 1.0])
+
+
+def test_funnel_plots_units_and_limits():
+    t = pd.DataFrame({"agent_id": ["a", "b", "c"], "n": [5, 10, 40], "rate": [0.6, 1.0, 0.8],
+                      "target": 0.8, "position": ["within", "within", "below"]})
+    t.attrs["target"] = 0.8
+    curve = pd.DataFrame({"n": [1, 10, 40], "lo95": [0.0, 0.5, 0.67], "hi95": [1.0, 1.0, 0.9],
+                          "lo998": [0.0, 0.3, 0.6], "hi998": [1.0, 1.0, 0.95]})
+    fig = plots.funnel(t, curve)
+    ax = fig.axes[0]
+    assert n_points(ax) == 3
+    labels = [ln.get_label() for ln in ax.lines]
+    assert {"95% limits", "99.8% limits", "pooled rate"} <= set(labels)
+
+
+def test_breakdown_bars_carry_n_and_target():
+    t = pd.DataFrame({"market": ["DE", "FR"], "n": [80, 20], "pass_rate": [0.9, 0.7],
+                      "pass_ci_low": [0.8, 0.5], "pass_ci_high": [0.95, 0.85]})
+    fig = plots.breakdown(t, "market", target=0.85)
+    ax = fig.axes[0]
+    assert [x.get_text() for x in ax.get_yticklabels()] == ["FR (n=20)", "DE (n=80)"]
+    assert len(ax.patches) == 2
+
+
+def test_csat_box_one_box_per_answer():
+    s = pd.DataFrame({"score": [60.0, 70, 80, 90, 95, 85], "csat": [1, 2, 3, 4, 5, np.nan]})
+    fig = plots.csat_box(s)
+    labels = [x.get_text() for x in fig.axes[0].get_xticklabels()]
+    assert labels == ["1\n(n=1)", "2\n(n=1)", "3\n(n=1)", "4\n(n=1)", "5\n(n=1)"]
+
+
+def test_region_comparison_one_panel_per_kpi_and_no_data_label():
+    st = pd.DataFrame({"region": ["EU", "NA"] * 2, "kpi": ["pass_rate"] * 2 + ["alpha"] * 2,
+                       "label": ["Pass rate"] * 2 + ["Calibration alpha"] * 2,
+                       "value": [0.9, np.nan, 0.7, 0.6], "ci_low": [0.85, np.nan, np.nan, np.nan],
+                       "ci_high": [0.94, np.nan, np.nan, np.nan], "target": [0.85] * 2 + [0.667] * 2,
+                       "status": ["met", None, "met", "missed"]})
+    fig = plots.region_comparison(st)
+    assert len(fig.axes) == 2
+    assert [a.get_title() for a in fig.axes] == ["Pass rate", "Calibration alpha"]
+    assert "no data" in [t.get_text() for t in fig.axes[0].texts]
+
+
+@pytest.mark.parametrize("call", [
+    lambda e: plots.agreement_forest(e),
+    lambda e: plots.rater_bias(e),
+    lambda e: plots.deviation_heatmap(e),
+    lambda e: plots.drift(e),
+    lambda e: plots.control_chart(e),
+    lambda e: plots.pareto(e),
+    lambda e: plots.funnel(e),
+    lambda e: plots.breakdown(e, "market"),
+    lambda e: plots.csat_box(e),
+    lambda e: plots.region_comparison(e),
+])
+def test_empty_input_gives_an_empty_state_figure(call):
+    fig = call(pd.DataFrame())
+    assert isinstance(fig, Figure)
+    assert empty_text(fig)
+    assert not fig.axes[0].axison
+
+
+def test_pareto_without_fails_is_empty_state():
+    r = pd.DataFrame({"criterion": ["a"], "name": ["A"], "fails": [0], "cum_share": [np.nan]})
+    assert empty_text(plots.pareto(r)) == "No criterion failed this month"
+
+
+def test_missing_column_names_the_column(by_item):
+    with pytest.raises(ValueError, match=r"agreement_forest: missing column\(s\) \['alpha_ci_low'\]"):
+        plots.agreement_forest(by_item.drop(columns="alpha_ci_low"))
+
+
+def test_figures_render_to_png(chart, tmp_path):
+    fig = plots.control_chart(chart)
+    fig.savefig(tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 1000
