@@ -63,8 +63,8 @@ def main() -> None:
     loaders = {"evaluations": io.load_evaluations, "tickets": io.load_tickets}
     for kind, load in loaders.items():
         for source in (str(data / "qa.duckdb"), str(data / f"{kind}.parquet")):
-            t_slice, df = best_of(lambda: load(source, region=region, start=start, end=end))
-            t_all, full = best_of(lambda: load(source), repeat=1)
+            t_slice, df = best_of(lambda load=load, source=source: load(source, region=region, start=start, end=end))
+            t_all, full = best_of(lambda load=load, source=source: load(source), repeat=1)
             sel = full[(full["region"] == region) & (full[io.SCHEMAS[kind].date_filter] >= start)
                        & (full[io.SCHEMAS[kind].date_filter] < pd.Timestamp(end) + pd.Timedelta(days=1))]
             assert len(sel) == len(df), "pushdown changed the result"

@@ -102,3 +102,12 @@ def test_ci_runs_make_test_and_nothing_else():
     lines = [ln for ln in (ROOT / ".ci" / "run").read_text().splitlines()
              if ln.strip() and not ln.startswith("#") and not ln.startswith("set ") and not ln.startswith("cd ")]
     assert lines == ["exec make test"]
+
+
+def test_ruff_is_clean():
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "ruff", "check", "qa_analysis", "tests", "benchmarks",
+                          "notebooks"], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
