@@ -143,8 +143,13 @@ def data_source(data: str | Path, table: str) -> str:
 
     Examples
     --------
-    >>> Path(data_source("data/demo", "tickets")).name
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "tickets.parquet").write_bytes(b"")
+    >>> Path(data_source(folder, "tickets")).name
     'tickets.parquet'
+    >>> data_source(folder / "qa.duckdb", "tickets") == str(folder / "qa.duckdb")
+    True
     """
     path = resolve_path(data)
     if path.is_dir():

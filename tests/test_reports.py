@@ -705,8 +705,6 @@ def _real(root: Path):
 def real_run(tmp_path_factory):
     """The shipped notebooks and params on the small demo data, two regions
     (EU with the defaults, LATAM with its own targets)."""
-    if not all((REPO / "notebooks" / f"{n}.ipynb").is_file() for n in NOTEBOOK_NAMES):
-        pytest.skip("the real notebooks are not in notebooks/ yet")
     return run_once_per_session(tmp_path_factory, "real", _real)
 
 
@@ -743,3 +741,39 @@ def test_real_outputs_contain_no_raw_agent_or_reviewer_ids(real_run):
             if found:
                 leaks[str(f.relative_to(result.out_dir))] = sorted(found)[:5]
     assert not leaks
+
+
+@pytest.mark.slow
+def test_real_index_kpis_equal_the_library_on_the_same_data(real_run):
+    """The headline KPIs in index.html are the ones the library computes directly from the
+    same demo data: the notebooks add no arithmetic of their own."""
+    from qa_analysis import io, reliability
+    from qa_analysis import report_content as rc
+    from qa_analysis.scorecard import Scorecard, score_evaluations
+
+    root, result = real_run
+    shown = index_kpis((result.out_dir / "index.html").read_text())
+    sc = Scorecard.from_yaml(root / "params" / "scorecard.yaml")
+    data = root / "data" / "demo"
+    month = dict(start=f"{result.period}-01", end=str(pd.Period(result.period, "M").end_time.date()))
+    ev = io.load_evaluations(str(data / "evaluations.parquet"), scorecard=sc, region="EU", **month)
+    scores = score_evaluations(ev, sc)
+    scored = scores.loc[scores["score"].notna()]
+    perf = shown["eu/performance_report.html"]
+    assert perf["n_evaluations"] == len(scored)
+    assert perf["pass_rate"] == pytest.approx(scored["passed"].astype(float).mean(), abs=1e-12)
+    assert perf["mean_score"] == pytest.approx(scored["score"].mean(), abs=1e-9)
+    assert perf["critical_rate"] == pytest.approx(scored["critical_fail"].astype(float).mean(), abs=1e-12)
+
+    cal = io.load_calibration(str(data / "calibration.parquet"), scorecard=sc, region="EU", **month)
+    params = reports.merge_params(reports.read_params(root / "params" / "defaults.yaml"),
+                                  reports.read_params(root / "params" / "eu.yaml"))
+    res = rc.calibration_results(cal, sc, rc.report_window(result.period, params["history_months"]),
+                                 thresholds={**rc.DEFAULT_THRESHOLDS, **params["thresholds"]},
+                                 seed=params["seed"], region="EU")
+    direct = reliability.agreement_by_item(cal.assign(ticket_id=cal["session_id"] + "/" + cal["ticket_id"]),
+                                           scorecard=sc, ci=None)
+    calib = shown["eu/calibration_report.html"]
+    assert calib["n_sessions"] == cal["session_id"].nunique()
+    assert calib["median_alpha"] == pytest.approx(float(res.by_item["alpha"].median()), abs=1e-12)
+    assert calib["median_alpha"] == pytest.approx(float(direct["alpha"].median()), abs=1e-12)
