@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from qa_analysis.io import write_parquet_atomic, write_text_atomic
+from qa_analysis.sampling import audit_plan, period_seed
 from qa_analysis.scorecard import Scorecard
 
 DEFAULT_SEED = 20261101
@@ -41,7 +42,7 @@ QUEUES = ("billing", "technical", "account", "shipping")
 #: The planted effects, with their sizes. ``generate(...).planted`` adds the rater ids.
 PLANTED: dict[str, Any] = {
     "ambiguous_criterion": "empathy",
-    "ambiguous_noise_sd": 1.8,  # rating noise (scale points) on the ambiguous criterion; others 0.35
+    "ambiguous_noise_sd": 2.4,  # rating noise (scale points) on the ambiguous criterion; others 0.35
     "rater_noise_sd": 0.35,
     "expert_noise_sd": 0.2,
     "expert_ambiguous_noise_sd": 0.6,  # even the expert is less sure on the ambiguous criterion
@@ -52,6 +53,8 @@ PLANTED: dict[str, Any] = {
     "drop_size": 0.8,  # latent quality units: the pass rate falls from about 82% to 62%
     "critical_channel": "phone",
     "critical_odds_ratio": 3.0,  # critical-error odds on phone vs other channels
+    "audits_per_agent": 5,  # each month's audit plan: five tickets per agent (sampling.audit_plan)
+    "missed_audit_share": 0.04,  # planned audits that were never done
     "csat_slope": 0.45,  # CSAT points per latent quality unit: Spearman(QA score, CSAT) about 0.4
 }
 
@@ -93,8 +96,11 @@ def generate(seed: int = DEFAULT_SEED, *, small: bool = False,
     Structure: five regions (EU, NA, APAC, LATAM, MEA) with 2-4 markets each;
     channels chat, email, phone; queues billing, technical, account, shipping.
     Every ticket has a latent quality ``q = agent skill + ticket noise``
-    (skill ~ N(0, 0.5), noise ~ N(0, 1)). Production evaluations (about 5 per
-    agent per month, Poisson) score the ticket from ``q``: 1-5 items as
+    (skill ~ N(0, 0.5), noise ~ N(0, 1)). Production evaluations follow each
+    month's audit plan (:func:`qa_analysis.sampling.audit_plan`, five tickets
+    per agent spread over the agent's channels, seed
+    ``sampling.period_seed(seed, "YYYY-MM")``), of which about 4% are missed;
+    they score the ticket from ``q``: 1-5 items as
     ``round(4.3 + 0.7 q + e)`` (e ~ N(0, 0.6)), binary items pass with
     probability ``logistic(3.4 + 1.2 q)``, critical items fail with probability
     about 1% each (see below); about 82% of evaluations pass; criteria that allow N/A are empty 15% of the time.
@@ -105,7 +111,7 @@ def generate(seed: int = DEFAULT_SEED, *, small: bool = False,
 
     Planted effects (sizes in :data:`PLANTED`):
 
-    1. **Ambiguous criterion** ``empathy``: rating noise 1.8 scale points
+    1. **Ambiguous criterion** ``empathy``: rating noise 2.4 scale points
        (0.35 elsewhere), so it has the lowest agreement in calibration.
     2. **Lenient and severe specialists**: in every region ``<REGION>-S01``
        rates 0.9 latent units above the truth (lenient) and ``<REGION>-S02``
@@ -130,7 +136,9 @@ def generate(seed: int = DEFAULT_SEED, *, small: bool = False,
     ['APAC-S01', 'EU-S01']
     """
     sc = scorecard or Scorecard.from_yaml(SCORECARD_PATH)
-    rng = np.random.default_rng(seed)
+    # independent streams, so that changing one table's generation leaves the others as they were
+    rng_people, rng_tickets, rng_eval, rng_cal = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
     if small:
         months = pd.period_range("2026-05", "2026-10", freq="M")
         agents_range, spec_range, tickets_per_month = (24, 31), (4, 6), 40
@@ -138,10 +146,10 @@ def generate(seed: int = DEFAULT_SEED, *, small: bool = False,
         months = pd.period_range("2025-11", "2026-10", freq="M")
         agents_range, spec_range, tickets_per_month = (40, 81), (6, 11), 1000
 
-    agents, raters = _people(rng, agents_range, spec_range)
-    tickets, q = _tickets(rng, agents, months, tickets_per_month)
-    evaluations = _evaluations(rng, sc, agents, raters, tickets, q)
-    calibration = _calibration(rng, sc, raters, tickets, q, months)
+    agents, raters = _people(rng_people, agents_range, spec_range)
+    tickets, q = _tickets(rng_tickets, agents, months, tickets_per_month)
+    evaluations = _evaluations(rng_eval, sc, agents, raters, tickets, q, months, seed)
+    calibration = _calibration(rng_cal, sc, raters, tickets, q, months)
 
     planted = dict(PLANTED)
     specialists = raters[raters["role"] == "specialist"]
@@ -270,18 +278,21 @@ def _ticket_ids(n: int) -> np.ndarray:
     return pc.binary_join_element_wise("T", digits, "").to_numpy(zero_copy_only=False)
 
 
-def _evaluations(rng, sc: Scorecard, agents, raters, tickets: pd.DataFrame, q: np.ndarray) -> pd.DataFrame:
-    # about 5 audits per agent per month, drawn from that agent's tickets of the month
-    month = tickets["created_at"].dt.to_period("M")
-    block = pd.MultiIndex.from_arrays([tickets["agent_id"], month])
-    codes, uniques = pd.factorize(block)
-    order = np.argsort(codes, kind="stable")
-    sizes = np.bincount(codes)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    k = rng.poisson(5, size=len(sizes)).clip(1, 9)
-    blk = np.repeat(np.arange(len(sizes)), k)
-    pick = order[starts[blk] + (rng.random(blk.size) * sizes[blk]).astype(np.int64)]
-    pick = np.unique(pick)
+def _evaluations(rng, sc: Scorecard, agents, raters, tickets: pd.DataFrame, q: np.ndarray,
+                 months: pd.PeriodIndex, seed: int) -> pd.DataFrame:
+    # each month's audits follow that month's audit plan (five per agent, spread over the
+    # agent's channels; qa_analysis.sampling.audit_plan with period_seed(seed, month)),
+    # and about 4% of planned audits are missed, so coverage against the plan is realistic
+    created = tickets["created_at"].to_numpy()
+    month_code = created.astype("datetime64[M]").astype(np.int64)
+    picks = []
+    for m in months:  # twelve months
+        sel = np.flatnonzero(month_code == np.datetime64(str(m), "M").astype(np.int64))
+        plan = audit_plan(tickets.iloc[sel], per_agent=PLANTED["audits_per_agent"],
+                          seed=period_seed(seed, str(m)))
+        pos = plan["ticket_id"].str.slice(1).astype(np.int64).to_numpy() - 1  # "T00000042" -> 41
+        picks.append(pos[rng.random(pos.size) >= PLANTED["missed_audit_share"]])
+    pick = np.sort(np.concatenate(picks))
     t = tickets.iloc[pick].reset_index(drop=True)
     qt = q[pick]
     n = len(t)
@@ -363,7 +374,7 @@ def _session(rng, sc: Scorecard, region: str, date: pd.Timestamp, ticket_ids, q,
     scores = np.empty_like(seen)
     for j, c in enumerate(sc.criteria):  # twelve criteria
         if c.is_binary:
-            cut = -0.4 if not c.critical else -0.8
+            cut = -0.3 if not c.critical else -0.5
             scores[..., j] = np.where(seen[..., j] > cut, c.max, c.min)
         else:
             scores[..., j] = np.clip(np.round(3.5 + seen[..., j]), c.min, c.max)

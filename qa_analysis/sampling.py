@@ -32,6 +32,7 @@ one stratum never changes the selection in another. Note that the integer id
 
 from __future__ import annotations
 
+import hashlib
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
@@ -54,6 +55,7 @@ __all__ = [
     "draw",
     "estimate_rate",
     "margin_of_error",
+    "period_seed",
     "sample_size",
     "sample_size_mean",
 ]
@@ -1091,6 +1093,39 @@ def audit_plan(
         f"in the plan (take_all=True)" if n_short else f"all {A} agents get {per_agent} audits"
     )
     return plan
+
+
+def period_seed(seed: int, period: str) -> int:
+    """The seed of one period's audit plan, derived from a base seed and the period label.
+
+    A team keeps one base seed; each month's plan uses ``period_seed(seed, "2026-10")``,
+    so plans differ from month to month yet any month's plan can be drawn again
+    exactly (to check coverage against it) from the same inputs.
+
+    Parameters
+    ----------
+    seed : int
+        The base seed.
+    period : str
+        The period label, e.g. ``"2026-10"``.
+
+    Returns
+    -------
+    int
+        A non-negative 63-bit integer: the first 8 bytes of SHA-256 of
+        ``"<seed>:<period>"``, stable across processes and platforms.
+
+    Examples
+    --------
+    >>> period_seed(20261101, "2026-10") == period_seed(20261101, "2026-10")
+    True
+    >>> period_seed(20261101, "2026-10") != period_seed(20261101, "2026-11")
+    True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    digest = hashlib.sha256(f"{int(seed)}:{period}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
 
 
 # ---------------------------------------------------------------------------
