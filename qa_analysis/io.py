@@ -15,8 +15,10 @@ applied after validation.
 
 Validation raises :class:`DataError` (a ``ValueError``) naming the source, the
 column, the problem, how many rows are affected and the first offending rows
-(``line N`` for CSV files, counting the header as line 1; ``row N`` (0-based)
-for Parquet, DuckDB tables and DataFrames).
+(``line N`` for CSV files, counting the header as line 1; ``row N`` for
+Parquet files (0-based position in the file) and DuckDB tables (``rowid``); for
+a DataFrame, ``row L`` where L is the index label, so ``df.loc[L]`` shows it).
+Invalid ``start``/``end`` arguments raise ``ValueError`` naming the argument.
 """
 
 from __future__ import annotations
@@ -191,10 +193,30 @@ def load_calibration(
 ) -> pd.DataFrame:
     """Load and validate calibration ratings (session x ticket x rater x criterion).
 
-    Same sources, filters and errors as :func:`load_evaluations`; ``role`` must be
-    ``specialist`` or ``expert``; an empty score is a missing rating (kept: the
-    reliability functions treat it as missing). ``start``/``end`` filter on
-    ``session_date``.
+    Parameters
+    ----------
+    source
+        DataFrame, CSV/Parquet path or glob, or DuckDB database file.
+    table
+        Table name when ``source`` is a DuckDB file (default ``"calibration"``).
+    scorecard
+        When given, every criterion must be on it and every score on its scale.
+    region, start, end
+        Keep one region (or a list) and sessions from ``start`` to ``end``
+        inclusive (on ``session_date``).
+
+    Returns
+    -------
+    DataFrame
+        Canonical columns, ``session_date`` as datetime64, ``score`` float64;
+        ``role`` is ``specialist`` or ``expert``. An empty score is a missing
+        rating, kept (the reliability functions count and skip it).
+
+    Raises
+    ------
+    DataError
+        As :func:`load_evaluations`; also a role other than specialist/expert
+        and a duplicate (session, ticket, rater, criterion).
 
     Examples
     --------
@@ -218,7 +240,27 @@ def load_tickets(
 ) -> pd.DataFrame:
     """Load and validate a ticket population (one row per ticket) for audit sampling.
 
-    ``start``/``end`` filter on ``created_at``; ``ticket_id`` must be unique.
+    Parameters
+    ----------
+    source
+        DataFrame, CSV/Parquet path or glob, or DuckDB database file.
+    table
+        Table name when ``source`` is a DuckDB file (default ``"tickets"``).
+    region, start, end
+        Keep one region (or a list) and tickets created from ``start`` to
+        ``end`` inclusive.
+
+    Returns
+    -------
+    DataFrame
+        Canonical columns with ``created_at`` as datetime64; optional ``csat``
+        (1-5) and ``handle_time_min`` as float64; extra columns (usable as
+        strata or risk measures) are kept.
+
+    Raises
+    ------
+    DataError
+        As :func:`load_evaluations`; ``ticket_id`` must be unique.
 
     Examples
     --------
@@ -485,13 +527,20 @@ class _Source:
 
 def _load(kind, source, table, scorecard, region, start, end) -> pd.DataFrame:
     schema = SCHEMAS[kind]
+    lo, hi = _bounds(start, end)  # a bad date filter fails before anything is read
+    if lo is not None and hi is not None and hi <= lo:
+        raise ValueError(f"end={end!r} is before start={start!r}")
     if isinstance(scorecard, str | Path):
         scorecard = Scorecard.from_yaml(scorecard)
     if isinstance(source, pd.DataFrame):
         label = "<DataFrame>"
         raw = source.copy()
-        raw[_ROW] = source.index
-        line_word = "row"
+        if source.index.is_unique:  # name rows by index label (df.loc[label] shows them)
+            raw[_ROW] = source.index
+            line_word = "row"
+        else:  # duplicate labels would name two rows alike: use positions
+            raw[_ROW] = np.arange(len(source))
+            line_word = "position"
         pushed = False
     else:
         src = _Source.resolve(source, table or kind)
@@ -571,7 +620,7 @@ def _validate(raw: pd.DataFrame, schema: Schema, scorecard: Scorecard | None, la
             if _FILE in df.columns:
                 loc = f"{df[_FILE].iat[i]} {loc}"
             if show:
-                loc += " (" + ", ".join(f"{c}={raw[c].iat[i]!r}" for c in show) + ")"
+                loc += " (" + ", ".join(f"{c}={_show(raw[c].iat[i])}" for c in show) + ")"
             parts.append(loc)
         more = f", ... ({len(idx) - MAX_ROWS_SHOWN} more)" if len(idx) > MAX_ROWS_SHOWN else ""
         return ", ".join(parts) + more
@@ -667,12 +716,22 @@ def _filter(df: pd.DataFrame, schema: Schema, region, start, end) -> pd.DataFram
     return df.loc[mask]
 
 
+def _timestamp(value: Any, name: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        ts = pd.NaT
+    if ts is pd.NaT:
+        raise ValueError(f"{name}={value!r} is not a date (expected e.g. 2026-10-01)")
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+
+
 def _bounds(start, end) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """Inclusive [start, end] as [lo, hi): a date-only ``end`` covers its whole day."""
-    lo = pd.Timestamp(start) if start is not None else None
+    lo = _timestamp(start, "start") if start is not None else None
     hi = None
     if end is not None:
-        hi = pd.Timestamp(end)
+        hi = _timestamp(end, "end")
         if hi == hi.normalize():
             hi = hi + pd.Timedelta(days=1)
         else:
@@ -686,6 +745,15 @@ def _to_datetime(s: pd.Series) -> pd.Series:
         return pd.to_datetime(text, errors="coerce", format="ISO8601")
     except (ValueError, TypeError):
         return pd.to_datetime(text, errors="coerce", format="mixed")
+
+
+def _show(value: Any) -> str:
+    """repr of a cell as the user wrote it: 9.0, 'abc', None (not np.float64(9.0))."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NA or value is pd.NaT:
+        value = None
+    return repr(value)
 
 
 def _missing_msg(missing: Sequence[str], found: Sequence[str]) -> str:

@@ -377,3 +377,28 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path):
     with pytest.raises(RuntimeError):
         io.write_text_atomic(Boom(), p)  # type: ignore[arg-type]
     assert p.read_text() == "old" and os.listdir(tmp_path) == ["kpis.json"]
+
+
+def test_bad_date_filter_names_the_argument():
+    with pytest.raises(ValueError, match=r"start='garbage' is not a date"):
+        io.load_evaluations(evaluations_frame(), start="garbage")
+    with pytest.raises(ValueError, match=r"end='2026-13-45' is not a date"):
+        io.load_tickets(tickets_frame(), end="2026-13-45")
+    with pytest.raises(ValueError, match="is before start"):
+        io.load_tickets(tickets_frame(), start="2026-10-31", end="2026-10-01")
+
+
+def test_values_in_errors_print_as_written_not_numpy_reprs():
+    raw = evaluations_frame()
+    raw.loc[2, "score"] = 9
+    with pytest.raises(DataError) as err:
+        io.load_evaluations(raw, scorecard=SCORECARD)
+    assert "score=9.0)" in str(err.value) and "np.float64" not in str(err.value)
+
+
+def test_duplicate_index_labels_are_reported_by_position():
+    raw = evaluations_frame()
+    raw.index = [0, 0, 1, 1, 2, 2]
+    raw.iloc[5, raw.columns.get_loc("agent_id")] = ""
+    with pytest.raises(DataError, match=r"empty value in 1 row: position 5"):
+        io.load_evaluations(raw)
