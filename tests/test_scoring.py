@@ -265,3 +265,24 @@ def test_criterion_rates_all_na_criterion_gives_nan_rate(two_section_card):
     assert np.isnan(out.loc["greeting", "fail_rate"])
     # no fails at all: shares undefined, not a division warning
     assert out["cum_share"].isna().all()
+
+
+def _maestroqa_rubric(method: str, weights: tuple[float, ...]) -> Scorecard:
+    sections = [("grammar_tone", 3), ("product_knowledge", 10), ("problem_solving", 5),
+                ("privacy_security", 2)]
+    return Scorecard.from_dict({"pass_mark": 80, "method": method, "criteria": [
+        {"id": cid, "scale": list(range(top + 1)), "level": "interval", "weight": w}
+        for (cid, top), w in zip(sections, weights, strict=True)]})
+
+
+@pytest.mark.parametrize("method, weights, expected", [
+    ("weighted", (10, 30, 50, 10), 70.0),  # custom weighted sections: section % worths
+    ("points", (1, 1, 1, 1), 65.0),  # total points earned / total points possible
+])
+def test_maestroqa_published_example_70_weighted_65_total_points(method, weights, expected):
+    """MaestroQA help centre, "How do Custom Weighted Sections Rubrics work?": sections worth
+    3, 10, 5 and 2 points weighted 10%, 30%, 50%, 10%; earned 3, 5, 4, 1 -> weighted QA score
+    70%, total-score rubric 13/20 = 65%."""
+    sc = _maestroqa_rubric(method, weights)
+    ev = pd.DataFrame({"evaluation_id": "e1", "criterion": sc.ids, "score": [3.0, 5.0, 4.0, 1.0]})
+    assert score_evaluations(ev, sc)["score"].iloc[0] == pytest.approx(expected, abs=1e-12)
