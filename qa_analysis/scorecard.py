@@ -436,12 +436,12 @@ def score_evaluations(
       score is :math:`100 \\sum_A w_c (x_c - m_c) / \\sum_A w_c (M_c - m_c)`. A
       criterion with a wider scale (more points) counts more.
 
-    The two platforms' help pages illustrate the same point with their own
-    numbers; our worked example (all weights 1): a yes/no item on ``[0, 1]`` answered 1, a 1-5 item
-    answered 3, and three yes/no items worth 5 points (scale ``[0, 5]``) answered
-    0, 5, 5. Percentages are 100, 50, 0, 100, 100, so ``weighted`` gives
-    70.0; points earned are 1 + 2 + 0 + 5 + 5 = 13 of 1 + 4 + 5 + 5 + 5 = 20
-    possible, so ``points`` gives 65.0.
+    MaestroQA's published example [2]_: four sections worth 3, 10, 5 and 2
+    points, weighted 10%, 30%, 50% and 10%, earn 3, 5, 4 and 1 points. The
+    weighted score is 100 (0.1 * 3/3 + 0.3 * 5/10 + 0.5 * 4/5 + 0.1 * 1/2) = 70.0;
+    total points give 100 * 13/20 = 65.0 (``points`` with weights 1; the test
+    suite reproduces both). Scales here start at 0; on a 1-5 item the points
+    earned count from the bottom of the scale (a 3 earns 2 of 4).
 
     A *critical fail* is a critical criterion scored below its ``pass_at``. With
     ``critical_mode="zero"`` it sets the evaluation's score to 0; with
@@ -461,8 +461,9 @@ def score_evaluations(
     ----------
     .. [1] Zendesk QA (formerly Klaus) help center, review scores: the score is
        the weighted average of the rating categories' percentages.
-    .. [2] MaestroQA help center, scorecard scoring options: "total points"
-       (points earned over points possible) versus section-based scoring.
+    .. [2] MaestroQA help center, "How do Custom Weighted Sections Rubrics
+       work?": weighted QA score 70% versus total-score rubric 65% on the same
+       answers.
     .. [3] Scorebuddy help center, auto-fail (critical) questions: by default
        a critical error is flagged without changing the score.
 
