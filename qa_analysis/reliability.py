@@ -5,7 +5,11 @@ the unit, rater and score columns (defaults: the calibration table of
 DESIGN.md, ``ticket_id``, ``rater_id``, ``score``). A missing score (NaN) is a
 missing rating. Pass ``categories=`` (for example ``scorecard.categories(cid)``)
 so that scale levels nobody used still count (they matter for Gwet's AC1/AC2,
-Brennan-Prediger and the weights).
+Brennan-Prediger and the weights). The per-criterion tables
+(:func:`agreement_by_item`, :func:`rater_calibration`, :func:`disagreements`)
+take ``scorecard=`` or ``categories=`` (one list for every criterion, or a
+mapping criterion -> list); without either, the scale (and the level of
+measurement) is guessed from the values seen and the row's ``note`` says so.
 
 Method
 ------
@@ -44,6 +48,11 @@ One vectorised core serves every coefficient:
 Undefined estimates (no pairable ratings, a single category used, one unit)
 are NaN with an explanatory ``note``; no warnings are emitted. A rater who
 rated the same unit twice is a ``ValueError`` naming the unit, rater and rows.
+Error messages refer to rows of the table you passed: by position (``rows 3,
+7``) when its index is the default ``RangeIndex``, by index label (``rows with
+index labels 'a', 'b'``, for ``data.loc``) when the index is unique, and by
+position (``rows at positions 3, 7``, for ``data.iloc``) when labels repeat.
+Values are shown as plain Python values (``9``, ``'tone'``).
 
 References
 ----------
@@ -72,7 +81,7 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,14 +185,53 @@ def _div(a: Any, b: Any) -> np.ndarray:
     return out
 
 
+def _py(x: Any) -> Any:
+    """A plain Python scalar for messages: numpy scalars via ``.item()``, 9.0 -> 9."""
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and x.is_integer():
+        return int(x)
+    return x
+
+
 def _fmt(x: Any) -> str:
-    if isinstance(x, float | np.floating) and float(x).is_integer():
-        return str(int(x))
-    return str(x)
+    return str(_py(x))
 
 
-def _rows(index: pd.Index, pos: np.ndarray, k: int = 5) -> str:
-    return ", ".join(str(i) for i in index[np.asarray(pos)[:k]])
+def _show(values: Any, k: int = 5) -> str:
+    """``[1, 'a', 2.5]``: a short list of values as plain Python reprs."""
+    return repr([_py(v) for v in list(values)[:k]])
+
+
+def _rows(index: pd.Index, pos: Any, k: int = 5) -> str:
+    """Unambiguous reference to rows, given their *positions* in the frame with ``index``.
+
+    A default RangeIndex (labels = positions): ``rows 3, 7``; another unique
+    index: ``rows with index labels 'a', 'b'``; an index with duplicate labels:
+    ``rows at positions 3, 7 (the index has duplicate labels)``."""
+    pos = np.asarray(pos, dtype=np.int64)[:k]
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return "rows " + ", ".join(str(int(p)) for p in pos)
+    if index.is_unique:
+        return "rows with index labels " + ", ".join(repr(_py(i)) for i in index[pos])
+    return (
+        "rows at positions "
+        + ", ".join(str(int(p)) for p in pos)
+        + " (the index has duplicate labels)"
+    )
+
+
+def _where(index: pd.Index, base: np.ndarray | None = None) -> Callable[[Any], str]:
+    """Row reference maker: positions in a frame -> text about rows of the *caller's* data.
+
+    ``base`` maps positions of a sub-frame to positions in the caller's frame
+    (whose index is ``index``)."""
+
+    def where(pos: Any) -> str:
+        pos = np.asarray(pos, dtype=np.int64)
+        return _rows(index, pos if base is None else base[pos])
+
+    return where
 
 
 def _check_columns(data: pd.DataFrame, cols: dict[str, str | None]) -> None:
@@ -212,7 +260,9 @@ def _int_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64, copy=False), np.asarray(uniq)
 
 
-def _codes(s: pd.Series, col: str) -> tuple[np.ndarray, np.ndarray]:
+def _codes(
+    s: pd.Series, col: str, where: Callable[[Any], str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes and labels of an id column; missing ids are an error."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes = s.cat.codes.to_numpy(np.int64)
@@ -225,7 +275,8 @@ def _codes(s: pd.Series, col: str) -> tuple[np.ndarray, np.ndarray]:
         labels = pd.Index(labels)  # left as an Index: converting 1M strings costs time
     if codes.size and codes.min() < 0:
         bad = np.flatnonzero(codes < 0)
-        raise ValueError(f"column {col!r} has missing ids in rows {_rows(s.index, bad)}")
+        where = where or _where(s.index)
+        raise ValueError(f"column {col!r} has missing ids ({where(bad)})")
     return codes, labels
 
 
@@ -239,7 +290,7 @@ def _compact(codes: np.ndarray, labels: np.ndarray, size: int) -> tuple[np.ndarr
 
 
 def _check_duplicates(
-    index: pd.Index,
+    where: Callable[[Any], str],
     keys: Sequence[np.ndarray],
     sizes: Sequence[int],
     labels: Sequence[np.ndarray],
@@ -264,10 +315,10 @@ def _check_duplicates(
         first = np.flatnonzero(dup)[0]
         rows = np.flatnonzero(key == key[first])
         what = ", ".join(
-            f"{n}={lab[k[first]]!r}" for n, lab, k in zip(names, labels, keys, strict=True)
+            f"{n}={_py(lab[k[first]])!r}" for n, lab, k in zip(names, labels, keys, strict=True)
         )
         raise ValueError(
-            f"duplicate rating: {what} occurs {rows.size} times (rows {_rows(index, rows)}); "
+            f"duplicate rating: {what} occurs {rows.size} times ({where(rows)}); "
             "each rater may rate each unit once - de-duplicate or aggregate first"
         )
 
@@ -314,11 +365,13 @@ def _prepare(
     *,
     numeric: bool = False,
     what: str = "this coefficient",
+    where: Callable[[Any], str] | None = None,
 ) -> _Ratings:
     _check_columns(data, {"unit": unit, "rater": rater, "value": value})
-    u, ulab = _codes(data[unit], unit)
-    r, rlab = _codes(data[rater], rater)
-    _check_duplicates(data.index, [u, r], [len(ulab), len(rlab)], [ulab, rlab], [unit, rater])
+    where = where or _where(data.index)
+    u, ulab = _codes(data[unit], unit, where)
+    r, rlab = _codes(data[rater], rater, where)
+    _check_duplicates(where, [u, r], [len(ulab), len(rlab)], [ulab, rlab], [unit, rater])
     s = data[value]
     is_num = pd.api.types.is_numeric_dtype(s.dtype)
     if is_num:
@@ -356,15 +409,17 @@ def _prepare(
                     f"categories must be numeric for numeric column {value!r}"
                 ) from None
             if cats.ndim != 1 or np.unique(cats).size != cats.size or np.isnan(cats).any():
-                raise ValueError(f"categories must be distinct numbers, got {list(categories)}")
+                raise ValueError(
+                    f"categories must be distinct numbers, got {_show(categories, 50)}"
+                )
             cats = np.sort(cats)
             pos = np.clip(np.searchsorted(cats, vu), 0, max(len(cats) - 1, 0))
             bad = (cats[pos] != vu) if len(cats) else np.ones(len(vu), bool)
             if bad.any():
-                rows = np.flatnonzero(np.isin(vc, np.flatnonzero(bad)))
+                rows = np.flatnonzero(keep)[np.isin(vc, np.flatnonzero(bad))]
                 raise ValueError(
-                    f"column {value!r}: value(s) {sorted(_fmt(x) for x in vu[bad])[:5]} not in "
-                    f"categories {[_fmt(c) for c in cats]} (rows {_rows(_kept_index(data, keep), rows)})"
+                    f"column {value!r}: value(s) {_show(np.sort(vu[bad]))} not in "
+                    f"categories {_show(cats, 50)} ({where(rows)})"
                 )
             code = pos[vc].astype(np.int64, copy=False)
     else:
@@ -379,10 +434,10 @@ def _prepare(
         cat = pd.Categorical(vk, categories=list(cats))
         code = np.asarray(cat.codes, np.int64)
         if (code < 0).any():
-            rows = np.flatnonzero(code < 0)
+            rows = np.flatnonzero(keep)[code < 0]
             raise ValueError(
-                f"column {value!r}: values not in categories {list(cats)} "
-                f"(rows {_rows(_kept_index(data, keep), rows)})"
+                f"column {value!r}: value(s) {_show(pd.unique(vk[code < 0]))} not in "
+                f"categories {_show(cats, 50)} ({where(rows)})"
             )
         if numeric:
             raise ValueError(f"{what} needs numeric scores; column {value!r} is not numeric")
@@ -394,10 +449,6 @@ def _prepare(
     return _Ratings(
         uk, rk, code, cats, is_num, ulab, rlab, n_missing, data.index, None if all_kept else keep
     )
-
-
-def _kept_index(data: pd.DataFrame, keep: np.ndarray) -> pd.Index:
-    return data.index[keep]
 
 
 def _value_codes(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -626,7 +677,7 @@ def _single_category_note(r: _Ratings, used: np.ndarray, coef: str) -> str:
 # --------------------------------------------------------------------------- distances and weights
 def _values(r: _Ratings, what: str) -> np.ndarray:
     if not r.numeric:
-        raise ValueError(f"{what} needs numeric categories, got {list(r.cats)[:5]}")
+        raise ValueError(f"{what} needs numeric categories, got {_show(r.cats)}")
     return np.asarray(r.cats, dtype=float)
 
 
@@ -692,7 +743,10 @@ def _alpha_features(b: _Block) -> np.ndarray | sparse.csr_matrix:
 def _alpha_finisher(level: str, cats: np.ndarray, C: int) -> Finisher:
     fixed = None
     if level != "ordinal":
-        v = np.asarray(cats, dtype=float) if level != "nominal" else np.zeros(C)
+        # no categories at all (empty or all-missing input): C is padded to 1 and
+        # every total is 0, so any C-vector of values gives the NaN estimate
+        numeric = level != "nominal" and len(cats) == C
+        v = np.asarray(cats, dtype=float) if numeric else np.zeros(C)
         fixed = _delta(level, v)
 
     def fin(T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -814,7 +868,7 @@ def _alpha_compact(r: _Ratings, b: _Block, level: str) -> tuple[Any, Finisher]:
     pair = m >= 2
     w = np.where(pair, _div(1.0, m - 1), 0.0)
     if level == "interval":
-        v = np.asarray(r.cats, dtype=float)
+        v = np.asarray(r.cats, dtype=float) if r.n_cats == b.n_cats else np.zeros(b.n_cats)
         v = v - v.mean()
         S1 = np.asarray(N @ v).ravel()
         S2 = np.asarray(N @ (v * v)).ravel()
@@ -829,7 +883,8 @@ def _alpha_compact(r: _Ratings, b: _Block, level: str) -> tuple[Any, Finisher]:
             return est, _div(do, n), _div(de, n * (n - 1))
 
         return F, fin_i
-    v = np.asarray(r.cats, dtype=float) if level != "nominal" else np.zeros(b.n_cats)
+    numeric = level != "nominal" and r.n_cats == b.n_cats
+    v = np.asarray(r.cats, dtype=float) if numeric else np.zeros(b.n_cats)
     D = _delta(level, v)
     row, ca, cb, na, nb, _ = _pairs(N)
     d = np.bincount(row, weights=na * nb * D[ca, cb], minlength=N.shape[0]) * w
@@ -1329,14 +1384,18 @@ def cohen_kappa(
     """
     _check_columns(data, {"unit": unit, "rater": rater, "value": value})
     raters = pd.unique(data[rater].dropna())
+    if weights not in (None, "linear", "quadratic"):
+        raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
+    if len(data) == 0:
+        _check_ci(ci, n_boot)
+        name = "cohen_kappa" if weights is None else f"cohen_kappa ({weights})"
+        return Agreement(name, math.nan, note="no ratings, kappa undefined")
     if len(raters) != 2:
         raise ValueError(
             f"cohen_kappa needs exactly two raters in column {rater!r}; found {len(raters)}: "
-            f"{list(raters)[:10]} (use fleiss_kappa, gwet_ac or krippendorff_alpha for more)"
+            f"{_show(raters, 10)} (use fleiss_kappa, gwet_ac or krippendorff_alpha for more)"
         )
     numeric = weights is not None
-    if weights not in (None, "linear", "quadratic"):
-        raise ValueError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
     r = _prepare(data, unit, rater, value, categories, numeric=numeric, what=f"weights={weights!r}")
     C = max(r.n_cats, 1)
     # raters in order of first appearance (r.rater_labels is the compacted order)
@@ -1518,7 +1577,9 @@ def icc(
         res = (math.nan, math.nan, math.nan, math.nan, math.nan, "")
     else:
         res = _estimate([(F, fin)], mult, inv, n, ci, n_boot, seed, bootstrap)[0]
-    if k < 2:
+    if r.n_units == 0:
+        notes.insert(0, "no ratings, ICC undefined")
+    elif k < 2:
         notes.insert(0, "ICC needs at least two raters")
     elif n < 2:
         notes.insert(0, "ICC needs at least two units rated by every rater")
@@ -1575,24 +1636,71 @@ def _criteria_order(data: pd.DataFrame, item: str, scorecard: Any) -> list[Any]:
     if unknown:
         rows = np.flatnonzero(data[item].isin(unknown).to_numpy())
         raise ValueError(
-            f"column {item!r}: criteria {unknown[:5]} are not in the scorecard "
-            f"{getattr(scorecard, 'source', '')} (rows {_rows(data.index, rows)})"
+            f"column {item!r}: criteria {_show(unknown)} are not in the scorecard "
+            f"{getattr(scorecard, 'source', '')} ({_rows(data.index, rows)})"
         )
     return [c for c in scorecard.ids if c in set(present)]
 
 
-def _item_spec(cid: Any, scorecard: Any, levels: dict | None, sub: pd.DataFrame, value: str):
-    if levels and cid in levels:
+def _item_categories(cid: Any, scorecard: Any, categories: Any) -> list[Any] | None:
+    """The full scale of a criterion: ``categories`` (one list for every criterion,
+    or a mapping criterion -> list), else the scorecard's, else None (unknown)."""
+    if categories is not None:
+        if isinstance(categories, Mapping):
+            if cid in categories:
+                return list(categories[cid])
+        elif isinstance(categories, str | bytes):
+            raise TypeError(
+                "categories must be a list of scale levels or a mapping criterion -> list, "
+                f"got the string {categories!r}"
+            )
+        else:
+            return list(categories)
+    if scorecard is not None and cid in scorecard:
+        return list(scorecard[cid].scale)
+    return None
+
+
+def _scale_note(cats: list[Any] | None, values: np.ndarray) -> str:
+    if cats is not None:
+        return ""
+    seen = pd.unique(values[~pd.isna(values)]) if values.size else values
+    try:
+        seen = sorted(seen)
+    except TypeError:
+        seen = list(seen)
+    return (
+        f"scale taken from the values seen {_show(seen, 12)}; "
+        "pass scorecard= or categories= so unused levels count"
+    )
+
+
+def _item_spec(
+    cid: Any,
+    scorecard: Any,
+    levels: Mapping[Any, str] | str | None,
+    categories: Any,
+    values: np.ndarray,
+) -> tuple[str, list[Any] | None, str]:
+    """Level, scale and a note on what was guessed, for one criterion."""
+    cats = _item_categories(cid, scorecard, categories)
+    note = ""
+    if isinstance(levels, str):
+        level = levels
+    elif levels and cid in levels:
         level = levels[cid]
-    elif scorecard is not None:
+    elif scorecard is not None and cid in scorecard:
         level = scorecard[cid].level
     else:
-        n_distinct = pd.unique(sub[value].dropna()).size
-        level = "nominal" if n_distinct <= 2 else "ordinal"
+        if cats is not None:
+            n, what = len(cats), "scale levels"
+        else:
+            n, what = pd.unique(values[~pd.isna(values)]).size, "values seen"
+        level = "nominal" if n <= 2 else "ordinal"
+        note = f"level guessed: {level} ({n} {what}); pass scorecard= or levels="
     if level not in LEVELS:
-        raise ValueError(f"level for {cid!r} must be one of {LEVELS}, got {level!r}")
-    cats = scorecard.categories(cid) if scorecard is not None else None
-    return level, cats
+        raise ValueError(f"level for {_py(cid)!r} must be one of {LEVELS}, got {level!r}")
+    return level, cats, _join(note, _scale_note(cats, values))
 
 
 def agreement_by_item(
@@ -1600,7 +1708,8 @@ def agreement_by_item(
     *,
     item: str = "criterion",
     scorecard: Any = None,
-    levels: dict[str, str] | None = None,
+    levels: Mapping[Any, str] | str | None = None,
+    categories: Mapping[Any, Sequence[Any]] | Sequence[Any] | None = None,
     unit: str = "ticket_id",
     rater: str = "rater_id",
     value: str = "score",
@@ -1620,9 +1729,17 @@ def agreement_by_item(
     scorecard : Scorecard, optional
         Supplies each criterion's scale (``categories``) and level of
         measurement, and the row order.
-    levels : dict, optional
-        Level per criterion, overriding the scorecard; without either, a
-        criterion with at most two distinct scores is nominal, else ordinal.
+    levels : str or mapping, optional
+        Level of measurement for every criterion (a string) or per criterion
+        (a mapping criterion -> level), overriding the scorecard. Without
+        either, a criterion with at most two scale levels (or, without a
+        scale, two distinct scores) is nominal, else ordinal, and the row's
+        ``note`` says the level was guessed.
+    categories : sequence or mapping, optional
+        The full scale: one list for every criterion, or a mapping criterion
+        -> list (criteria not in it fall back to the scorecard). Overrides the
+        scorecard's scale. Unused levels count (they change Gwet's chance
+        term). Without a scale the values seen are used, and ``note`` says so.
     unit, rater, value : str
         Column names.
     ci, n_boot, seed, bootstrap
@@ -1661,7 +1778,44 @@ def agreement_by_item(
       criterion    level  alpha
     0  greeting  nominal  1.000
     1      tone  ordinal  0.902
+    >>> agreement_by_item(df, ci=None)["note"][0].split("; ")[0]
+    'level guessed: nominal (2 values seen)'
     """
+    return _agreement_table(
+        data,
+        item,
+        scorecard,
+        levels,
+        categories,
+        unit,
+        rater,
+        value,
+        ci,
+        n_boot,
+        seed,
+        bootstrap,
+        data.index,
+        None,
+    )
+
+
+def _agreement_table(
+    data: pd.DataFrame,
+    item: str,
+    scorecard: Any,
+    levels: Any,
+    categories: Any,
+    unit: str,
+    rater: str,
+    value: str,
+    ci: float | None,
+    n_boot: int,
+    seed: int | None,
+    bootstrap: str,
+    index: pd.Index,
+    base: np.ndarray | None,
+) -> pd.DataFrame:
+    """agreement_by_item on ``data``, a subset (positions ``base``) of a frame with ``index``."""
     _check_columns(data, {"item": item, "unit": unit, "rater": rater, "value": value})
     order = _criteria_order(data, item, scorecard)
     groups = data.groupby(item, sort=False, observed=True).indices
@@ -1670,10 +1824,18 @@ def agreement_by_item(
     )
     rows = []
     for cid, ss in zip(order, seeds, strict=True):
-        sub = data.iloc[groups[cid]]
-        level, cats = _item_spec(cid, scorecard, levels, sub, value)
+        pos = groups[cid]
+        sub = data.iloc[pos]
+        level, cats, guess = _item_spec(cid, scorecard, levels, categories, sub[value].to_numpy())
         r = _prepare(
-            sub, unit, rater, value, cats, numeric=level != "nominal", what=f"{level} alpha"
+            sub,
+            unit,
+            rater,
+            value,
+            cats,
+            numeric=level != "nominal",
+            what=f"{level} alpha",
+            where=_where(index, pos if base is None else base[pos]),
         )
         b = _block(r)
         wts = _GWET_WEIGHTS[level]
@@ -1709,7 +1871,10 @@ def agreement_by_item(
                 "percent_ci_high": rp[4],
                 "verdict": alpha_verdict(ra[0]),
                 "note": _join(
-                    note, ra[5], f"{r.n_missing} missing rating(s) ignored" if r.n_missing else ""
+                    note,
+                    ra[5],
+                    f"{r.n_missing} missing rating(s) ignored" if r.n_missing else "",
+                    guess,
                 ),
             }
         )
@@ -1742,7 +1907,8 @@ def agreement_over_sessions(
     date: str | None = "session_date",
     item: str = "criterion",
     scorecard: Any = None,
-    levels: dict[str, str] | None = None,
+    levels: Mapping[Any, str] | str | None = None,
+    categories: Mapping[Any, Sequence[Any]] | Sequence[Any] | None = None,
     unit: str = "ticket_id",
     rater: str = "rater_id",
     value: str = "score",
@@ -1761,8 +1927,10 @@ def agreement_over_sessions(
         Session column; sessions are listed in date order when ``date`` exists.
     date : str or None
         Session date column (optional).
-    item, scorecard, levels, unit, rater, value, ci, n_boot, seed, bootstrap
-        As in :func:`agreement_by_item` (which is applied per session).
+    item, scorecard, levels, categories, unit, rater, value, ci, n_boot, seed, bootstrap
+        As in :func:`agreement_by_item` (which is applied per session). Pass
+        ``scorecard=`` or ``levels=``: a guessed level may differ between
+        sessions.
 
     Returns
     -------
@@ -1791,6 +1959,8 @@ def agreement_over_sessions(
     1         s2    0.0
     """
     _check_columns(data, {"session": session, "date": date, "item": item})
+    _check_columns(data, {"unit": unit, "rater": rater, "value": value})
+    _criteria_order(data, item, scorecard)  # unknown criteria: rows named in the whole table
     keys = data.groupby(session, sort=False, observed=True).indices
     names = list(keys)
     if date is not None:
@@ -1803,18 +1973,21 @@ def agreement_over_sessions(
     for name, ss in zip(names, seeds, strict=True):
         sub = data.iloc[keys[name]]
         s = int(ss.generate_state(1)[0]) if ss is not None else None
-        t = agreement_by_item(
+        t = _agreement_table(
             sub,
-            item=item,
-            scorecard=scorecard,
-            levels=levels,
-            unit=unit,
-            rater=rater,
-            value=value,
-            ci=ci,
-            n_boot=n_boot,
-            seed=s,
-            bootstrap=bootstrap,
+            item,
+            scorecard,
+            levels,
+            categories,
+            unit,
+            rater,
+            value,
+            ci,
+            n_boot,
+            s,
+            bootstrap,
+            data.index,
+            keys[name],
         )
         t.insert(0, session, name)
         if date is not None:
@@ -1844,6 +2017,7 @@ def rater_calibration(
     expert_role: str = "expert",
     item: str = "criterion",
     scorecard: Any = None,
+    categories: Mapping[Any, Sequence[float]] | Sequence[float] | None = None,
     unit: str = "ticket_id",
     rater: str = "rater_id",
     value: str = "score",
@@ -1871,7 +2045,12 @@ def rater_calibration(
         Criterion column.
     scorecard : Scorecard, optional
         Scales (for the scale range and chance agreement) and weights (for the
-        alignment score); without it, a criterion's observed values and weight 1.
+        alignment score); without it, weight 1.
+    categories : sequence or mapping, optional
+        The full numeric scale, one list for every criterion or a mapping
+        criterion -> list; overrides the scorecard's scale. Without either, a
+        criterion's scale is the values seen (so its range may be too narrow),
+        and ``note`` says so.
     unit, rater, value : str
         Column names.
     by_item : bool
@@ -1888,7 +2067,7 @@ def rater_calibration(
         One row per rater (and criterion): ``rater_id, [criterion], role,
         reference, n_units, n_ratings, match_rate (+ _ci_low/_ci_high),
         agreement_ac1, deviation (+ CI), deviation_share (+ CI), alignment (+ CI),
-        verdict``.
+        verdict, note`` (``note``: criteria whose scale was taken from the values seen).
 
     Notes
     -----
@@ -1944,7 +2123,7 @@ def rater_calibration(
     order = _criteria_order(data, item, scorecard)
     k_all, klab = _codes(data[item], item)
     _check_duplicates(
-        data.index,
+        _where(data.index),
         [u, k_all, rr],
         [len(ulab), len(klab), len(rlab)],
         [ulab, klab, rlab],
@@ -1962,24 +2141,36 @@ def rater_calibration(
     U, R = len(ulab), len(rlab)
     kpos = {c: i for i, c in enumerate(klab)}
     parts, pe_parts = [], []
+    guessed = np.zeros(len(order), bool)
     for ki, cid in enumerate(order):
         rows = np.flatnonzero((k_all == kpos[cid]) & ~np.isnan(v))
         if rows.size == 0:
             continue
         vv = v[rows]
-        if scorecard is not None:
-            crit = scorecard[cid]
-            cats = np.asarray(crit.scale, float)
-            span, weight = float(crit.range), float(crit.weight)
-        else:
+        scale = _item_categories(cid, scorecard, categories)
+        weight = float(scorecard[cid].weight) if scorecard is not None else 1.0
+        if scale is None:
             cats = np.unique(vv)
-            span, weight = float(cats[-1] - cats[0]), 1.0
+            guessed[ki] = True
+        else:
+            try:
+                cats = np.unique(np.asarray(scale, dtype=float))
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"categories for criterion {_py(cid)!r} must be numbers, got {_show(scale)}"
+                ) from None
+            if cats.size == 0 or np.isnan(cats).any():
+                raise ValueError(
+                    f"categories for criterion {_py(cid)!r} must be numbers, got {_show(scale)}"
+                )
+        span = float(cats[-1] - cats[0])
         pos = np.clip(np.searchsorted(cats, vv), 0, len(cats) - 1)
         bad = cats[pos] != vv
         if bad.any():
             raise ValueError(
-                f"column {value!r}: criterion {cid!r} has values outside its scale "
-                f"{[_fmt(c) for c in cats]} (rows {_rows(data.index, rows[bad])})"
+                f"column {value!r}: criterion {_py(cid)!r} has value(s) "
+                f"{_show(np.unique(vv[bad]))} outside its scale {_show(cats, 50)} "
+                f"({_rows(data.index, rows[bad])})"
             )
         C = len(cats)
         uu, ri, ex = u[rows], rr[rows], expert[rows]
@@ -2046,6 +2237,7 @@ def rater_calibration(
             "alignment_ci_low",
             "alignment_ci_high",
             "verdict",
+            "note",
         ]
     )
     if not parts:
@@ -2135,9 +2327,29 @@ def rater_calibration(
             "alignment_ci_low": lo[3],
             "alignment_ci_high": hi[3],
             "verdict": verdict,
+            "note": _guess_notes(gcodes, P["crit"].to_numpy(), nG, order, guessed),
         }
     )
     return pd.DataFrame(out, columns=cols_out)
+
+
+def _guess_notes(
+    gcodes: np.ndarray, crit: np.ndarray, n_groups: int, order: list[Any], guessed: np.ndarray
+) -> np.ndarray:
+    """Per group: which of its criteria had their scale taken from the values seen."""
+    notes = np.full(n_groups, "", dtype=object)
+    if not guessed.any():
+        return notes
+    K = len(order)
+    pairs = np.unique(gcodes.astype(np.int64) * K + crit)
+    pairs = pairs[guessed[pairs % K]]
+    names = pd.Series([str(_py(order[c])) for c in pairs % K], index=pairs // K)
+    for g, crits in names.groupby(level=0, sort=False):  # one pass per rater (a handful)
+        notes[g] = (
+            f"scale of {', '.join(crits)} taken from the values seen; "
+            "pass scorecard= or categories= for the full range"
+        )
+    return notes
 
 
 def rater_calibration_by_item(data: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
@@ -2182,6 +2394,7 @@ def disagreements(
     *,
     item: str = "criterion",
     scorecard: Any = None,
+    categories: Mapping[Any, Sequence[float]] | Sequence[float] | None = None,
     unit: str = "ticket_id",
     rater: str = "rater_id",
     value: str = "score",
@@ -2196,8 +2409,12 @@ def disagreements(
     item : str
         Criterion column.
     scorecard : Scorecard, optional
-        Scale ranges (else each criterion's observed range) and row order of
-        the criterion columns.
+        Scale ranges and the order of the criterion columns.
+    categories : sequence or mapping, optional
+        The full numeric scale, one list for every criterion or a mapping
+        criterion -> list; overrides the scorecard's. Without either, a
+        criterion's range is the range of the values seen (so a split on an
+        item where nobody used the scale's ends looks larger).
     unit, rater, value : str
         Column names.
     top : int, optional
@@ -2212,7 +2429,8 @@ def disagreements(
         1 = raters at opposite ends), ``n_split`` (criteria on which raters
         differ), ``most_split`` (criterion with the largest split), then one
         column per criterion with the *spread* of its scores (max - min, in
-        scale points; NaN when fewer than two raters scored it).
+        scale points; NaN when fewer than two raters scored it, and an all-NaN
+        column for a criterion nobody scored).
 
     Notes
     -----
@@ -2240,7 +2458,7 @@ def disagreements(
     k, klab = _codes(data[item], item)
     rr, rlab = _codes(data[rater], rater)
     _check_duplicates(
-        data.index,
+        _where(data.index),
         [u, k, rr],
         [len(ulab), len(klab), len(rlab)],
         [ulab, klab, rlab],
@@ -2256,8 +2474,15 @@ def disagreements(
     K = len(klab)
     span = np.ones(K)
     for i, c in enumerate(klab):
-        if scorecard is not None and c in scorecard:
-            span[i] = scorecard[c].range
+        scale = _item_categories(c, scorecard, categories)
+        if scale is not None:
+            try:
+                sv = np.asarray(scale, dtype=float)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"categories for criterion {_py(c)!r} must be numbers, got {_show(scale)}"
+                ) from None
+            span[i] = float(np.ptp(sv)) if sv.size and not np.isnan(sv).any() else 0.0
         else:
             vals = v[k == i]
             span[i] = (vals.max() - vals.min()) if vals.size else 0.0
@@ -2296,7 +2521,7 @@ def disagreements(
     )
     wide = long.pivot(index="u", columns="k", values="spread")
     wide.columns = [klab[c] for c in wide.columns]
-    wide = wide.reindex(columns=[c for c in order if c in wide.columns])
+    wide = wide.reindex(columns=order)  # criteria nobody scored: all-NaN columns
     n_raters = pd.Series(rr[keep]).groupby(u).nunique()
     res = pd.DataFrame(
         {

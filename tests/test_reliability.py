@@ -34,6 +34,7 @@ from qa_analysis.reliability import (
     rater_calibration,
     rater_calibration_by_item,
 )
+from qa_analysis.scorecard import Scorecard
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
@@ -525,18 +526,117 @@ def test_no_pairable_values_gives_nan_with_note():
         assert res.n_pairable == 0
 
 
-def test_empty_input_gives_nan_not_crash():
-    df = pd.DataFrame(
+def _empty_frame():
+    return pd.DataFrame(
         {
             "ticket_id": pd.Series([], dtype=int),
             "rater_id": pd.Series([], dtype=str),
             "score": pd.Series([], dtype=float),
         }
     )
-    res = krippendorff_alpha(df)
-    assert np.isnan(res.estimate) and res.n_units == 0 and "no ratings" in res.note
-    assert np.isnan(gwet_ac(df).estimate)
-    assert agreement_by_item(df.assign(criterion=pd.Series([], dtype=str))).empty
+
+
+def _all_missing_frame():
+    return pd.DataFrame({"ticket_id": [1, 1, 2, 2], "rater_id": ["a", "b"] * 2, "score": [nan] * 4})
+
+
+EVERY_COEFFICIENT = {
+    **{
+        f"alpha {lv}": lambda d, lv=lv, **k: krippendorff_alpha(d, level=lv, **k)
+        for lv in rl.LEVELS
+    },
+    **{
+        f"gwet {w}": lambda d, w=w, **k: gwet_ac(d, weights=w, **k)
+        for w in (None, "linear", "quadratic", "ordinal")
+    },
+    "fleiss": fleiss_kappa,
+    "fleiss quadratic": lambda d, **k: fleiss_kappa(d, weights="quadratic", **k),
+    "brennan_prediger": brennan_prediger,
+    "percent_agreement": percent_agreement,
+    "cohen": cohen_kappa,
+    "cohen quadratic": lambda d, **k: cohen_kappa(d, weights="quadratic", **k),
+    **{f"icc {f}": lambda d, f=f, **k: icc(d, form=f, **k) for f in rl.ICC_FORMS},
+}
+
+
+@pytest.mark.parametrize("ci", [None, 0.95])
+@pytest.mark.parametrize("make", [_empty_frame, _all_missing_frame], ids=["empty", "all-missing"])
+@pytest.mark.parametrize("name", list(EVERY_COEFFICIENT))
+def test_empty_or_all_missing_input_gives_nan_with_a_note_for_every_coefficient(name, make, ci):
+    """RuntimeWarnings are errors in this module, so this also checks that none is emitted."""
+    res = EVERY_COEFFICIENT[name](make(), ci=ci)
+    assert np.isnan(res.estimate) and np.isnan(res.ci_low) and np.isnan(res.ci_high)
+    assert res.n_units == 0 and res.n_pairable == 0
+    assert "undefined" in res.note
+    if make is _all_missing_frame:
+        assert "4 missing rating(s) ignored" in res.note
+
+
+def test_empty_input_gives_empty_tables():
+    df = _empty_frame().assign(criterion=pd.Series([], dtype=str), role=pd.Series([], dtype=str))
+    assert agreement_by_item(df).empty
+    assert rater_calibration(df).empty and rater_calibration_by_item(df).empty
+    assert disagreements(df).empty
+
+
+def _with_all_missing_criterion():
+    """Expert + specialist on 'tone' (1-5) and a criterion 'na' that everybody marked N/A."""
+    return pd.DataFrame(
+        {
+            "ticket_id": [1, 1, 2, 2, 3, 3, 4, 4] * 2,
+            "rater_id": ["x", "s"] * 8,
+            "role": ["expert", "specialist"] * 8,
+            "criterion": ["tone"] * 8 + ["na"] * 8,
+            "score": [3, 4, 2, 2, 5, 5, 1, 2] + [nan] * 8,
+        }
+    )
+
+
+@pytest.mark.parametrize("level", rl.LEVELS)
+def test_agreement_by_item_survives_an_all_missing_criterion_at_every_level(level):
+    df = _with_all_missing_criterion()
+    t = agreement_by_item(df, levels={"tone": "ordinal", "na": level}, n_boot=50)
+    assert t["criterion"].tolist() == ["tone", "na"]
+    tone, na = t.iloc[0], t.iloc[1]
+    assert np.isfinite(tone["alpha"])
+    assert na["level"] == level and na["verdict"] == "undefined" and na["n_units"] == 0
+    assert np.isnan(na[["alpha", "alpha_ci_low", "gwet", "percent_agreement"]].astype(float)).all()
+    assert "no ratings, alpha undefined" in na["note"] and "8 missing rating(s)" in na["note"]
+
+
+def test_scorecard_tables_survive_an_all_missing_interval_criterion():
+    sc = Scorecard.from_dict(
+        {
+            "criteria": [
+                {"id": "tone", "scale": [1, 2, 3, 4, 5], "level": "ordinal"},
+                {"id": "na", "scale": [0, 5, 10], "level": "interval", "na_allowed": True},
+            ]
+        }
+    )
+    df = _with_all_missing_criterion()
+    t = agreement_by_item(df, scorecard=sc, n_boot=50)
+    assert t["level"].tolist() == ["ordinal", "interval"] and np.isnan(t.loc[1, "alpha"])
+    assert t["note"].str.contains("guessed|taken from").sum() == 0
+    s = agreement_over_sessions(
+        df.assign(session_id="s1", session_date="2026-01-01"), scorecard=sc, ci=None
+    )
+    assert len(s) == 2 and s["mean_alpha"].iloc[0] == pytest.approx(t.loc[0, "alpha"])
+    assert rater_calibration_by_item(df, scorecard=sc, ci=None)["criterion"].tolist() == ["tone"]
+    assert (rater_calibration(df, scorecard=sc, ci=None)["note"] == "").all()
+    d = disagreements(df, scorecard=sc)
+    assert list(d.columns[-2:]) == ["tone", "na"] and d["na"].isna().all()
+
+
+def test_calibration_tables_survive_an_all_missing_criterion_without_a_scorecard():
+    df = _with_all_missing_criterion()
+    cal = rater_calibration(df, n_boot=50)
+    assert cal["rater_id"].tolist() == ["s"] and np.isfinite(cal.loc[0, "deviation"])
+    assert rater_calibration_by_item(df, ci=None)["criterion"].tolist() == ["tone"]
+    assert disagreements(df)["na"].isna().all()
+    only_na = df[df["criterion"] == "na"]
+    assert rater_calibration(only_na).empty
+    assert disagreements(only_na).empty
+    assert agreement_by_item(only_na)["verdict"].tolist() == ["undefined"]
 
 
 def test_undefined_resamples_are_dropped_and_counted_in_the_note():
@@ -593,7 +693,9 @@ def test_duplicate_rating_is_an_error_naming_unit_rater_and_rows():
         },
         index=[10, 11, 12, 13],
     )
-    with pytest.raises(ValueError, match=r"ticket_id='t1'.*rater_id='a'.*rows 10, 13"):
+    with pytest.raises(
+        ValueError, match=r"ticket_id='t1'.*rater_id='a'.*rows with index labels 10, 13\)"
+    ):
         krippendorff_alpha(df)
 
 
@@ -606,7 +708,9 @@ def test_missing_column_is_an_error_naming_it():
 
 def test_value_outside_categories_is_an_error_naming_rows():
     df = pd.DataFrame({"ticket_id": [1, 1], "rater_id": ["a", "b"], "score": [1.0, 7.0]})
-    with pytest.raises(ValueError, match=r"value\(s\) \['7'\] not in categories.*rows 1"):
+    with pytest.raises(
+        ValueError, match=r"value\(s\) \[7\] not in categories \[1, 2, 3\] \(rows 1\)"
+    ):
         gwet_ac(df, categories=[1, 2, 3])
 
 
@@ -815,3 +919,169 @@ def test_demo_planted_lenient_and_severe_specialists_are_flagged(demo_data):
 def test_docstring_examples_run():
     res = doctest.testmod(rl, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.failed == 0 and res.attempted >= 10
+
+
+# --------------------------------------------------------------------------- scales and levels of per-item tables
+def _narrow_tone():
+    """An expert and a specialist who only ever use 3 and 4 of a 1-5 scale."""
+    return pd.DataFrame(
+        {
+            "ticket_id": np.repeat(np.arange(6), 2),
+            "rater_id": ["x", "s"] * 6,
+            "role": ["expert", "specialist"] * 6,
+            "criterion": "tone",
+            "score": [3, 4, 3, 3, 4, 4, 3, 4, 4, 4, 3, 3],
+        }
+    )
+
+
+def test_agreement_by_item_notes_a_guessed_level_and_scale():
+    t = agreement_by_item(_narrow_tone(), ci=None)
+    assert t.loc[0, "level"] == "nominal"
+    note = t.loc[0, "note"]
+    assert "level guessed: nominal (2 values seen); pass scorecard= or levels=" in note
+    assert "scale taken from the values seen [3, 4]; pass scorecard= or categories=" in note
+
+
+@pytest.mark.parametrize("categories", [[1, 2, 3, 4, 5], {"tone": [1, 2, 3, 4, 5]}])
+def test_agreement_by_item_categories_make_unused_levels_count(categories):
+    df = _narrow_tone()
+    t = agreement_by_item(df, categories=categories, ci=None)
+    assert t.loc[0, "level"] == "ordinal"  # guessed from the 5 scale levels, not the 2 used
+    assert t.loc[0, "note"] == "level guessed: ordinal (5 scale levels); pass scorecard= or levels="
+    full = gwet_ac(df, weights="ordinal", categories=[1, 2, 3, 4, 5], ci=None).estimate
+    seen = gwet_ac(df, weights="ordinal", ci=None).estimate
+    assert t.loc[0, "gwet"] == pytest.approx(full, abs=1e-12) and full != pytest.approx(seen)
+    t2 = agreement_by_item(df, categories=categories, levels="ordinal", ci=None)
+    assert t2.loc[0, "note"] == "" and t2.loc[0, "gwet"] == t.loc[0, "gwet"]
+
+
+def test_levels_string_applies_to_every_criterion_and_categories_override_the_scorecard():
+    df = _narrow_tone()
+    sc = Scorecard.from_dict({"criteria": [{"id": "tone", "scale": [3, 4], "level": "nominal"}]})
+    t = agreement_by_item(
+        df, scorecard=sc, levels="interval", categories={"tone": [1, 2, 3, 4, 5]}, ci=None
+    )
+    assert t.loc[0, "level"] == "interval" and t.loc[0, "note"] == ""
+    ref = gwet_ac(df, weights="quadratic", categories=[1, 2, 3, 4, 5], ci=None).estimate
+    assert t.loc[0, "gwet"] == pytest.approx(ref, abs=1e-12)
+    s = agreement_over_sessions(
+        df.assign(session_id="s"), date=None, categories=[1, 2, 3, 4, 5], ci=None
+    )
+    assert s.loc[0, "level"] == "ordinal" and s.loc[0, "gwet"] == pytest.approx(
+        agreement_by_item(df, categories=[1, 2, 3, 4, 5], ci=None).loc[0, "gwet"]
+    )
+
+
+def test_agreement_by_item_rejects_a_bare_string_as_categories():
+    with pytest.raises(TypeError, match="mapping criterion -> list"):
+        agreement_by_item(_narrow_tone(), categories="12345", ci=None)
+
+
+def test_rater_calibration_categories_set_the_scale_range_and_the_note_says_when_guessed():
+    df = _narrow_tone()  # the specialist is 1 point above the expert on 2 of 6 tickets
+    seen = rater_calibration(df, ci=None)
+    assert seen.loc[0, "deviation"] == pytest.approx(2 / 6)
+    assert seen.loc[0, "deviation_share"] == pytest.approx(2 / 6)  # observed range 3..4
+    assert seen.loc[0, "note"].startswith("scale of tone taken from the values seen")
+    for cats in ([1, 2, 3, 4, 5], {"tone": [1, 2, 3, 4, 5]}):
+        full = rater_calibration(df, ci=None, categories=cats)
+        assert full.loc[0, "deviation_share"] == pytest.approx(2 / 6 / 4)
+        assert full.loc[0, "note"] == ""
+    by_item = rater_calibration_by_item(df, ci=None, categories=[1, 2, 3, 4, 5])
+    assert by_item.loc[0, "deviation_share"] == pytest.approx(2 / 6 / 4)
+    with pytest.raises(
+        ValueError, match=r"criterion 'tone' has value\(s\) \[3, 4\] outside its scale \[0, 1\]"
+    ):
+        rater_calibration(df, ci=None, categories=[0, 1])
+
+
+def test_disagreements_categories_set_the_scale_range():
+    df = _narrow_tone()
+    split_seen = disagreements(df).loc[0, "split"]
+    split_full = disagreements(df, categories={"tone": [1, 2, 3, 4, 5]}).loc[0, "split"]
+    assert split_seen == 1.0 and split_full == 0.25
+
+
+# --------------------------------------------------------------------------- error messages
+def test_duplicated_index_labels_make_errors_cite_positions():
+    df = pd.DataFrame(
+        {
+            "ticket_id": ["t1", "t1", "t2", "t1"],
+            "rater_id": ["a", "b", "a", "a"],
+            "score": [1.0] * 4,
+        },
+        index=[0, 0, 1, 1],
+    )
+    with pytest.raises(
+        ValueError, match=r"rows at positions 0, 3 \(the index has duplicate labels\)"
+    ):
+        krippendorff_alpha(df)
+
+
+def test_string_index_labels_are_quoted_in_errors():
+    df = pd.DataFrame(
+        {"ticket_id": [1, 1], "rater_id": ["a", "b"], "score": [1.0, 9.0]}, index=["p", "q"]
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"value\(s\) \[9\] not in categories \[1, 2\] \(rows with index labels 'q'\)",
+    ):
+        gwet_ac(df, categories=[1, 2])
+
+
+def test_per_item_errors_cite_positions_in_the_whole_table():
+    """A duplicate inside the second criterion is reported at its positions in the caller's
+    table, not in the per-criterion subset."""
+    df = pd.DataFrame(
+        {
+            "session_id": "s1",
+            "ticket_id": [1, 1, 1, 1, 2],
+            "rater_id": ["a", "b", "a", "a", "b"],
+            "criterion": ["c1", "c1", "c2", "c2", "c2"],
+            "score": [1.0, 1.0, 0.0, 1.0, 1.0],
+        },
+        index=[7, 7, 7, 7, 7],
+    )
+    pattern = r"ticket_id=1, rater_id='a' occurs 2 times \(rows at positions 2, 3 \(the index"
+    with pytest.raises(ValueError, match=pattern):
+        agreement_by_item(df, ci=None)
+    with pytest.raises(ValueError, match=pattern):
+        agreement_over_sessions(df, date=None, ci=None)
+    with pytest.raises(
+        ValueError, match=r"criterion='c2', rater_id='a' occurs 2 times \(rows at positions 2, 3"
+    ):
+        rater_calibration(df, ci=None)
+
+
+def test_error_messages_show_plain_python_values_not_numpy_reprs():
+    ints = pd.DataFrame(
+        {
+            "ticket_id": np.array([1, 1, 1], np.int64),
+            "rater_id": np.array([5, 6, 5], np.int64),
+            "criterion": "tone",
+            "score": np.array([1, 2, 9], np.int64),
+        }
+    )
+    messages = []
+    for call in (
+        lambda: krippendorff_alpha(ints),
+        lambda: rater_calibration(
+            ints.iloc[:2].assign(score=[1, 9]), categories=[1, 2, 3], ci=None
+        ),
+        lambda: gwet_ac(ints.iloc[:2].assign(score=[1.0, 9.0]), categories=[1.0, 2.0]),
+        lambda: cohen_kappa(ints.assign(rater_id=[1, 2, 3])),
+        lambda: agreement_by_item(
+            ints.iloc[:2],
+            scorecard=Scorecard.from_dict({"criteria": [{"id": "x", "scale": [0, 1]}]}),
+        ),
+    ):
+        with pytest.raises(ValueError) as err:
+            call()
+        messages.append(str(err.value))
+    assert not any("np." in m or "float64" in m or "int64" in m for m in messages), messages
+    assert "ticket_id=1, rater_id=5 occurs 2 times (rows 0, 2)" in messages[0]
+    assert "value(s) [9] outside its scale [1, 2, 3] (rows 1)" in messages[1]
+    assert "value(s) [9] not in categories [1, 2] (rows 1)" in messages[2]
+    assert "found 3: [1, 2, 3]" in messages[3]
+    assert "criteria ['tone'] are not in the scorecard" in messages[4]
