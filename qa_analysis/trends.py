@@ -100,6 +100,24 @@ def wilson_interval(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for a binomial proportion (vectorised; NaN where n = 0).
 
+    Parameters
+    ----------
+    successes : array-like
+        Number of successes (events) per proportion.
+    n : array-like
+        Number of trials, broadcastable against ``successes``; 0 gives NaN.
+    confidence : float
+        Two-sided confidence level in (0, 1).
+
+    Returns
+    -------
+    lo, hi : ndarray
+        Lower and upper limits, clipped to [0, 1], NaN where ``n`` is 0.
+
+    Notes
+    -----
+    With :math:`\\hat p = x/n` and :math:`z = z_{1-\\alpha/2}`:
+
     .. math:: \\frac{\\hat p + z^2/2n \\pm z\\sqrt{\\hat p(1-\\hat p)/n + z^2/4n^2}}{1 + z^2/n}
 
     References
@@ -129,6 +147,22 @@ def wilson_interval(
 
 def holm(p_values: Any) -> np.ndarray:
     """Holm (1979) step-down adjusted p-values; NaN entries are left out and stay NaN.
+
+    Parameters
+    ----------
+    p_values : array-like
+        Unadjusted p-values (any shape); NaN marks a test that was not done.
+
+    Returns
+    -------
+    ndarray
+        Adjusted p-values, same shape as ``p_values``.
+
+    Notes
+    -----
+    With the m non-missing p-values sorted, :math:`p_{(1)} \\le \\dots \\le p_{(m)}`,
+    :math:`\\tilde p_{(i)} = \\min\\{1, \\max_{j \\le i} (m - j + 1)\\,p_{(j)}\\}`; this
+    controls the family-wise error rate under any dependence.
 
     References
     ----------
@@ -698,8 +732,14 @@ def compare_periods(
     Notes
     -----
     ``pass_rate``: two-proportion z test with the pooled variance
-    :math:`z = (\\hat p_b - \\hat p_a)/\\sqrt{\\bar p(1-\\bar p)(1/n_a + 1/n_b)}`, and a
-    Wald interval for the difference with unpooled variance. ``score``: Welch's
+    :math:`z = (\\hat p_b - \\hat p_a)/\\sqrt{\\bar p(1-\\bar p)(1/n_a + 1/n_b)}`, and
+    Newcombe's hybrid score interval (method 10) for the difference, built from
+    the Wilson intervals :math:`[l_a, u_a]`, :math:`[l_b, u_b]` of the two rates:
+    :math:`\\hat d - \\sqrt{(\\hat p_b - l_b)^2 + (u_a - \\hat p_a)^2}` to
+    :math:`\\hat d + \\sqrt{(u_b - \\hat p_b)^2 + (\\hat p_a - l_a)^2}`. Unlike the Wald
+    interval it does not collapse to a point at 0% or 100% (5 of 5 in both
+    periods gives -0.434 to 0.434) and keeps close to nominal coverage with small
+    n. ``score``: Welch's
     t test with Welch-Satterthwaite degrees of freedom and the matching t interval.
     p-values are two-sided and Holm-adjusted across the groups with a defined
     p-value. Unscored evaluations are excluded. Groups with n = 0 in a period,
@@ -708,9 +748,12 @@ def compare_periods(
     References
     ----------
     .. [1] Agresti, A. (2013). *Categorical Data Analysis*, 3rd ed., Wiley, section 3.1.
-    .. [2] Welch, B. L. (1947). The generalization of 'Student's' problem when
+    .. [2] Newcombe, R. G. (1998). Interval estimation for the difference between
+       independent proportions: comparison of eleven methods. *Statistics in
+       Medicine* 17(8), 873-890 (method 10).
+    .. [3] Welch, B. L. (1947). The generalization of 'Student's' problem when
        several different population variances are involved. *Biometrika* 34, 28-35.
-    .. [3] Holm, S. (1979). A simple sequentially rejective multiple test
+    .. [4] Holm, S. (1979). A simple sequentially rejective multiple test
        procedure. *Scand. J. Statist.* 6(2), 65-70.
 
     Examples
@@ -771,17 +814,20 @@ def compare_periods(
     va = np.where(n_a > 0, get["mean_a"], np.nan)
     vb = np.where(n_b > 0, get["mean_b"], np.nan)
     change = vb - va
-    zc = _z(confidence)
+    _z(confidence)  # validates the level
     notes = np.full(len(out), "", dtype=object)
     notes[(n_a == 0) | (n_b == 0)] = "no evaluations in a period"
     if metric == "pass_rate":
         pooled = _safe_div(np.nan_to_num(get["sum_a"]) + np.nan_to_num(get["sum_b"]), n_a + n_b)
         with np.errstate(invalid="ignore", divide="ignore"):
             se0 = np.sqrt(pooled * (1 - pooled) * (_safe_div(1, n_a) + _safe_div(1, n_b)))
-            se1 = np.sqrt(va * (1 - va) * _safe_div(1, n_a) + vb * (1 - vb) * _safe_div(1, n_b))
         stat = np.where(se0 > 0, change / np.where(se0 > 0, se0, 1), np.nan)
         p = 2 * stats.norm.sf(np.abs(stat))
-        lo, hi = change - zc * se1, change + zc * se1
+        # Newcombe (1998) hybrid score interval (method 10) from the two Wilson intervals
+        la, ua = wilson_interval(get["sum_a"], n_a, confidence)
+        lb, ub = wilson_interval(get["sum_b"], n_b, confidence)
+        lo = change - np.sqrt((vb - lb) ** 2 + (ua - va) ** 2)
+        hi = change + np.sqrt((ub - vb) ** 2 + (va - la) ** 2)
         notes[(notes == "") & ~(se0 > 0)] = "no variation in either period"
         test = "two-proportion z"
     else:
@@ -824,6 +870,19 @@ _FUNNEL_LEVELS = {"95": 0.95, "998": 0.998}
 def funnel_limits(p: float, n_grid: Any) -> pd.DataFrame:
     """Exact binomial funnel limits (95% and 99.8%) around rate ``p`` on a grid of n.
 
+    Parameters
+    ----------
+    p : float
+        Centre of the funnel (target or pooled rate), in [0, 1].
+    n_grid : array-like
+        Sample sizes at which to evaluate the limits (non-integers are rounded
+        for the binomial; values below 1 give NaN).
+
+    Returns
+    -------
+    DataFrame
+        ``n, lo95, hi95, lo998, hi998`` (NaN where n < 1).
+
     Notes
     -----
     For a two-sided level, with tail probability :math:`P` (0.025/0.975 or
@@ -831,11 +890,6 @@ def funnel_limits(p: float, n_grid: Any) -> pd.DataFrame:
     Binomial(n, p) cdf F, and the limit is interpolated between integers:
     :math:`(r_P - \\alpha)/n` with :math:`\\alpha = (F(r_P) - P)/(F(r_P) - F(r_P - 1))`
     (Spiegelhalter 2005, appendix A.1.1).
-
-    Returns
-    -------
-    DataFrame
-        ``n, lo95, hi95, lo998, hi998`` (NaN where n < 1).
 
     References
     ----------
@@ -971,39 +1025,105 @@ def funnel(
     return g
 
 
-def _beta_binom_fit(x: np.ndarray, n: np.ndarray) -> tuple[float, float, str]:
-    """Fit a beta prior (mean mu, concentration M = a + b) by maximum marginal likelihood."""
-    pooled = x.sum() / n.sum()
-    logm_lo, logm_hi = np.log(1e-3), np.log(1e7)
-    # method-of-moments start
-    rates = x / n
-    v = np.var(rates, ddof=1) if len(rates) > 1 else 0.0
-    mean_inv_n = np.mean(1.0 / n)
-    between = v - pooled * (1 - pooled) * mean_inv_n
-    m0 = pooled * (1 - pooled) / between - 1 if between > 0 else 1e4
-    m0 = float(np.clip(m0, 1.0, 1e6))
+# grid of the hyperparameters (logit prior mean, log prior concentration) for shrink()
+_HB_POINTS = 41
+_HB_LOGM = (np.log(1e-4), np.log(1e8))
+
+
+def _bb_loglik(x: np.ndarray, n: np.ndarray, w: np.ndarray, mu: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Beta-binomial log marginal likelihood (binomial coefficients omitted) at each (mu, M).
+
+    ``x, n`` are the distinct (events, n) pairs and ``w`` how many units share each.
+    """
+    a = (mu * m)[..., None]
+    b = ((1 - mu) * m)[..., None]
+    return np.sum(w * (special.betaln(x + a, n - x + b) - special.betaln(a, b)), axis=-1)
+
+
+def _beta_binom_mle(x: np.ndarray, n: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
+    """Maximum marginal likelihood (mu, M) and the log-likelihood there (M may be ~inf)."""
+    pooled = float(np.sum(w * x) / np.sum(w * n))
+    logm_hi = np.log(1e9)
+    k = w.sum()
+    r = x / n
+    rbar = float(np.sum(w * r) / k)
+    v = float(np.sum(w * (r - rbar) ** 2) / (k - 1)) if k > 1 else 0.0
+    between = v - pooled * (1 - pooled) * float(np.sum(w / n) / k)
+    m0 = float(np.clip(pooled * (1 - pooled) / between - 1 if between > 0 else 1e4, 1.0, 1e6))
 
     def nll(theta: np.ndarray) -> float:
-        mu = special.expit(theta[0])
-        m = np.exp(theta[1])
-        a, b = mu * m, (1 - mu) * m
-        return -float(np.sum(special.betaln(x + a, n - x + b) - special.betaln(a, b)))
+        return -float(_bb_loglik(x, n, w, special.expit(theta[0]), np.exp(theta[1])))
 
-    start = np.array([special.logit(np.clip(pooled, 1e-6, 1 - 1e-6)), np.log(m0)])
-    res = optimize.minimize(nll, start, method="L-BFGS-B",
-                            bounds=[(-30, 30), (logm_lo, logm_hi)])
-    theta = res.x
-    at_bound = np.array([theta[0], logm_hi])
-    # the likelihood is flat in M when there is no extra-binomial spread: take the bound
-    if nll(at_bound) <= nll(theta) + 1e-9 * max(1.0, abs(nll(theta))):
-        theta = at_bound
-    mu = float(special.expit(theta[0]))
-    m = float(np.exp(theta[1]))
-    note = ""
-    if theta[1] >= logm_hi - 1e-3:
-        note = ("no between-unit variation beyond chance: prior concentration at its bound "
-                f"({m:.0f}), rates shrink to the pooled rate")
-    return mu * m, (1 - mu) * m, note
+    start = np.array([special.logit(pooled), np.log(m0)])
+    res = optimize.minimize(nll, start, method="L-BFGS-B", bounds=[(-30, 30), (np.log(1e-3), logm_hi)])
+    theta, best = res.x, float(res.fun)
+    # binomial limit (M -> inf) at the pooled rate: the beta-binomial's null model
+    ll0 = float(np.sum(w * (x * np.log(pooled) + (n - x) * np.log1p(-pooled))))
+    if -ll0 <= best:
+        return pooled, np.inf, ll0
+    return float(special.expit(theta[0])), float(np.exp(theta[1])), -best
+
+
+def _hb_grid(x: np.ndarray, n: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Posterior of (mu, M) on a grid, first over a wide box, then twice zoomed onto its mass.
+
+    Returns the grid's mu, M and normalised weights (flattened, negligible points dropped).
+    """
+    pooled = float(np.sum(w * x) / np.sum(w * n))
+    lo_t, hi_t = special.logit(pooled) - 8.0, special.logit(pooled) + 8.0
+    lo_m, hi_m = _HB_LOGM
+    for _ in range(3):
+        t = np.linspace(lo_t, hi_t, _HB_POINTS)
+        lm = np.linspace(lo_m, hi_m, _HB_POINTS)
+        tt, ll = np.meshgrid(t, lm, indexing="ij")
+        mu, m = special.expit(tt), np.exp(ll)
+        # hyperprior p(a, b) ~ (a + b)^(-5/2) (Gelman et al. 2013, section 5.3), which on
+        # (logit mu, log M) is mu (1 - mu) M^(-1/2)
+        logp = _bb_loglik(x, n, w, mu, m) + np.log(mu) + np.log1p(-mu) - 0.5 * ll
+        keep = logp >= logp.max() - 30.0
+        it, im = np.nonzero(keep)
+        dt, dm = t[1] - t[0], lm[1] - lm[0]
+        lo_t, hi_t = t[it.min()] - dt, t[it.max()] + dt
+        lo_m, hi_m = max(lm[im.min()] - dm, _HB_LOGM[0]), min(lm[im.max()] + dm, _HB_LOGM[1])
+    wt = np.exp(logp - logp.max()).ravel()
+    wt /= wt.sum()
+    order = np.argsort(wt)
+    drop = order[np.cumsum(wt[order]) < 1e-8]
+    sel = np.setdiff1d(np.arange(wt.size), drop)
+    wt = wt[sel] / wt[sel].sum()
+    return mu.ravel()[sel], m.ravel()[sel], wt
+
+
+def _mixture_quantiles(a: np.ndarray, b: np.ndarray, wt: np.ndarray, q: tuple[float, float],
+                       mean: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles q of each row's mixture of Beta(a[i, k], b[i, k]) with weights wt[k].
+
+    Safeguarded Newton on the mixture cdf, both quantiles at once: a Newton step
+    that leaves the current bracket is replaced by bisection. The starting
+    bracket mean -/+ c sd holds the quantile by Cantelli's inequality; iteration
+    stops when every cdf is within 1e-12 of its target or the bracket is below 1e-12.
+    """
+    c = 1.01 * np.sqrt(1.0 / min(q[0], 1 - q[1]) - 1.0)
+    aa, bb = np.concatenate([a, a]), np.concatenate([b, b])
+    log_b = special.betaln(aa, bb)
+    target = np.repeat(np.asarray(q, dtype=float), len(mean))
+    mm, ss = np.concatenate([mean, mean]), np.concatenate([sd, sd])
+    lo = np.clip(mm - c * ss, 0.0, 1.0)
+    hi = np.clip(mm + c * ss, 0.0, 1.0)
+    t = np.clip(mm + stats.norm.ppf(target) * ss, lo, hi)
+    t = np.where((t > lo) & (t < hi), t, 0.5 * (lo + hi))
+    for _ in range(100):
+        f_t = special.betainc(aa, bb, t[:, None]) @ wt - target
+        lo = np.where(f_t < 0, t, lo)
+        hi = np.where(f_t < 0, hi, t)
+        if np.all((np.abs(f_t) < 1e-12) | (hi - lo < 1e-12)):
+            break
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            dens = np.exp((aa - 1) * np.log(t[:, None]) + (bb - 1) * np.log1p(-t[:, None]) - log_b) @ wt
+            step = t - f_t / dens
+        bad = ~np.isfinite(step) | (step < lo) | (step > hi)
+        t = np.where(bad, 0.5 * (lo + hi), step)
+    return t[: len(mean)], t[len(mean):]
 
 
 def shrink(
@@ -1014,7 +1134,7 @@ def shrink(
     confidence: float = 0.95,
     higher_is_better: bool = True,
 ) -> pd.DataFrame:
-    """Empirical-Bayes (beta-binomial) shrinkage of unit rates, for fair ranking.
+    """Hierarchical beta-binomial shrinkage of unit rates, for fair ranking.
 
     Parameters
     ----------
@@ -1025,85 +1145,170 @@ def shrink(
     metric : str
         Boolean column (``passed`` or ``critical_fail``); missing excluded.
     confidence : float
-        Level of the equal-tailed posterior (credible) interval.
+        Level of the equal-tailed posterior (credible) intervals; ``1 - confidence``
+        is also the level of the test for between-unit variation.
     higher_is_better : bool
         Rank 1 goes to the highest shrunken rate (True) or the lowest.
 
     Returns
     -------
     DataFrame
-        ``<unit>, n, events, raw_rate, shrunk_rate, ci_low, ci_high, rank`` sorted
-        by rank; ``attrs`` hold the prior (``prior_a``, ``prior_b``,
-        ``prior_mean``), ``method`` and ``note``.
+        ``<unit>, n, events, raw_rate, shrunk_rate, ci_low, ci_high, rank,
+        distinguishable``, best shrunken rate first. ``rank`` (nullable integer,
+        ties share the best rank) orders the units by shrunken rate *only when
+        the units are distinguishable*: when the between-unit variation is not
+        distinguishable from chance (``distinguishable`` False for every unit),
+        ``rank`` is <NA>, because any ordering would be noise; the rows are still
+        sorted by shrunken rate. ``attrs`` hold the fitted population
+        (``prior_mean``, ``prior_concentration`` = posterior median of M,
+        ``prior_a``, ``prior_b``), the marginal maximum-likelihood fit
+        (``mle_mean``, ``mle_concentration``, inf when the spread is no larger
+        than binomial chance), the test (``overdispersion_lr``,
+        ``overdispersion_p``, ``distinguishable``), ``method``, ``note`` and
+        ``n_excluded``.
 
     Notes
     -----
-    Each unit's rate :math:`\\theta_i \\sim \\mathrm{Beta}(a, b)` and
-    :math:`x_i \\sim \\mathrm{Binomial}(n_i, \\theta_i)`. The prior is fitted by
-    maximum marginal (beta-binomial) likelihood,
-    :math:`\\max_{a,b} \\sum_i \\ln B(x_i + a, n_i - x_i + b) - \\ln B(a, b)`,
-    with L-BFGS-B over (logit mean, log concentration), started from the method
-    of moments. The posterior is :math:`\\mathrm{Beta}(a + x_i, b + n_i - x_i)`;
-    ``shrunk_rate`` is its mean :math:`(a + x_i)/(a + b + n_i)`, a weighted
-    average of the raw rate and the prior mean with weight :math:`n_i/(a+b+n_i)`
-    on the raw rate, so units with few audits move most and large units converge
-    to their raw rate. Ranking by the posterior mean does not reward a lucky
-    streak on a handful of audits. When the spread of rates is no larger than
-    binomial chance, the concentration hits its upper bound (1e7) and every unit
-    shrinks to the pooled rate (noted). With fewer than two units, or all
-    events 0 or all n (a boundary prior), no prior can be fitted: the raw rates
-    are returned with Jeffreys intervals (Beta(x + 1/2, n - x + 1/2)) and a note.
+    Each unit's rate :math:`\\theta_i \\sim \\mathrm{Beta}(\\mu M, (1-\\mu) M)` and
+    :math:`x_i \\sim \\mathrm{Binomial}(n_i, \\theta_i)`. Plugging in the maximum
+    marginal-likelihood :math:`(\\hat\\mu, \\hat M)` (empirical Bayes) understates
+    the uncertainty: when the units differ no more than binomial chance,
+    :math:`\\hat M \\to \\infty` and every unit's interval collapses onto the
+    pooled rate, however few its audits. The hyperparameters are therefore
+    integrated out, as in the hierarchical beta-binomial model of Gelman et al.
+    (2013, section 5.3): with the hyperprior
+    :math:`p(a, b) \\propto (a + b)^{-5/2}`, the posterior of
+    :math:`(\\operatorname{logit}\\mu, \\log M)` is evaluated on a 41 x 41 grid
+    (zoomed twice onto its mass; :math:`10^{-4} \\le M \\le 10^8`) and each
+    unit's posterior is the mixture
+    :math:`\\sum_k w_k\\,\\mathrm{Beta}(\\mu_k M_k + x_i, (1-\\mu_k) M_k + n_i - x_i)`.
+    ``shrunk_rate`` is its mean,
+    :math:`\\sum_k w_k \\{\\lambda_{ik} x_i/n_i + (1-\\lambda_{ik})\\mu_k\\}` with
+    :math:`\\lambda_{ik} = n_i/(M_k + n_i)`: each term lies between the raw rate
+    and a population mean, small units move most and large units converge to
+    their raw rate. ``ci_low, ci_high`` are the mixture's quantiles. They widen
+    with the plausible between-unit spread: a unit with 3 audits in a population
+    that shows no extra-binomial spread still gets a wide interval (about 0.23
+    for 42 agents with 2-8 audits each, where the plug-in interval was 0.001),
+    because a spread the data cannot rule out is not assumed away. The quantiles
+    are found by safeguarded Newton on the mixture cdf; against a 1000 x 1000
+    grid they agree to about 1e-3 and the means to about 1e-6. Units sharing
+    (events, n) are computed once; the cost grows with the number of distinct
+    pairs (under a second for 200 agents).
+
+    Whether units differ at all is tested by the likelihood ratio of the
+    beta-binomial against the binomial (:math:`M = \\infty`), referred to the
+    boundary mixture :math:`\\tfrac12\\chi^2_0 + \\tfrac12\\chi^2_1` (Self & Liang
+    1987): ``overdispersion_p`` :math:`= \\tfrac12 P(\\chi^2_1 > LR)`. When it is
+    not below ``1 - confidence`` the units are reported as not distinguishable
+    and not ranked. With fewer than two units, all events 0 or all n (a
+    boundary population), or no unit with both outcomes (e.g. one audit each:
+    the spread is not identified and the posterior of M is improper near 0), no
+    population is fitted: the raw rates are returned with Jeffreys intervals
+    (quantiles of Beta(x + 1/2, n - x + 1/2), the lower limit 0 when x = 0 and
+    the upper 1 when x = n, as in Brown, Cai & DasGupta 2001), no rank, and a note.
 
     References
     ----------
-    .. [1] Efron, B., Morris, C. (1975). Data analysis using Stein's estimator and
+    .. [1] Gelman, A., Carlin, J. B., Stern, H. S., Dunson, D. B., Vehtari, A.,
+       Rubin, D. B. (2013). *Bayesian Data Analysis*, 3rd ed., CRC Press,
+       section 5.3 (hierarchical beta-binomial model, rat tumour example).
+    .. [2] Efron, B., Morris, C. (1975). Data analysis using Stein's estimator and
        its generalizations. *JASA* 70, 311-319.
-    .. [2] Robinson, D. (2017). *Introduction to Empirical Bayes: Examples from
-       Baseball Statistics* (beta-binomial shrinkage and ranking).
-    .. [3] Griffiths, D. A. (1973). Maximum likelihood estimation for the
+    .. [3] Morris, C. N. (1983). Parametric empirical Bayes inference: theory and
+       applications. *JASA* 78, 47-55 (plug-in intervals are too narrow).
+    .. [4] Self, S. G., Liang, K.-Y. (1987). Asymptotic properties of maximum
+       likelihood estimators and likelihood ratio tests under nonstandard
+       conditions. *JASA* 82, 605-610.
+    .. [5] Griffiths, D. A. (1973). Maximum likelihood estimation for the
        beta-binomial distribution. *Biometrics* 29, 637-648.
+    .. [6] Brown, L. D., Cai, T. T., DasGupta, A. (2001). Interval estimation for
+       a binomial proportion. *Statistical Science* 16(2), 101-133.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> s = pd.DataFrame({"agent_id": ["a"] * 4 + ["b"] * 100 + ["c"] * 100,
-    ...                   "passed": [True] * 4 + [True] * 90 + [False] * 10 + [True] * 60 + [False] * 40})
+    >>> s = pd.DataFrame({"agent_id": ["a"] * 4 + ["b"] * 60 + ["c"] * 60 + ["d"] * 60,
+    ...                   "passed": [True] * 4 + [True] * 54 + [False] * 6 + [True] * 36
+    ...                             + [False] * 24 + [True] * 45 + [False] * 15})
     >>> r = shrink(s)
-    >>> r[["agent_id", "n", "raw_rate", "rank"]]
-      agent_id    n  raw_rate  rank
-    0        b  100       0.9     1
-    1        a    4       1.0     2
-    2        c  100       0.6     3
+    >>> r[["agent_id", "n", "raw_rate", "shrunk_rate", "ci_low", "ci_high", "rank"]].round(3)
+      agent_id   n  raw_rate  shrunk_rate  ci_low  ci_high  rank
+    0        b  60      0.90        0.884   0.789    0.953     1
+    1        a   4      1.00        0.865   0.579    1.000     2
+    2        d  60      0.75        0.750   0.639    0.847     3
+    3        c  60      0.60        0.616   0.491    0.735     4
     """
     g, n_excl = _unit_counts(scores, unit, metric)
     g = g.loc[g["n"] > 0].reset_index(drop=True)
     x = g["events"].to_numpy(dtype=float)
     n = g["n"].to_numpy(dtype=float)
     tot_x, tot_n = x.sum(), n.sum()
-    method = "maximum marginal likelihood (beta-binomial)"
-    if len(g) < 2 or tot_x in (0, tot_n):
-        a = b = 0.5
-        note = ("fewer than 2 units: no prior fitted" if len(g) < 2
-                else "every unit at the same boundary rate (all or none): no prior fitted")
-        note += "; raw rates with Jeffreys intervals"
-        shrunk = _safe_div(x, n)
-        method = "none (Jeffreys interval)"
-        prior_mean = float(tot_x / tot_n) if tot_n else np.nan
-    else:
-        a, b, note = _beta_binom_fit(x, n)
-        shrunk = (a + x) / (a + b + n)
-        prior_mean = a / (a + b)
     lo_q, hi_q = 0.5 - confidence / 2, 0.5 + confidence / 2
+    nan = float("nan")
+    info: dict[str, Any] = dict(prior_a=nan, prior_b=nan, prior_mean=nan, prior_concentration=nan,
+                                mle_mean=nan, mle_concentration=nan, overdispersion_lr=nan,
+                                overdispersion_p=nan, distinguishable=False)
+    interior = int(np.sum((x > 0) & (x < n)))
+    if len(g) < 2 or tot_x in (0, tot_n) or interior == 0:
+        note = ("fewer than 2 units: no population fitted" if len(g) < 2
+                else "every unit at the same boundary rate (all or none): no population fitted"
+                if tot_x in (0, tot_n) else
+                "no unit has both outcomes (every rate is 0 or 1): the between-unit spread "
+                "cannot be estimated, no population fitted")
+        note += "; raw rates with Jeffreys intervals, not ranked"
+        shrunk = _safe_div(x, n)
+        # Jeffreys interval, with the limit at 0 / 1 when x = 0 / n (Brown et al. 2001)
+        lo = np.where(x > 0, stats.beta.ppf(lo_q, x + 0.5, n - x + 0.5), 0.0)
+        hi = np.where(x < n, stats.beta.ppf(hi_q, x + 0.5, n - x + 0.5), 1.0)
+        method = "none (Jeffreys interval)"
+        info["prior_mean"] = float(tot_x / tot_n) if tot_n else nan
+    else:
+        # units sharing (events, n) share a posterior: compute each distinct pair once
+        pairs, inv, cnt = np.unique(np.column_stack([x, n]), axis=0, return_inverse=True,
+                                    return_counts=True)
+        inv = inv.ravel()
+        ux, un, uw = pairs[:, 0], pairs[:, 1], cnt.astype(float)
+        mle_mu, mle_m, ll1 = _beta_binom_mle(ux, un, uw)
+        ll0 = float(np.sum(uw * (ux * np.log(tot_x / tot_n) + (un - ux) * np.log1p(-tot_x / tot_n))))
+        lr = max(2.0 * (ll1 - ll0), 0.0)
+        p_od = float(0.5 * stats.chi2.sf(lr, 1)) if lr > 1e-9 else 1.0
+        mu, m, wt = _hb_grid(ux, un, uw)
+        a = mu * m + ux[:, None]
+        b = (1 - mu) * m + (un - ux)[:, None]
+        mean_k = a / (a + b)
+        mean = mean_k @ wt
+        var = (mean_k * (1 - mean_k) / (a + b + 1) + mean_k**2) @ wt - mean**2
+        sd = np.sqrt(np.clip(var, 0.0, None))
+        lo, hi = _mixture_quantiles(a, b, wt, (lo_q, hi_q), mean, sd)
+        lo, hi = lo[inv], hi[inv]
+        shrunk = mean[inv]
+        m_sorted = np.argsort(m)
+        m_med = float(m[m_sorted][np.searchsorted(np.cumsum(wt[m_sorted]), 0.5)])
+        pm = float(mu @ wt)
+        info.update(prior_a=pm * m_med, prior_b=(1 - pm) * m_med, prior_mean=pm,
+                    prior_concentration=m_med, mle_mean=mle_mu, mle_concentration=mle_m,
+                    overdispersion_lr=lr, overdispersion_p=p_od,
+                    distinguishable=bool(p_od < 1 - confidence))
+        method = "hierarchical beta-binomial, hyperparameters integrated on a grid"
+        note = "" if info["distinguishable"] else (
+            "between-unit variation not distinguishable from chance (likelihood-ratio test "
+            f"p = {p_od:.2g}): units are not ranked")
     g["raw_rate"] = _safe_div(x, n)
     g["shrunk_rate"] = shrunk
-    g["ci_low"] = stats.beta.ppf(lo_q, a + x, b + n - x)
-    g["ci_high"] = stats.beta.ppf(hi_q, a + x, b + n - x)
-    key = -shrunk if higher_is_better else shrunk
-    g["rank"] = pd.Series(key).rank(method="min").astype(np.int64).to_numpy() if len(g) else []
-    g = g.sort_values(["rank", unit], kind="stable").reset_index(drop=True)
-    g.attrs.update(prior_a=float(a), prior_b=float(b), prior_mean=prior_mean, method=method,
-                   note=note, n_excluded=n_excl)
-    return g[[unit, "n", "events", "raw_rate", "shrunk_rate", "ci_low", "ci_high", "rank"]]
+    g["ci_low"] = lo
+    g["ci_high"] = hi
+    key = pd.Series(-shrunk if higher_is_better else shrunk)
+    rank = key.rank(method="min").astype("Int64") if len(g) else pd.Series(dtype="Int64")
+    if not info["distinguishable"]:
+        rank[:] = pd.NA
+    g["rank"] = rank.array
+    g["distinguishable"] = bool(info["distinguishable"])
+    g["_key"] = key.to_numpy()
+    g = g.sort_values(["_key", unit], kind="stable").reset_index(drop=True)
+    g.attrs.update(info, method=method, note=note, n_excluded=n_excl)
+    return g[[unit, "n", "events", "raw_rate", "shrunk_rate", "ci_low", "ci_high", "rank",
+              "distinguishable"]]
 
 
 # ---------------------------------------------------------------------------

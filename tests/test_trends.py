@@ -296,12 +296,53 @@ def test_compare_pass_rates_match_statsmodels():
         ka, na_ = int(g.loc[month[g.index] <= 3, "passed"].sum()), int((month[g.index] <= 3).sum())
         kb, nb = int(g.loc[month[g.index] > 3, "passed"].sum()), int((month[g.index] > 3).sum())
         zstat, p = proportions_ztest([kb, ka], [nb, na_])
-        lo, hi = confint_proportions_2indep(kb, nb, ka, na_, method="wald", compare="diff")
+        lo, hi = confint_proportions_2indep(kb, nb, ka, na_, method="newcomb", compare="diff")
         np.testing.assert_allclose([row.statistic, row.p_value, row.ci_low, row.ci_high],
                                    [zstat, p, lo, hi], rtol=1e-9)
         assert (row.n_a, row.n_b) == (na_, nb)
     np.testing.assert_allclose(out["p_adjusted"],
                                multipletests(out["p_value"], method="holm")[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [10, 11, 12])
+def test_compare_pass_rate_interval_is_newcombe_on_random_counts(seed):
+    rng = np.random.default_rng(seed)
+    n_a, n_b = rng.integers(1, 60, 2)
+    k_a, k_b = rng.integers(0, n_a + 1), rng.integers(0, n_b + 1)
+    s = _scores(["2026-02-01"] * n_a + ["2026-05-01"] * n_b, np.zeros(n_a + n_b),
+                passed=[True] * k_a + [False] * (n_a - k_a) + [True] * k_b + [False] * (n_b - k_b))
+    for conf in (0.9, 0.95):
+        out = tr.compare_periods(s, period_a=A, period_b=B, confidence=conf).iloc[0]
+        ref = confint_proportions_2indep(k_b, n_b, k_a, n_a, method="newcomb", compare="diff",
+                                         alpha=1 - conf)
+        np.testing.assert_allclose([out.ci_low, out.ci_high], ref, rtol=1e-9, atol=1e-12)
+
+
+# Newcombe, R. G. (1998). Interval estimation for the difference between independent proportions:
+# comparison of eleven methods. Statistics in Medicine 17, 873-890, Table II, method 10
+# (score interval from Wilson limits, no continuity correction), examples (a)-(f).
+@pytest.mark.parametrize(
+    ("k1", "n1", "k2", "n2", "lo", "hi"),
+    [(56, 70, 48, 80, 0.0524, 0.3339), (9, 10, 3, 10, 0.1705, 0.8090), (6, 7, 2, 7, 0.0582, 0.8062),
+     (5, 56, 0, 29, -0.0381, 0.1926), (0, 10, 0, 20, -0.1611, 0.2775), (10, 10, 0, 20, 0.6791, 1.0)],
+)
+def test_compare_pass_rate_interval_matches_newcombe_table_ii(k1, n1, k2, n2, lo, hi):
+    # period b plays Newcombe's first sample: change = p_b - p_a
+    s = _scores(["2026-02-01"] * n2 + ["2026-05-01"] * n1, np.zeros(n1 + n2),
+                passed=[True] * k2 + [False] * (n2 - k2) + [True] * k1 + [False] * (n1 - k1))
+    out = tr.compare_periods(s, period_a=A, period_b=B).iloc[0]
+    assert out.change == pytest.approx(k1 / n1 - k2 / n2)
+    assert (round(out.ci_low, 4), round(out.ci_high, 4)) == (lo, hi)
+
+
+def test_compare_pass_rate_interval_does_not_collapse_at_100_percent():
+    """5 of 5 in both periods: the Wald interval was [0, 0]; Newcombe's is about +-0.434."""
+    s = _scores(["2026-02-01"] * 5 + ["2026-05-01"] * 5, np.zeros(10), passed=[True] * 10)
+    out = tr.compare_periods(s, period_a=A, period_b=B).iloc[0]
+    assert out.change == 0
+    assert out.ci_low == pytest.approx(-0.43448246478317476, rel=1e-9)
+    assert out.ci_high == pytest.approx(0.43448246478317476, rel=1e-9)
+    assert np.isnan(out.p_value) and out.note == "no variation in either period"
 
 
 def test_compare_scores_match_scipy_welch_t():
@@ -418,11 +459,118 @@ def test_rank_is_fair_to_agents_with_few_audits():
     assert out.loc["A01", "rank"] == 1 and out.loc["A00", "rank"] > 1
 
 
-def test_shrink_with_no_between_agent_variation_pools_everyone():
+def test_shrink_with_no_between_agent_variation_pools_everyone_and_does_not_rank():
     s = _agents([0.8] * 6, [50] * 6)
     out = tr.shrink(s)
-    np.testing.assert_allclose(out["shrunk_rate"], 0.8, atol=1e-3)
-    assert "no between-unit variation" in out.attrs["note"]
+    # identical records get identical posteriors, near the pooled rate (the uniform prior on the
+    # population mean pulls it slightly toward 1/2)
+    np.testing.assert_allclose(out["shrunk_rate"], out["shrunk_rate"].iloc[0], rtol=1e-12)
+    np.testing.assert_allclose(out["shrunk_rate"], 0.8, atol=0.01)
+    assert "not distinguishable from chance" in out.attrs["note"]
+    assert out.attrs["mle_concentration"] == np.inf and out.attrs["overdispersion_p"] == 1.0
+    assert not out["distinguishable"].any() and out["rank"].isna().all()
+
+
+def _null_population(seed=1):
+    """42 agents with 2-8 audits each at one common pass rate (like a demo region); A00 has 3."""
+    rng = np.random.default_rng(seed)
+    ns = rng.integers(2, 9, 42)
+    ns[0] = 3
+    return pd.concat([pd.DataFrame({"agent_id": f"A{i:02d}", "passed": rng.random(k) < 0.776})
+                      for i, k in enumerate(ns)], ignore_index=True)
+
+
+def test_shrink_gives_few_audits_an_honest_interval_when_agents_do_not_differ():
+    """Plugging in the marginal MLE (M = inf here) gave every agent the pooled rate with an
+    interval about 0.001 wide; integrating over the population's spread keeps it wide."""
+    s = _null_population()
+    out = tr.shrink(s).set_index("agent_id")
+    assert out.attrs["mle_concentration"] == np.inf
+    three = out.loc["A00"]
+    assert three["n"] == 3 and three["ci_high"] - three["ci_low"] > 0.15
+    # no agent's interval is narrower than the pooled rate's own (Jeffreys) interval
+    x, n = out["events"].sum(), out["n"].sum()
+    pooled_width = np.diff(stats.beta.ppf([0.025, 0.975], x + 0.5, n - x + 0.5))[0]
+    assert ((out["ci_high"] - out["ci_low"]) > pooled_width).all()
+    assert ((out["ci_low"] <= out["shrunk_rate"]) & (out["shrunk_rate"] <= out["ci_high"])).all()
+
+
+def test_shrink_ranks_are_missing_but_rows_sorted_when_agents_are_indistinguishable():
+    out = tr.shrink(_null_population())
+    assert not out.attrs["distinguishable"] and out.attrs["overdispersion_p"] >= 0.05
+    assert out["rank"].dtype == "Int64" and out["rank"].isna().all()
+    assert not out["distinguishable"].any()
+    assert out["shrunk_rate"].is_monotonic_decreasing
+    worst_first = tr.shrink(_null_population(), higher_is_better=False)
+    assert worst_first["shrunk_rate"].is_monotonic_increasing
+
+
+def test_shrink_ranks_when_agents_clearly_differ():
+    s = _agents([0.95, 0.9, 0.6, 0.5, 0.8, 0.7], [80] * 6)
+    out = tr.shrink(s)
+    assert out.attrs["distinguishable"] and out.attrs["overdispersion_p"] < 0.05
+    assert out["rank"].tolist() == [1, 2, 3, 4, 5, 6] and out["distinguishable"].all()
+    assert out["agent_id"].tolist() == ["A00", "A01", "A04", "A05", "A02", "A03"]
+
+
+def test_shrink_overdispersion_test_matches_scipy_betabinom_fit():
+    """LR = 2 (max beta-binomial log-likelihood - binomial log-likelihood at the pooled rate),
+    with the beta-binomial maximised independently (scipy.stats.betabinom, Nelder-Mead);
+    p = P(chi2_1 > LR) / 2 (Self & Liang 1987, parameter on the boundary)."""
+    from scipy import optimize
+
+    s = _agents([0.6, 0.7, 0.8, 0.9, 1.0, 0.5, 0.85, 0.75], [10, 40, 20, 50, 4, 30, 20, 60])
+    out = tr.shrink(s)
+    x, n = out["events"].to_numpy(), out["n"].to_numpy()
+
+    def nll(t):
+        a, b = np.exp(t)
+        return -stats.betabinom.logpmf(x, n, a, b).sum()
+
+    res = optimize.minimize(nll, [np.log(10.0), np.log(3.0)], method="Nelder-Mead",
+                            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 5000})
+    ll0 = stats.binom.logpmf(x, n, x.sum() / n.sum()).sum()
+    lr = 2 * (-res.fun - ll0)
+    assert out.attrs["overdispersion_lr"] == pytest.approx(lr, rel=1e-6)
+    assert out.attrs["overdispersion_p"] == pytest.approx(stats.chi2.sf(lr, 1) / 2, rel=1e-5)
+    a, b = np.exp(res.x)
+    assert out.attrs["mle_mean"] == pytest.approx(a / (a + b), rel=1e-4)
+
+
+def test_shrink_posterior_matches_brute_force_integration():
+    """The zoomed 41 x 41 grid against a fixed 201 x 201 grid over the whole hyperparameter box
+    (BDA3 section 5.3 model, p(a, b) ~ (a + b)^(-5/2)), posterior mean and 95% quantiles."""
+    from scipy import special
+
+    s = _agents([0.55, 0.9, 0.75, 0.8, 1.0, 0.7], [12, 30, 8, 25, 5, 20], seed=4)
+    out = tr.shrink(s).sort_values("agent_id")
+    x = out["events"].to_numpy(float)
+    n = out["n"].to_numpy(float)
+    t, lm = np.meshgrid(np.linspace(-5, 7, 201), np.linspace(np.log(1e-4), np.log(1e8), 201))
+    mu, m = special.expit(t).ravel(), np.exp(lm).ravel()
+    a, b = mu * m, (1 - mu) * m
+    lp = (special.betaln(x + a[:, None], n - x + b[:, None]) - special.betaln(a, b)[:, None]).sum(1)
+    lp += np.log(mu * (1 - mu)) - 0.5 * lm.ravel()
+    w = np.exp(lp - lp.max())
+    keep = w > 1e-14 * w.sum()  # drop points without weight, to keep the bisection quick
+    w, a, b = w[keep] / w[keep].sum(), a[keep], b[keep]
+    aa, bb = a + x[:, None], b + (n - x)[:, None]
+    np.testing.assert_allclose(out["shrunk_rate"], (aa / (aa + bb)) @ w, atol=1e-5)
+    q = np.array([[0.025], [0.975]])
+    lo, hi = np.zeros((2, len(x))), np.ones((2, len(x)))
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        below = special.betainc(aa[None], bb[None], mid[..., None]) @ w < q
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    np.testing.assert_allclose(out["ci_low"], lo[0], atol=2e-3)
+    np.testing.assert_allclose(out["ci_high"], hi[1], atol=2e-3)
+
+
+def test_shrink_one_audit_each_is_not_identified_and_returns_jeffreys():
+    s = pd.DataFrame({"agent_id": list("abcdef"), "passed": [True, True, False, True, False, True]})
+    out = tr.shrink(s).set_index("agent_id")
+    assert "both outcomes" in out.attrs["note"] and out["rank"].isna().all()
+    assert out.loc["a", "ci_low"] == pytest.approx(stats.beta.ppf(0.025, 1.5, 0.5))
 
 
 def test_shrink_single_agent_or_boundary_rates_returns_raw_with_note():
@@ -430,6 +578,22 @@ def test_shrink_single_agent_or_boundary_rates_returns_raw_with_note():
     assert one["shrunk_rate"].iloc[0] == pytest.approx(0.7) and "fewer than 2" in one.attrs["note"]
     allpass = tr.shrink(_agents([1.0, 1.0], [5, 8]))
     assert (allpass["shrunk_rate"] == 1).all() and "boundary" in allpass.attrs["note"]
+    assert allpass["rank"].isna().all() and allpass["ci_low"].iloc[0] < 1
+    assert (allpass["ci_high"] == 1).all()  # Jeffreys upper limit is 1 at x = n (Brown et al. 2001)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_shrink_extreme_populations_give_finite_intervals_around_the_estimate(seed):
+    rng = np.random.default_rng(seed)
+    k = rng.integers(2, 10)
+    ns = rng.integers(1, (3, 30, 400)[seed % 3], k)
+    p = rng.choice([0.0, 0.001, 0.5, 0.98, 1.0], k)
+    s = pd.DataFrame({"agent_id": np.repeat(np.arange(k), ns),
+                      "passed": rng.random(ns.sum()) < np.repeat(p, ns)})
+    out = tr.shrink(s, confidence=(0.8, 0.95, 0.99)[seed % 3])
+    assert out[["shrunk_rate", "ci_low", "ci_high"]].notna().all().all()
+    assert ((out["ci_low"] <= out["shrunk_rate"] + 1e-9)
+            & (out["shrunk_rate"] <= out["ci_high"] + 1e-9)).all()
 
 
 # -- target_status -----------------------------------------------------------------------------------
