@@ -27,11 +27,14 @@ How it works
 2. **Execution**: each region's notebooks run with papermill in a process
    pool (spawn context; ``workers`` processes, default the number of usable
    cores), one fresh kernel per notebook, then the global overview. A failing
-   cell, a cell timeout, a dead kernel or any other error marks *that*
-   notebook failed with a one-line error; its executed notebook (with the
-   traceback) is kept and rendered; the other notebooks go on.
+   cell, a cell over the per-cell limit (``--cell-timeout``), a notebook over
+   the whole-notebook limit (``--timeout``), a dead kernel or any other error
+   marks *that* notebook failed with a one-line error; its executed notebook
+   (with the traceback) is kept and rendered; the other notebooks go on.
 3. **HTML**: nbconvert's HTMLExporter without code, prompts or the parameter
-   cells; figures are embedded, so each page is one self-contained file.
+   cells; figures are embedded and the template's CDN scripts (require.js,
+   MathJax, mermaid) are left out, so each page is one self-contained file
+   that opens offline.
 4. **Atomicity**: the period is built in ``outputs/.<period>.tmp-<pid>/`` and
    renamed into place only when complete; every file inside is written to a
    temporary file and renamed. A killed run leaves only a hidden temporary
@@ -44,7 +47,9 @@ the network; on other systems the default TCP transport is used.
 
 Pseudonymisation (:func:`pseudonymise`) replaces agent and reviewer/rater ids
 with keyed HMAC-SHA256 pseudonyms; the notebooks call it right after loading
-when their ``pseudonymise`` parameter is true (the default).
+when their ``pseudonymise`` parameter is true (the default). The key comes from
+``QA_PSEUDONYM_KEY``; the public demo key is accepted only for the bundled demo
+data, so a report on real data without the variable fails with a clear error.
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ __all__ = [
     "KPI_FILES",
     "REGIONAL_NOTEBOOKS",
     "NotebookResult",
+    "NotebookTimeoutError",
     "ParamsError",
     "RunResult",
     "add_run_arguments",
@@ -121,8 +127,9 @@ RUN_KEYS: tuple[str, ...] = ("period",)
 
 #: Environment variable holding the pseudonymisation key.
 PSEUDONYM_ENV = "QA_PSEUDONYM_KEY"
-#: Key used when :data:`PSEUDONYM_ENV` is unset. It is public, so pseudonyms made
-#: with it protect only against casual reading: set your own key for real data.
+#: Key used when :data:`PSEUDONYM_ENV` is unset, and only for the bundled demo data
+#: (``pseudonymise(..., demo_ok=True)``). It is public, so its pseudonyms can be
+#: reversed by hashing guessed ids: real data needs a secret key in the variable.
 DEFAULT_PSEUDONYM_KEY = "qa-analysis-demo-key"
 _PSEUDONYM_PREFIX = {"agent_id": "A-", "reviewer_id": "R-", "rater_id": "R-"}
 _DEFAULT_ID_COLUMNS = ("agent_id", "reviewer_id", "rater_id")
@@ -141,6 +148,10 @@ _TYPES: dict[str, tuple[type, ...]] = {
 
 class ParamsError(ValueError):
     """Bad batch parameters or usage (the ``run`` command exits with code 2)."""
+
+
+class NotebookTimeoutError(RuntimeError):
+    """A notebook's cells ran longer, in total, than the whole-notebook limit."""
 
 
 # ---------------------------------------------------------------------------
@@ -331,7 +342,8 @@ def _jsonable(obj: Any, where: str) -> Any:
 
 
 def pseudonymise(df: pd.DataFrame, columns: Sequence[str] | None = None,
-                 key: str | bytes | None = None, length: int = 8) -> pd.DataFrame:
+                 key: str | bytes | None = None, length: int = 8, *,
+                 demo_ok: bool = False) -> pd.DataFrame:
     """Replace person ids by stable keyed pseudonyms.
 
     Parameters
@@ -343,10 +355,15 @@ def pseudonymise(df: pd.DataFrame, columns: Sequence[str] | None = None,
         ``reviewer_id``, ``rater_id`` are present. Columns named explicitly
         must exist.
     key : str or bytes, optional
-        Secret key. Default: the environment variable ``QA_PSEUDONYM_KEY``,
-        or :data:`DEFAULT_PSEUDONYM_KEY` (public, for the demo) when unset.
+        Secret key. Default: the environment variable ``QA_PSEUDONYM_KEY``.
     length : int, default 8
         Hex digits kept from the digest (4-64).
+    demo_ok : bool, default False
+        When no ``key`` is given and ``QA_PSEUDONYM_KEY`` is unset, use the
+        public :data:`DEFAULT_PSEUDONYM_KEY` instead of raising. Pass True only
+        for the bundled demo data (:func:`qa_analysis.demo.write_demo`): the
+        demo key is published, so anyone can reverse its pseudonyms by hashing
+        guessed ids.
 
     Returns
     -------
@@ -354,6 +371,14 @@ def pseudonymise(df: pd.DataFrame, columns: Sequence[str] | None = None,
         A copy with ids replaced: agents by ``"A-"`` + hex digits, reviewers
         and raters by ``"R-"`` + hex digits (other columns ``"P-"``). Missing
         ids stay missing.
+
+    Raises
+    ------
+    ValueError
+        When there are ids to replace but no key: ``key`` not given,
+        ``QA_PSEUDONYM_KEY`` unset and ``demo_ok`` False (a real data set is
+        never silently "pseudonymised" with the public key); also for an
+        empty key, a missing named column or a pseudonym collision.
 
     Notes
     -----
@@ -396,8 +421,19 @@ def pseudonymise(df: pd.DataFrame, columns: Sequence[str] | None = None,
         if missing:
             raise ValueError(f"pseudonymise: column(s) {missing} not in the table "
                              f"(columns: {list(df.columns)})")
+    if not cols:
+        return df.copy()  # no ids, no key needed
     if key is None:
-        key = os.environ.get(PSEUDONYM_ENV) or DEFAULT_PSEUDONYM_KEY
+        key = os.environ.get(PSEUDONYM_ENV)
+        if not key:
+            if not demo_ok:
+                raise ValueError(
+                    f"{PSEUDONYM_ENV} is not set: ids cannot be pseudonymised with a secret key. "
+                    f"The public demo key is used only for the bundled demo data (its "
+                    f"pseudonyms can be reversed by hashing guessed ids). Set it "
+                    f"(export {PSEUDONYM_ENV}=<a long random secret>, the same every month), "
+                    f"or set pseudonymise: false in the params to keep the raw ids")
+            key = DEFAULT_PSEUDONYM_KEY
     key_bytes = key.encode("utf-8") if isinstance(key, str) else bytes(key)
     if not key_bytes:
         raise ValueError("pseudonymise: the key is empty")
@@ -420,7 +456,13 @@ def pseudonymise(df: pd.DataFrame, columns: Sequence[str] | None = None,
 
 
 def pseudonym_key_source() -> str:
-    """``"QA_PSEUDONYM_KEY"`` when that variable is set, else ``"demo key"``."""
+    """``"QA_PSEUDONYM_KEY"`` when that variable is set, else ``"demo key"``.
+
+    With the variable unset, :func:`pseudonymise` falls back to the public demo
+    key only when called with ``demo_ok=True`` (the bundled demo data) and
+    raises otherwise, so a batch whose reports succeeded with pseudonymisation
+    on and ``"demo key"`` here ran on the demo data.
+    """
     return PSEUDONYM_ENV if os.environ.get(PSEUDONYM_ENV) else "demo key"
 
 
@@ -656,10 +698,12 @@ class _Task:
     rel_dir: str  # "" or "eu"
     parameters: dict[str, Any]
     cwd: str
-    timeout: float | None
+    timeout: float | None  # whole notebook, seconds from kernel ready
+    cell_timeout: float | None  # one cell
     start_timeout: float
     title: str
     kernel_name: str = "python3"
+    kill_grace: float = 5.0  # interrupt -> kill, seconds (run_batch documents 5 s)
 
     @property
     def out_dir(self) -> Path:
@@ -686,14 +730,18 @@ def _run_task(task: _Task) -> NotebookResult:
             task.input_path, str(ipynb), parameters=task.parameters, cwd=task.cwd,
             engine_name=_ENGINE_NAME, kernel_name=task.kernel_name, progress_bar=False,
             request_save_on_cell_execute=False, start_timeout=task.start_timeout,
-            execution_timeout=task.timeout, shutdown_kernel="immediate",
+            execution_timeout=task.cell_timeout, shutdown_kernel="immediate",
             config=_kernel_config(), save_on_abort=str(ipynb),
+            notebook_timeout=task.timeout, kill_grace=task.kill_grace,
         )
+    except NotebookTimeoutError as exc:
+        error = f"NotebookTimeoutError: {_first_line(exc)}"
     except PapermillExecutionError as exc:
         evalue = _first_line(exc.evalue) if exc.evalue else ""
         error = f"{exc.ename}: {evalue} (cell In [{exc.exec_count}])" if evalue else exc.ename
     except CellTimeoutError:
-        error = f"CellTimeoutError: a cell ran longer than the {task.timeout:g} s timeout"
+        error = (f"CellTimeoutError: a cell ran longer than the {task.cell_timeout:g} s "
+                 f"per-cell limit")
     except DeadKernelError as exc:
         error = f"DeadKernelError: the kernel died ({_first_line(exc)})"
     except Exception as exc:  # kernel start-up, I/O, anything else: isolate this notebook
@@ -819,50 +867,180 @@ _IPC_BASES: list[str] = []
 
 
 def _register_engine() -> None:
-    """Register papermill's nbclient engine, extended to save the notebook when a
-    cell times out or the kernel dies (papermill saves only on cell errors)."""
-    from nbformat.v4 import new_markdown_cell, new_output
+    """Register papermill's nbclient engine, extended with the whole-notebook
+    limit (:class:`_Watchdog`) and saving the notebook when it stops early on a
+    time limit or a dead kernel (papermill saves only on cell errors)."""
+    from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
-    from papermill.iorw import write_ipynb
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
 
     if _ENGINE_NAME in papermill_engines._engines:
         return
 
     class SaveOnAbortEngine(NBClientEngine):
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, save_on_abort=None, **kwargs):
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
+                                     stdout_file=None, stderr_file=None, start_timeout=60,
+                                     execution_timeout=None, save_on_abort=None,
+                                     notebook_timeout=None, kill_grace=5.0, **kwargs):
+            # As NBClientEngine.execute_managed_notebook (papermill 2.7), keeping the
+            # client so that the watchdog can reach its kernel.
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final_kwargs = merge_kwargs(
+                safe_kwargs, timeout=execution_timeout or kwargs.get("timeout"),
+                startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
+                log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+            watchdog = _Watchdog(notebook_timeout, kill_grace) if notebook_timeout else None
+            if watchdog is not None:
+                final_kwargs["on_notebook_start"] = watchdog.start
+                final_kwargs["on_cell_start"] = watchdog.check
             try:
-                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+                client = PapermillNotebookClient(nb_man, **final_kwargs)
+                if watchdog is not None:
+                    watchdog.client = client
+                try:
+                    client.execute()
+                finally:
+                    if watchdog is not None:
+                        watchdog.stop()
+                if (watchdog is not None and watchdog.fired
+                        and nb_man.nb.metadata.get("papermill", {}).get("exception")):
+                    # the interrupt stopped a cell (KeyboardInterrupt): a timeout
+                    raise watchdog.error(nb_man.nb)
+                return nb_man.nb
             except Exception as exc:
+                err = exc
+                if (watchdog is not None and watchdog.fired
+                        and not isinstance(exc, NotebookTimeoutError)):
+                    err = watchdog.error(nb_man.nb)  # the kill made the kernel "die"
                 if save_on_abort:
-                    nb = nb_man.nb
-                    # papermill marks the aborted cell "completed" on its way out: it is
-                    # the last cell that was started.
-                    started = [c for c in nb.cells
-                               if c.get("metadata", {}).get("papermill", {}).get("start_time")]
-                    msg = _first_line(exc) or type(exc).__name__
-                    if started:
-                        cell = started[-1]
-                        cell.metadata.papermill["status"] = "failed"
-                        cell.metadata.papermill["exception"] = True
-                        if cell.get("cell_type") == "code":
-                            cell.outputs.append(new_output(
-                                "error", ename=type(exc).__name__, evalue=msg,
-                                traceback=[f"{type(exc).__name__}: {msg}"]))
-                    nb.metadata.papermill["exception"] = True
-                    # a banner like papermill's for cell errors (same tag, so a re-run
-                    # of this output notebook removes it)
-                    nb.cells.insert(0, new_markdown_cell(
-                        '<span style="color:red; font-size:1.5em;">This report stopped early: '
-                        f"{html.escape(type(exc).__name__)}: {html.escape(msg)}</span>",
-                        metadata={"tags": ["papermill-error-cell-tag"],
-                                  "papermill": {"status": "completed", "exception": None,
-                                                "start_time": None, "end_time": None,
-                                                "duration": None}}))
-                    write_ipynb(nb, save_on_abort)
-                raise
+                    _save_aborted(nb_man.nb, err, save_on_abort)
+                if err is exc:
+                    raise
+                raise err from exc
 
     papermill_engines.register(_ENGINE_NAME, SaveOnAbortEngine)
+
+
+def _save_aborted(nb: Any, exc: BaseException, path: str) -> None:
+    """Write a notebook that stopped early: the error on the last started cell and a
+    banner on top (papermill writes neither for a timeout or a dead kernel)."""
+    from nbformat.v4 import new_markdown_cell, new_output
+    from papermill.iorw import write_ipynb
+
+    # papermill marks the aborted cell "completed" on its way out: it is the last
+    # cell that was started.
+    started = [c for c in nb.cells if c.get("metadata", {}).get("papermill", {}).get("start_time")]
+    msg = _first_line(exc) or type(exc).__name__
+    if started:
+        cell = started[-1]
+        cell.metadata.papermill["status"] = "failed"
+        cell.metadata.papermill["exception"] = True
+        if cell.get("cell_type") == "code":
+            cell.outputs.append(new_output(
+                "error", ename=type(exc).__name__, evalue=msg,
+                traceback=[f"{type(exc).__name__}: {msg}"]))
+    nb.metadata.setdefault("papermill", {})["exception"] = True
+    # a banner like papermill's for cell errors (same tag, so a re-run of this output
+    # notebook removes it)
+    nb.cells.insert(0, new_markdown_cell(
+        '<span style="color:red; font-size:1.5em;">This report stopped early: '
+        f"{html.escape(type(exc).__name__)}: {html.escape(msg)}</span>",
+        metadata={"tags": ["papermill-error-cell-tag"],
+                  "papermill": {"status": "completed", "exception": None,
+                                "start_time": None, "end_time": None, "duration": None}}))
+    write_ipynb(nb, path)
+
+
+class _Watchdog:
+    """The whole-notebook time limit, enforced in the process running the notebook.
+
+    The clock starts when the kernel is ready (nbclient's ``on_notebook_start``
+    hook; start-up has its own ``start_timeout``). At the deadline a thread sends
+    SIGINT to the kernel's process group, which stops a running cell with
+    ``KeyboardInterrupt`` as Jupyter's "interrupt" does; if the kernel has not
+    stopped ``grace`` seconds later (a cell that ignores SIGINT or sits in C
+    code) it sends SIGKILL, and nbclient reports the dead kernel within a
+    second. ``check`` (the ``on_cell_start`` hook) stops the notebook before any
+    further cell once the deadline has passed, e.g. when the interrupt reached an
+    idle kernel between two cells. The worker process itself is never signalled,
+    so it goes on to its next notebook.
+    """
+
+    def __init__(self, limit: float, grace: float) -> None:
+        self.limit = float(limit)
+        self.grace = float(grace)
+        self.client: Any = None
+        self.deadline: float | None = None
+        self.stopped_before: int | None = None
+        self._fired = threading.Event()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def fired(self) -> bool:
+        return self._fired.is_set()
+
+    def start(self, **_: Any) -> None:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.limit
+            self._thread = threading.Thread(target=self._watch, name="qa-notebook-timeout",
+                                            daemon=True)
+            self._thread.start()
+
+    def check(self, cell: Any = None, cell_index: int | None = None, **_: Any) -> None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self._fired.set()
+            self.stopped_before = cell_index
+            raise NotebookTimeoutError(self._message(f"before cell {cell_index}"))
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def error(self, nb: Any) -> NotebookTimeoutError:
+        if self.stopped_before is not None:
+            return NotebookTimeoutError(self._message(f"before cell {self.stopped_before}"))
+        started = [c for c in nb.cells
+                   if c.get("metadata", {}).get("papermill", {}).get("start_time")]
+        count = started[-1].get("execution_count") if started else None
+        return NotebookTimeoutError(self._message(f"in cell In [{count}]" if count else ""))
+
+    def _message(self, where: str) -> str:
+        return (f"timed out after {self.limit:g} s (whole-notebook limit)"
+                + (f", stopped {where}" if where else ""))
+
+    def _watch(self) -> None:
+        assert self.deadline is not None
+        if self._done.wait(max(0.0, self.deadline - time.monotonic())):
+            return
+        self._fired.set()
+        self._signal(signal.SIGINT)
+        if self._done.wait(self.grace):
+            return
+        self._signal(getattr(signal, "SIGKILL", signal.SIGTERM))
+
+    def _signal(self, signum: int) -> None:
+        prov = getattr(getattr(self.client, "km", None), "provisioner", None)
+        pgid, pid = getattr(prov, "pgid", None), getattr(prov, "pid", None)
+        with contextlib.suppress(OSError):  # already gone
+            if pgid and hasattr(os, "killpg"):
+                os.killpg(pgid, signum)
+            elif pid:
+                os.kill(pid, signum)
+
+
+_OFFLINE_TEMPLATE_NAME = "qa_offline.html.j2"
+#: nbconvert's "lab" page without the blocks that load scripts from a CDN.
+_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
 
 
 def render_html(ipynb: str | Path, html_path: str | Path, title: str | None = None) -> Path:
@@ -872,10 +1050,16 @@ def render_html(ipynb: str | Path, html_path: str | Path, title: str | None = No
     ``exclude_input_prompt`` and ``exclude_output_prompt``, and a
     ``TagRemovePreprocessor`` that drops cells tagged ``parameters``,
     ``injected-parameters`` or ``remove-cell`` and the outputs of cells tagged
-    ``remove-output``. Figures are already base64 PNGs in the notebook, so the
-    page needs no other file. Error outputs (tracebacks) are kept.
+    ``remove-output``. Figures are already base64 PNGs in the notebook, and
+    the template's scripts that nbconvert loads from a CDN (require.js,
+    MathJax, mermaid.js, the widget manager) are left out (see
+    :data:`_OFFLINE_TEMPLATE`), so the page loads nothing from the network
+    and reads the same offline or behind a proxy. The reports use no LaTeX
+    math, mermaid diagrams or widgets, which are what those scripts render.
+    Error outputs (tracebacks) are kept.
     """
     import nbformat
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config
@@ -887,7 +1071,9 @@ def render_html(ipynb: str | Path, html_path: str | Path, title: str | None = No
     c.HTMLExporter.exclude_input = True
     c.HTMLExporter.exclude_input_prompt = True
     c.HTMLExporter.exclude_output_prompt = True
-    exporter = HTMLExporter(config=c)
+    exporter = HTMLExporter(config=c, template_name="lab",
+                            extra_loaders=[DictLoader({_OFFLINE_TEMPLATE_NAME: _OFFLINE_TEMPLATE})],
+                            template_file=_OFFLINE_TEMPLATE_NAME)
     exporter.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
     nb = nbformat.read(str(ipynb), as_version=4)
     name = title or Path(ipynb).stem
@@ -909,8 +1095,8 @@ def default_workers() -> int:
 def run_batch(regions: Sequence[str] | str = "all", *, period: str | None = None,
               out: str | Path = "outputs", params_dir: str | Path = "params",
               notebooks_dir: str | Path | None = None, workers: int | None = None,
-              timeout: float | None = 600, start_timeout: float = 60,
-              progress: bool | None = False,
+              timeout: float | None = 900, cell_timeout: float | None = 600,
+              start_timeout: float = 60, progress: bool | None = False,
               on_result: Callable[[NotebookResult], None] | None = None) -> RunResult:
     """Run a period's report batch: every region's notebooks, then the overview.
 
@@ -929,10 +1115,17 @@ def run_batch(regions: Sequence[str] | str = "all", *, period: str | None = None
     workers : int, optional
         Parallel notebooks (processes); default the number of usable cores.
     timeout : float or None
+        Whole-notebook limit: longest a notebook's cells may run in total, in
+        seconds, counted from when its kernel is ready; None for no limit. At
+        the limit the kernel is interrupted (then killed if it has not stopped
+        5 s later) and the notebook is marked failed "timed out after N s",
+        its partial output kept and rendered; the worker goes on.
+    cell_timeout : float or None
         Longest a single cell may run, in seconds (papermill's
         ``execution_timeout``); None for no limit.
     start_timeout : float
-        Longest a kernel may take to start, in seconds.
+        Longest a kernel may take to start, in seconds. A notebook thus takes
+        at most about ``start_timeout + timeout + 5`` seconds.
     progress : bool or None
         tqdm progress bar, one tick per notebook (None: only on a terminal).
     on_result : callable, optional
@@ -966,6 +1159,8 @@ def run_batch(regions: Sequence[str] | str = "all", *, period: str | None = None
         raise ParamsError(f"--workers must be at least 1, got {workers}")
     if timeout is not None and timeout <= 0:
         timeout = None
+    if cell_timeout is not None and cell_timeout <= 0:
+        cell_timeout = None
     bp = load_batch_params(regions, params_dir=params_dir, period=period,
                            notebooks_dir=notebooks_dir)
     workers = min(workers, len(bp.regions) * len(REGIONAL_NOTEBOOKS))
@@ -983,9 +1178,9 @@ def run_batch(regions: Sequence[str] | str = "all", *, period: str | None = None
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
-        tasks = [_make_task(bp, nb, r, tmp, timeout, start_timeout)
+        tasks = [_make_task(bp, nb, r, tmp, timeout, cell_timeout, start_timeout)
                  for r in bp.regions for nb in REGIONAL_NOTEBOOKS]
-        gtask = _make_task(bp, GLOBAL_NOTEBOOK, None, tmp, timeout, start_timeout)
+        gtask = _make_task(bp, GLOBAL_NOTEBOOK, None, tmp, timeout, cell_timeout, start_timeout)
         bar = _progress_bar(len(tasks) + 1, bp.period, progress)
         results: list[NotebookResult] = []
         futures: dict[Future[NotebookResult], _Task] = {pool.submit(_run_task, t): t for t in tasks}
@@ -1021,7 +1216,8 @@ def run_batch(regions: Sequence[str] | str = "all", *, period: str | None = None
 
 
 def _make_task(bp: BatchParams, notebook: str, region: str | None, tmp: Path,
-               timeout: float | None, start_timeout: float) -> _Task:
+               timeout: float | None, cell_timeout: float | None,
+               start_timeout: float) -> _Task:
     rel = region.lower() if region else ""
     params = bp.for_notebook(notebook, region)
     keys = bp.notebook_keys[notebook]
@@ -1036,7 +1232,7 @@ def _make_task(bp: BatchParams, notebook: str, region: str | None, tmp: Path,
     return _Task(notebook=notebook, region=region,
                  input_path=str(bp.notebooks_dir / f"{notebook}.ipynb"), period_dir=str(tmp),
                  rel_dir=rel, parameters=params, cwd=str(bp.root), timeout=timeout,
-                 start_timeout=start_timeout, title=title)
+                 cell_timeout=cell_timeout, start_timeout=start_timeout, title=title)
 
 
 def _noop() -> None:
@@ -1214,8 +1410,9 @@ def write_index(result: RunResult, path: str | Path) -> Path:
         parts.append(_table(regional, show_region=True))
     key_note = ("agent and reviewer ids are pseudonymised with the key in QA_PSEUDONYM_KEY"
                 if result.pseudonym_key == PSEUDONYM_ENV else
-                "agent and reviewer ids are pseudonymised with the public demo key "
-                "(set QA_PSEUDONYM_KEY for real data)")
+                "agent and reviewer ids are pseudonymised with the public demo key, which is "
+                "used only for the bundled demo data (any other data needs QA_PSEUDONYM_KEY "
+                "set, or its reports fail)")
     parts.append(f"<footer>Reports where the pseudonymise parameter is on: {e(key_note)}. "
                  f"Durations are notebook execution times including kernel start-up. "
                  f"Made by qa-analysis.</footer>")
@@ -1350,7 +1547,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="params folder; its parent is the project root (default: params)")
     parser.add_argument("--notebooks", default=None,
                         help="notebooks folder (default: <project root>/notebooks)")
-    parser.add_argument("--timeout", type=float, default=600,
+    parser.add_argument("--timeout", type=float, default=900,
+                        help="longest a whole notebook may run, seconds from its kernel being "
+                             "ready; then it is stopped and marked failed (default 900; 0 = none)")
+    parser.add_argument("--cell-timeout", type=float, default=600,
                         help="longest a single notebook cell may run, seconds (default 600; 0 = none)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
@@ -1371,6 +1571,7 @@ def main_run(args: argparse.Namespace) -> int:
         result = run_batch(regions, period=args.period, out=args.out,
                            params_dir=args.params, notebooks_dir=getattr(args, "notebooks", None),
                            workers=args.workers, timeout=args.timeout or None,
+                           cell_timeout=getattr(args, "cell_timeout", 600) or None,
                            progress=False if quiet else None)
     except ParamsError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -9,6 +9,7 @@ seconds; the real notebooks get their own end-to-end tests (marked slow).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -55,8 +56,8 @@ import pandas as pd
 from qa_analysis import io, reports
 SOURCE_MARKER = "this-code-must-not-appear-in-html"
 ids = pd.read_csv(data)  # a missing data file fails here
-if pseudonymise:
-    ids = reports.pseudonymise(ids)
+if pseudonymise:  # the demo key only for a demo data folder (as report_content does)
+    ids = reports.pseudonymise(ids, demo_ok=(Path(data).parent / "planted.json").is_file())
 '''
 
 CALIBRATION_KPIS = '''if targets["pass_rate"] < 0:
@@ -118,10 +119,17 @@ def _notebook(params: str, cells: list[str]) -> nbformat.NotebookNode:
     return nb
 
 
-LIGHT_BODY = '''import json, pathlib
+LIGHT_BODY = '''import json, os, pathlib
 name = {"calibration_report": "calibration_kpis.json", "performance_report": "performance_kpis.json"}
-kpis = {"region": region, "targets": targets, "history_months": history_months}
+kpis = {"region": region, "targets": targets, "history_months": history_months,
+        "worker_pid": os.getppid()}  # the kernel's parent: the pool worker
 pathlib.Path(output_dir, name[NOTEBOOK]).write_text(json.dumps(kpis))
+'''
+#: Light performance notebook: ``sleep_s`` spread over 8 short cells, then the KPIs.
+LIGHT_SLOW_CELLS = ["import time", *["time.sleep(sleep_s / 8)"] * 8]
+LIGHT_GLOBAL = '''import json, os, pathlib
+print(regions)
+pathlib.Path(output_dir, "global_kpis.json").write_text(json.dumps({"worker_pid": os.getppid()}))
 '''
 
 
@@ -134,6 +142,7 @@ def make_project(root: Path, regions: dict[str, str] | None = None, light: bool 
     pd.DataFrame({"agent_id": ["EU-A001", "EU-A002", "NA-A001"],
                   "reviewer_id": ["EU-S01", "EU-S02", "NA-S01"]}).to_csv(root / "data/ids.csv",
                                                                       index=False)
+    (root / "data/planted.json").write_text("{}")  # marks a demo data folder (demo.write_demo)
     (root / "params/scorecard.yaml").write_text("name: fixture\ncriteria: []\n")
     (root / "params/defaults.yaml").write_text(
         'period: "2026-10"\ndata: data/ids.csv\nscorecard: params/scorecard.yaml\n'
@@ -145,10 +154,11 @@ def make_project(root: Path, regions: dict[str, str] | None = None, light: bool 
         (root / "params" / f"{name}.yaml").write_text(text)
     if light:
         for nb in reports.REGIONAL_NOTEBOOKS:
+            slow = LIGHT_SLOW_CELLS if nb == "performance_report" else []
             nbformat.write(_notebook(PARAMS_CELL + "sleep_s: float = 0.0\n",
-                                     [f"NOTEBOOK = {nb!r}\n" + LIGHT_BODY]),
+                                     [*slow, f"NOTEBOOK = {nb!r}\n" + LIGHT_BODY]),
                            root / "notebooks" / f"{nb}.ipynb")
-        nbformat.write(_notebook(GLOBAL_PARAMS, ["print(regions)"]),
+        nbformat.write(_notebook(GLOBAL_PARAMS, [LIGHT_GLOBAL]),
                        root / "notebooks/global_overview.ipynb")
         return root
     nbformat.write(_notebook(PARAMS_CELL, [SETUP_CELL, CALIBRATION_KPIS]),
@@ -199,9 +209,28 @@ def run_once_per_session(tmp_path_factory, name, build):
         return pickle.loads(done.read_bytes())
 
 
+FIXTURE_KEY = "fixture-secret-key"
+
+
+@contextlib.contextmanager
+def pseudonym_key(value: str | None):
+    """Set (or, with None, unset) QA_PSEUDONYM_KEY for a batch; the pool workers and
+    their kernels inherit it. Restored afterwards."""
+    old = os.environ.pop(reports.PSEUDONYM_ENV, None)
+    if value is not None:
+        os.environ[reports.PSEUDONYM_ENV] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(reports.PSEUDONYM_ENV, None)
+        if old is not None:
+            os.environ[reports.PSEUDONYM_ENV] = old
+
+
 def _good(root: Path):
     make_project(root)
-    code = reports.main_run(run_args(root))
+    with pseudonym_key(FIXTURE_KEY):  # as for real data
+        code = reports.main_run(run_args(root))
     return root, code, root / "outputs" / PERIOD
 
 
@@ -211,9 +240,13 @@ def _faulty(root: Path):
         "na": "region: NA\ndata: data/no_such_file.csv\n",
         "apac": "region: APAC\ntargets: {pass_rate: -1}\n",
         "mea": "region: MEA\nsleep_s: 120.0\n",
+        "latam": "region: LATAM\ndata: data/real/ids.csv\n",  # not demo data, no key
     })
-    result = reports.run_batch("all", params_dir=root / "params", out=root / "outputs",
-                               workers=2, timeout=8)
+    (root / "data/real").mkdir()
+    shutil.copy(root / "data/ids.csv", root / "data/real/ids.csv")
+    with pseudonym_key(None):
+        result = reports.run_batch("all", params_dir=root / "params", out=root / "outputs",
+                                   workers=2, cell_timeout=8)
     return root, result
 
 
@@ -225,7 +258,8 @@ def good_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def faulty_run(tmp_path_factory):
-    """EU fine; NA points at a missing data file; APAC raises; MEA's cell times out."""
+    """EU fine; NA points at a missing data file; APAC raises; MEA's cell times out;
+    LATAM's data is not the demo data and QA_PSEUDONYM_KEY is unset."""
     return run_once_per_session(tmp_path_factory, "faulty", _faulty)
 
 
@@ -331,6 +365,36 @@ def test_outputs_hold_no_raw_ids_when_pseudonymised(good_run):
             assert not [r for r in raw if r in text], f
     plan = pd.read_csv(period_dir / "eu" / "audit_plan.csv")
     assert plan["agent_id"].str.match(r"^A-[0-9a-f]{8}$").all()
+    # the key came from QA_PSEUDONYM_KEY (not the demo key, though the folder is demo-like)
+    raw_ids = pd.read_csv(good_run[0] / "data/ids.csv")
+    assert plan["agent_id"].tolist() == reports.pseudonymise(raw_ids, key=FIXTURE_KEY)["agent_id"].tolist()
+    assert "pseudonymised with the key in QA_PSEUDONYM_KEY" in (period_dir / "index.html").read_text()
+
+
+OFFLINE_BAD = re.compile(r"""<script[^>]*\ssrc=["']?(https?:)?//|<link[^>]*\shref=["']?(https?:)?//"""
+                         r"""|import\(["'](https?:)?//|cdnjs|cdn\.jsdelivr|unpkg\.com""", re.I)
+
+
+def test_render_html_has_no_cdn_scripts_or_styles(tmp_path):
+    """nbconvert's lab template loads require.js, MathJax and mermaid from cdnjs; the
+    reports must open offline or behind a proxy. No kernel needed: a hand-made notebook."""
+    nb = _notebook("region = 'EU'", ["print('hello')"])
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
+    nb.cells.append(nbformat.v4.new_markdown_cell("Rate $p = k/n$ and a [link](https://example.org)."))
+    nbformat.write(nb, tmp_path / "r.ipynb")
+    text = reports.render_html(tmp_path / "r.ipynb", tmp_path / "r.html", title="T").read_text()
+    assert not OFFLINE_BAD.search(text), OFFLINE_BAD.search(text)
+    assert "<script src=" not in text and "hello" in text and "<title>T</title>" in text
+    assert 'href="https://example.org"' in text  # links the author wrote are kept
+
+
+@pytest.mark.slow
+def test_report_html_loads_nothing_from_the_network(good_run):
+    _, _, period_dir = good_run
+    for page in period_dir.rglob("*.html"):
+        text = page.read_text()
+        assert not OFFLINE_BAD.search(text), (page, OFFLINE_BAD.search(text))
+        assert "<script src=" not in text  # no external script at all, not even a local one
 
 
 # ---------------------------------------------------------------------------
@@ -347,8 +411,11 @@ def test_failures_are_isolated_with_one_line_errors(faulty_run):
     raised = status[("APAC", "calibration_report")]
     assert raised.error.startswith("ValueError: targets.pass_rate must be >= 0, got -1")
     timed_out = status[("MEA", "performance_report")]
-    assert timed_out.error.startswith("CellTimeoutError")
+    assert timed_out.error.startswith("CellTimeoutError: a cell ran longer than the 8 s per-cell")
     assert status[("MEA", "calibration_report")].ok
+    no_key = status[("LATAM", "calibration_report")]
+    assert no_key.error.startswith("ValueError: QA_PSEUDONYM_KEY is not set")
+    assert not status[("LATAM", "performance_report")].ok
     assert all("\n" not in r.error for r in result.failed)
     assert result.exit_code == 1 and not result.ok
     assert status[(None, "global_overview")].ok
@@ -374,8 +441,9 @@ def test_failed_notebooks_are_kept_with_traceback_and_rendered(faulty_run):
 def test_failures_show_in_index_and_region_kpis(faulty_run):
     _, result = faulty_run
     page = (result.out_dir / "index.html").read_text()
-    assert page.count("FAILED") == len(result.failed) == 4
+    assert page.count("FAILED") == len(result.failed) == 6
     assert "FileNotFoundError" in page and "CellTimeoutError" in page
+    assert "QA_PSEUDONYM_KEY is not set" in page
     mea = json.loads((result.out_dir / "mea" / "kpis.json").read_text())
     assert mea["calibration"] is not None and mea["performance"] is None
     assert mea["status"]["performance_report"] == "failed"
@@ -386,8 +454,116 @@ def test_failures_show_in_index_and_region_kpis(faulty_run):
 def test_global_overview_runs_and_reports_missing_regions(faulty_run):
     _, result = faulty_run
     glob = next(r for r in result.results if r.notebook == "global_overview")
-    assert glob.kpis["regions_missing"] == "APAC, MEA, NA"
-    assert glob.kpis["regions"] == ["APAC", "EU", "MEA", "NA"]
+    assert glob.kpis["regions_missing"] == "APAC, LATAM, MEA, NA"
+    assert glob.kpis["regions"] == ["APAC", "EU", "LATAM", "MEA", "NA"]
+
+
+@pytest.mark.slow
+def test_notebook_timeout_stops_many_short_cells_and_the_worker_goes_on(tmp_path):
+    """NA's performance notebook sleeps 3.2 s in 8 cells of 0.4 s: every cell is well
+    under the 2 s cell limit, so only the 1 s whole-notebook limit can stop it. One
+    worker runs all three notebooks in turn, so the overview after it shows that the
+    worker survived the timeout."""
+    root = make_project(tmp_path, regions={"na": "region: NA\nsleep_s: 3.2\n"}, light=True)
+    result = reports.run_batch(["na"], params_dir=root / "params", out=root / "outputs",
+                               workers=1, timeout=1.0, cell_timeout=2.0)
+    status = {r.notebook: r for r in result.results}
+    slow = status["performance_report"]
+    assert not slow.ok
+    assert slow.error.startswith("NotebookTimeoutError: timed out after 1 s (whole-notebook limit)")
+    assert status["calibration_report"].ok and status["global_overview"].ok
+    # the partial notebook is kept and rendered like other failures
+    nb = nbformat.read(result.out_dir / slow.ipynb, as_version=4)
+    sleeps = [c for c in nb.cells if c.cell_type == "code" and "time.sleep" in c.source]
+    ran = [c for c in sleeps if c.execution_count]
+    assert 0 < len(ran) < len(sleeps)  # stopped part-way
+    assert any(o.get("ename") == "NotebookTimeoutError" for o in ran[-1].outputs)
+    page = (result.out_dir / slow.html).read_text()
+    assert "This report stopped early: NotebookTimeoutError: timed out after 1 s" in page
+    assert "timed out after 1 s" in (result.out_dir / "index.html").read_text()
+    # the same worker process ran the overview after the timed-out notebook
+    assert status["global_overview"].started >= slow.finished
+    assert status["global_overview"].kpis["worker_pid"] == status["calibration_report"].kpis["worker_pid"]
+
+
+STUBBORN_CELL = '''import time
+end = time.monotonic() + 30
+while time.monotonic() < end:  # swallows the interrupt (as a careless retry loop would)
+    try:
+        time.sleep(0.05)
+    except KeyboardInterrupt:
+        print("interrupt ignored")
+'''
+
+
+@pytest.mark.slow
+def test_notebook_timeout_kills_a_kernel_that_ignores_the_interrupt(tmp_path):
+    """Run in this process, as a pool worker would: the interrupt is swallowed, so the
+    kernel is killed after the grace period; the notebook is marked timed out (not
+    "kernel died"), and no kernel process is left behind."""
+    psutil = pytest.importorskip("psutil")
+    nb = _notebook("x = 1", [STUBBORN_CELL, "print('never reached')"])
+    nbformat.write(nb, tmp_path / "stubborn.ipynb")
+    task = reports._Task(notebook="stubborn", region=None,
+                         input_path=str(tmp_path / "stubborn.ipynb"), period_dir=str(tmp_path),
+                         rel_dir="", parameters={}, cwd=str(tmp_path), timeout=1.0,
+                         cell_timeout=60, start_timeout=60, title="stubborn", kill_grace=0.3)
+    res = reports._run_task(task)
+    assert res.error.startswith("NotebookTimeoutError: timed out after 1 s")
+    out = nbformat.read(tmp_path / "stubborn.ipynb", as_version=4)
+    texts = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
+    assert "interrupt ignored" in texts and "never reached" not in texts
+    assert (tmp_path / "stubborn.html").is_file()
+    kernels = [c for c in psutil.Process().children(recursive=True)
+               if "ipykernel" in " ".join(c.cmdline())]
+    assert not kernels
+
+
+@pytest.mark.slow
+def test_notebook_timeout_stops_before_the_next_cell_when_the_interrupt_is_missed(tmp_path):
+    """A cell that ignores SIGINT while it runs finishes normally after the deadline
+    (within the kill grace period): the next cell is not started."""
+    cell = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(1.6)"
+    nbformat.write(_notebook("x = 1", [cell, "print('never reached')"]), tmp_path / "nb.ipynb")
+    task = reports._Task(notebook="nb", region=None, input_path=str(tmp_path / "nb.ipynb"),
+                         period_dir=str(tmp_path), rel_dir="", parameters={}, cwd=str(tmp_path),
+                         timeout=0.8, cell_timeout=60, start_timeout=60, title="nb",
+                         kill_grace=30)
+    res = reports._run_task(task)
+    assert res.error.startswith("NotebookTimeoutError: timed out after 0.8 s")
+    assert "stopped before cell" in res.error
+    out = nbformat.read(tmp_path / "nb.ipynb", as_version=4)
+    texts = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
+    assert "never reached" not in texts
+
+
+def test_watchdog_refuses_the_next_cell_once_the_deadline_has_passed():
+    """If the interrupt reaches an idle kernel between two cells, the next cell must not
+    start: the on_cell_start hook raises."""
+    dog = reports._Watchdog(limit=0.0, grace=0.0)
+    dog.check(cell=None, cell_index=3)  # clock not started (kernel not ready): no limit yet
+    dog.start()
+    try:
+        with pytest.raises(reports.NotebookTimeoutError,
+                           match=r"timed out after 0 s \(whole-notebook limit\), stopped before cell 4"):
+            dog.check(cell=None, cell_index=4)
+        assert dog.fired
+    finally:
+        dog.stop()
+
+
+def test_timeout_options_reach_run_batch(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake(*a, **k):
+        seen.update(k)
+        return reports.RunResult(PERIOD, tmp_path, (), wall_s=0.0, workers=1)
+
+    monkeypatch.setattr(reports, "run_batch", fake)
+    reports.main_run(run_args(tmp_path))
+    assert (seen["timeout"], seen["cell_timeout"]) == (900, 600)  # whole notebook, one cell
+    reports.main_run(run_args(tmp_path, "--timeout", "30", "--cell-timeout", "0"))
+    assert (seen["timeout"], seen["cell_timeout"]) == (30, None)  # 0 = no limit
 
 
 def test_main_run_exits_1_and_names_failures(tmp_path, monkeypatch, capsys):
@@ -577,6 +753,7 @@ def test_plain_papermill_cli_runs_a_notebook_with_a_params_file(tmp_path):
         capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     kpis = json.loads((tmp_path / "calibration_kpis.json").read_text())
+    kpis.pop("worker_pid")
     assert kpis == {"region": "NA", "targets": {"pass_rate": 0.5, "mean_score": 70},
                     "history_months": 2}  # YAML mappings arrive as dicts
 
@@ -665,15 +842,40 @@ def test_pseudonymise_key_comes_from_environment(monkeypatch):
     df = _people()
     monkeypatch.setenv(reports.PSEUDONYM_ENV, "from-env")
     assert reports.pseudonymise(df).equals(reports.pseudonymise(df, key="from-env"))
-    monkeypatch.delenv(reports.PSEUDONYM_ENV)
-    assert reports.pseudonymise(df).equals(
+    # the secret wins over the demo key even for the demo data
+    assert reports.pseudonymise(df, demo_ok=True).equals(reports.pseudonymise(df, key="from-env"))
+
+
+def test_pseudonymise_without_key_refuses_unless_demo_data(monkeypatch):
+    """A public key would make the pseudonyms reversible by hashing guessed ids, so it
+    is used only when the caller says the data is the bundled demo set."""
+    df = _people()
+    monkeypatch.delenv(reports.PSEUDONYM_ENV, raising=False)
+    with pytest.raises(ValueError, match=r"^QA_PSEUDONYM_KEY is not set: .*pseudonymise: false"):
+        reports.pseudonymise(df)
+    monkeypatch.setenv(reports.PSEUDONYM_ENV, "")  # set but empty: no key either
+    with pytest.raises(ValueError, match="QA_PSEUDONYM_KEY is not set"):
+        reports.pseudonymise(df)
+    assert reports.pseudonymise(df, demo_ok=True).equals(
         reports.pseudonymise(df, key=reports.DEFAULT_PSEUDONYM_KEY))
+    assert reports.pseudonymise(df, key="k").equals(reports.pseudonymise(df, key="k", demo_ok=True))
+    assert reports.pseudonymise(df[["score"]]).equals(df[["score"]])  # no ids: no key needed
+
+
+def test_index_note_names_the_key_source(tmp_path, monkeypatch):
+    monkeypatch.setenv(reports.PSEUDONYM_ENV, "secret")
+    assert reports.pseudonym_key_source() == reports.PSEUDONYM_ENV
+    monkeypatch.delenv(reports.PSEUDONYM_ENV)
+    assert reports.pseudonym_key_source() == "demo key"
+    for source, note in ((reports.PSEUDONYM_ENV, "with the key in QA_PSEUDONYM_KEY"),
+                         ("demo key", "public demo key, which is used only for the bundled demo")):
+        run = reports.RunResult(PERIOD, tmp_path, (), wall_s=0.0, workers=1, pseudonym_key=source)
+        assert note in reports.write_index(run, tmp_path / "index.html").read_text()
 
 
 def test_pseudonymise_explicit_missing_column_is_an_error():
     with pytest.raises(ValueError, match=r"column\(s\) \['rater_id'\] not in the table"):
-        reports.pseudonymise(_people(), columns=["rater_id"])
-    assert reports.pseudonymise(_people()[["score"]]).equals(_people()[["score"]])
+        reports.pseudonymise(_people(), columns=["rater_id"], key="k")
 
 
 def test_pseudonymise_many_ids_maps_unique_ids_back():
@@ -684,7 +886,7 @@ def test_pseudonymise_many_ids_maps_unique_ids_back():
 
 
 def test_pseudonymise_empty_frame():
-    out = reports.pseudonymise(pd.DataFrame({"agent_id": pd.Series([], dtype=object)}))
+    out = reports.pseudonymise(pd.DataFrame({"agent_id": pd.Series([], dtype=object)}), key="k")
     assert out.empty and list(out.columns) == ["agent_id"]
 
 
@@ -720,6 +922,7 @@ def test_real_batch_runs_every_notebook(real_run):
         page = (period_dir / region / "performance_report.html").read_text()
         assert re.search(r'<img [^>]*src="data:image/png;base64,', page)
         assert "hl-ipython3" not in page
+        assert not OFFLINE_BAD.search(page)  # opens offline
         merged = json.loads((period_dir / region / "kpis.json").read_text())
         assert merged["calibration"] and merged["performance"]
     assert (period_dir / "global_overview.html").is_file()
