@@ -38,6 +38,7 @@ __all__ = [
     "control_chart",
     "pareto",
     "funnel",
+    "audits_per_agent",
     "breakdown",
     "csat_box",
     "region_comparison",
@@ -479,6 +480,69 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None = None, *, unit: str 
     ax.set_ylabel("Pass rate")
     ax.legend(fontsize=7, loc="lower right", ncol=2)
     ax.set_title("Agents on a funnel plot (pass rate vs audits)")
+    return fig
+
+
+def audits_per_agent(per_agent: pd.DataFrame, *, value: str = "audits", target: float | None = None,
+                     planned: float | None = None, figsize: tuple[float, float] = (8, 3)) -> Figure:
+    """How many agents got 0, 1, 2, ... audits this month, against the per-agent target.
+
+    Parameters
+    ----------
+    per_agent : DataFrame
+        One row per agent with a count column (``PerformanceResults.per_agent``:
+        ``agent_id, tickets, audits``; or ``done`` from ``PerformanceResults.coverage``).
+    value : str
+        The count column.
+    target : float, optional
+        Audits-per-agent target: bars at or above it are green, below it orange,
+        and a dashed line marks it.
+    planned : float, optional
+        The audit plan's quota per agent (a dotted line).
+
+    Returns
+    -------
+    Figure
+        One bar per count, every integer from 0 to the larger of the maximum and
+        the target / quota (so gaps and the lines show).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"agent_id": list("abcd"), "audits": [5, 5, 3, 6]})
+    >>> [int(b.get_height()) for b in audits_per_agent(t, target=5).axes[0].patches]
+    [0, 0, 0, 1, 0, 2, 1]
+    """
+    if _is_empty(per_agent):
+        return _empty("No agents with tickets or audits this month")
+    _require(per_agent, [value], "audits_per_agent")
+    v = pd.to_numeric(per_agent[value], errors="coerce").to_numpy(float)
+    v = v[np.isfinite(v)].astype(np.int64)
+    if v.size == 0:
+        return _empty("No agents with tickets or audits this month")
+    marks = [float(m) for m in (target, planned) if m is not None and np.isfinite(m)]
+    # every count up to the larger of the data and the target / quota (so both lines show)
+    width = max([int(v.max()) + 1] + [int(np.ceil(m)) + 1 for m in marks])
+    counts = np.bincount(np.clip(v, 0, None), minlength=width)
+    k = np.arange(len(counts))
+    fig, ax = _figure(figsize)
+    if target is not None and np.isfinite(target):
+        colors = np.where(k >= float(target), "#2a9d8f", "#f4a261")
+    else:
+        colors = np.full(len(k), "#8ecae6")
+    ax.bar(k, counts, color=colors, width=0.8)
+    if target is not None and np.isfinite(target):
+        ax.axvline(float(target) - 0.5, color="#e76f51", ls="--", lw=1.5,
+                   label=f"target {float(target):g} per agent")
+    if planned is not None and np.isfinite(planned):
+        ax.axvline(float(planned) - 0.5, color="#555555", ls=":", lw=1.5,
+                   label=f"plan {float(planned):g} per agent")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="upper left")
+    ax.set_xticks(k)
+    ax.set_xlabel(f"{value.replace('_', ' ').capitalize()} in the month")
+    ax.set_ylabel("Agents")
+    ax.set_title(f"Agents by number of {value.replace('_', ' ')} ({len(v)} agents)")
     return fig
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "data_source",
     "report_window",
     "load_report_data",
+    "is_demo_data",
     "verdict",
     "fmt_ci",
     "calibration_results",
@@ -78,6 +79,7 @@ __all__ = [
     "pareto_sentence",
     "critical_sentence",
     "agents_markdown",
+    "agents_ranked",
     "top_bottom",
     "changes_markdown",
     "csat_sentence",
@@ -249,6 +251,29 @@ class ReportData:
     notes: tuple[str, ...] = ()
 
 
+def is_demo_data(data: str | Path) -> bool:
+    """True when ``data`` is the bundled demo set written by :func:`qa_analysis.demo.write_demo`.
+
+    The demo folder is recognised by its ``planted.json`` (the planted effects,
+    written next to the tables): ``data`` is such a folder, or a file inside
+    one (e.g. ``data/demo/qa.duckdb``). Only demo data may fall back to the
+    public pseudonymisation key (``pseudonymise(..., demo_ok=True)``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> is_demo_data(folder)
+    False
+    >>> _ = (folder / "planted.json").write_text("{}")
+    >>> is_demo_data(folder), is_demo_data(folder / "qa.duckdb")
+    (True, True)
+    """
+    path = resolve_path(data)
+    folder = path if path.is_dir() else path.parent
+    return (folder / "planted.json").is_file()
+
+
 def load_report_data(data: str | Path, scorecard: str | Path | Scorecard, *, region: str | None,
                      period: str, history_months: int = 6, pseudonymise: bool = True,
                      tables: Sequence[str] = TABLES, key: str | None = None) -> ReportData:
@@ -271,7 +296,9 @@ def load_report_data(data: str | Path, scorecard: str | Path | Scorecard, *, reg
     tables : sequence of str
         Which of ``evaluations``, ``calibration``, ``tickets`` to load.
     key : str, optional
-        Pseudonymisation key (default: ``$QA_PSEUDONYM_KEY`` or the demo key).
+        Pseudonymisation key (default: ``$QA_PSEUDONYM_KEY``). Without either,
+        only the bundled demo data (:func:`is_demo_data`) may use the public
+        demo key; other data raise a ``ValueError`` asking for the variable.
 
     Returns
     -------
@@ -281,6 +308,9 @@ def load_report_data(data: str | Path, scorecard: str | Path | Scorecard, *, reg
     ------
     qa_analysis.io.DataError
         When a source is missing or invalid (naming file, column and rows).
+    ValueError
+        When ids are to be pseudonymised, the data are not the demo set and
+        no key is given or set in ``QA_PSEUDONYM_KEY``.
     """
     from qa_analysis.reports import pseudonymise as _pseudo
 
@@ -289,6 +319,7 @@ def load_report_data(data: str | Path, scorecard: str | Path | Scorecard, *, reg
         raise ValueError(f"tables: unknown table(s) {unknown}; choose from {list(TABLES)}")
     sc = scorecard if isinstance(scorecard, Scorecard) else Scorecard.from_yaml(resolve_path(scorecard))
     win = report_window(period, history_months)
+    demo_ok = is_demo_data(data)
     frames: dict[str, pd.DataFrame] = {}
     notes: list[str] = []
     for t in TABLES:
@@ -299,7 +330,7 @@ def load_report_data(data: str | Path, scorecard: str | Path | Scorecard, *, reg
         extra = {} if t == "tickets" else {"scorecard": sc}
         df = _LOADERS[t](data_source(data, t), region=region, start=start, end=win.end, **extra)
         if pseudonymise:
-            df = _pseudo(df, key=key)
+            df = _pseudo(df, key=key, demo_ok=demo_ok)
         if "note" in df.attrs:
             notes.append(df.attrs["note"])
         frames[t] = df
@@ -467,6 +498,20 @@ class CalibrationResults:
         history window and the month (no CIs): one row per session x criterion.
     drift_trend : qa_analysis.trends.Trend
         Mann-Kendall test on the sessions' mean alpha.
+    n_ratings : int
+        Scored ratings in the month (N/A left out).
+    n_ratings_total : int
+        Every rating row in the month, N/A included.
+    n_na : int
+        N/A ratings (criterion not applicable), left out of every statistic;
+        :func:`qa_analysis.reliability.agreement_by_item` counts them per
+        criterion in ``by_item["note"]``.
+    n_no_reference : int
+        Scored ratings that could be compared with no reference (no expert
+        rating of the same ticket and criterion; with no expert, no other
+        rater), left out of ``raters``.
+    n_compared : int
+        Ratings compared with the reference in ``raters`` (sum of its ``n_ratings``).
     """
 
     region: str | None
@@ -482,6 +527,10 @@ class CalibrationResults:
     drift: pd.DataFrame
     drift_trend: tr.Trend
     names: dict[str, str] = field(default_factory=dict)
+    n_ratings_total: int = 0
+    n_na: int = 0
+    n_no_reference: int = 0
+    n_compared: int = 0
 
     @property
     def empty(self) -> bool:
@@ -575,9 +624,11 @@ def calibration_results(calibration: pd.DataFrame, scorecard: Scorecard, window:
     th = _thresholds(thresholds)
     n_boot = int(th.get("n_boot", 1000))
     names = _names(scorecard)
-    month = _in_window(calibration, "session_date", window.start, window.end)
+    month_all = _in_window(calibration, "session_date", window.start, window.end)
     hist = _in_window(calibration, "session_date", window.history_start, window.end)
-    month = month.loc[month["score"].notna()] if len(month) else month
+    n_total = len(month_all)
+    n_na = int(month_all["score"].isna().sum()) if n_total else 0
+    month = month_all.loc[month_all["score"].notna()] if n_total else month_all
     empty_trend = tr.mann_kendall([])
     if len(month) == 0:
         e = pd.DataFrame()
@@ -588,9 +639,12 @@ def calibration_results(calibration: pd.DataFrame, scorecard: Scorecard, window:
             sessions=pd.DataFrame(columns=["session_id", "session_date", "tickets", "raters",
                                            "specialists", "experts"]),
             roles=pd.DataFrame(columns=["role", "raters"]), by_item=e, raters=e, heatmap=e,
-            split=e, drift=drift, drift_trend=trend, names=names)
+            split=e, drift=drift, drift_trend=trend, names=names, n_ratings_total=n_total,
+            n_na=n_na)
     # a ticket discussed in two sessions is two units
-    month = month.assign(unit=month["session_id"].astype(str) + " / " + month["ticket_id"].astype(str))
+    month_all = month_all.assign(
+        unit=month_all["session_id"].astype(str) + " / " + month_all["ticket_id"].astype(str))
+    month = month_all.loc[month_all["score"].notna()]
     role = month["role"].astype(str)
     sessions = (month.assign(_spec=month["rater_id"].where(role == "specialist"),
                              _exp=month["rater_id"].where(role == "expert"))
@@ -600,13 +654,19 @@ def calibration_results(calibration: pd.DataFrame, scorecard: Scorecard, window:
                      experts=("_exp", "nunique"))
                 .reset_index().sort_values("session_date", kind="stable").reset_index(drop=True))
     roles = (month.groupby("role", sort=True)["rater_id"].nunique().rename("raters").reset_index())
-    by_item = rel.agreement_by_item(month, scorecard=scorecard, unit="unit", n_boot=n_boot,
+    # N/A rows included: agreement_by_item ignores them and counts them in its note
+    by_item = rel.agreement_by_item(month_all, scorecard=scorecard, unit="unit", n_boot=n_boot,
                                     seed=seed)
     by_item.insert(1, "name", by_item["criterion"].map(names).fillna(by_item["criterion"]))
     by_item["verdict"] = [verdict(a, th) for a in by_item["alpha"]]
     raters = rel.rater_calibration(month, scorecard=scorecard, unit="unit",
                                    tolerance=float(th["bias_flag"]), n_boot=n_boot, seed=seed)
     raters = raters.sort_values("deviation_share", ascending=False, kind="stable").reset_index(drop=True)
+    # ratings that were candidates for a comparison: everyone's but the expert's (the
+    # reference), or everyone's when there is no expert (consensus of the others)
+    is_expert = month["role"].astype(str) == "expert"
+    n_candidates = int((~is_expert).sum()) if is_expert.any() else len(month)
+    n_compared = int(raters["n_ratings"].sum()) if len(raters) else 0
     heat = rel.rater_calibration_by_item(month, scorecard=scorecard, unit="unit", ci=None,
                                          tolerance=float(th["bias_flag"]))
     heat["name"] = heat["criterion"].map(names).fillna(heat["criterion"])
@@ -622,7 +682,8 @@ def calibration_results(calibration: pd.DataFrame, scorecard: Scorecard, window:
     return CalibrationResults(
         region=region, window=window, thresholds=th, n_ratings=len(month), sessions=sessions,
         roles=roles, by_item=by_item, raters=raters, heatmap=heat, split=split, drift=drift,
-        drift_trend=_drift_trend(drift), names=names)
+        drift_trend=_drift_trend(drift), names=names, n_ratings_total=n_total, n_na=n_na,
+        n_no_reference=max(n_candidates - n_compared, 0), n_compared=n_compared)
 
 
 def _drift(hist: pd.DataFrame, scorecard: Scorecard) -> pd.DataFrame:
@@ -647,8 +708,10 @@ def participation_sentence(res: CalibrationResults) -> str:
     Examples
     --------
     A month with two sessions reads "In October 2026 EU held 2 calibration
-    sessions on 19 tickets with 9 raters (1 expert, 8 specialists), 1,998
-    ratings in all."; a month without reads "No calibration sessions in ...".
+    sessions on 19 tickets with 9 raters (1 expert, 8 specialists): 2,052
+    ratings in all, of which 54 N/A (criterion not applicable, left out of
+    every statistic) and 1,998 scored."; a month without reads "No calibration
+    sessions in ...". N/A ratings are always counted, never dropped silently.
     """
     where = f" {res.region}" if res.region else ""
     if res.empty:
@@ -658,9 +721,13 @@ def participation_sentence(res: CalibrationResults) -> str:
     roles = dict(zip(res.roles["role"], res.roles["raters"], strict=True))
     parts = [f"{int(v)} {k}{'s' if int(v) != 1 else ''}" for k, v in roles.items()]
     s = "s" if res.n_sessions != 1 else ""
-    return (f"In {res.window.label}{where} held {res.n_sessions} calibration session{s} on "
-            f"{res.n_tickets} tickets with {res.n_raters} raters ({', '.join(parts)}), "
-            f"{res.n_ratings:,} ratings in all.")
+    head = (f"In {res.window.label}{where} held {res.n_sessions} calibration session{s} on "
+            f"{res.n_tickets} tickets with {res.n_raters} raters ({', '.join(parts)})")
+    total = max(res.n_ratings_total, res.n_ratings + res.n_na)
+    if res.n_na:
+        return (f"{head}: {total:,} ratings in all, of which {res.n_na:,} N/A (criterion not "
+                f"applicable, left out of every statistic) and {res.n_ratings:,} scored.")
+    return f"{head}: {res.n_ratings:,} ratings in all, none N/A."
 
 
 def agreement_sentence(row: Mapping[str, Any], thresholds: Mapping[str, Any] | None = None) -> str:
@@ -713,7 +780,26 @@ def agreement_markdown(res: CalibrationResults) -> str:
     if len(weak):
         lines.append("")
         lines += [f"- {agreement_sentence(r, th)}" for r in weak.to_dict("records")]
+    notes = _item_notes(b)
+    if notes:
+        lines += ["", "Notes from the agreement computation, per criterion (missing ratings are the "
+                  "N/A ones, left out):", ""]
+        lines += [f"- *{name}*: {note}." for name, note in notes]
     return "\n".join(lines)
+
+
+def _item_notes(by_item: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(name, note)`` for each criterion with a non-empty ``note`` (in table order)."""
+    if "note" not in by_item or len(by_item) == 0:
+        return []
+    names = by_item["name"] if "name" in by_item else by_item["criterion"]
+    out = []
+    for name, note in zip(names, by_item["note"], strict=True):
+        text = "" if note is None or note is pd.NA or (isinstance(note, float) and math.isnan(note)) \
+            else str(note).strip().rstrip(".")
+        if text:
+            out.append((str(name), text))
+    return out
 
 
 def kappa_paradox_markdown(res: CalibrationResults, *, high: float | None = None) -> str:
@@ -759,7 +845,8 @@ def kappa_paradox_markdown(res: CalibrationResults, *, high: float | None = None
 def rater_markdown(res: CalibrationResults) -> str:
     """Lenient and severe raters against the reference, with their mean bias and CI."""
     if res.empty or len(res.raters) == 0:
-        return "No rater calibration: no ratings with a reference this month."
+        tail = (f" ({res.n_no_reference:,} scored rating(s) had none)" if res.n_no_reference else "")
+        return f"No rater calibration: no ratings with a reference this month{tail}."
     r = res.raters
     ref = str(r["reference"].iloc[0])
     n = len(r)
@@ -767,8 +854,15 @@ def rater_markdown(res: CalibrationResults) -> str:
     head = (f"{len(flagged)} of {n} raters differ from the {ref} by at least "
             f"{_fmt(res.thresholds['bias_flag'] * 100, 0)}% of the scale range "
             f"(with the interval clear of zero)")
+    basis = f"Compared on {res.n_compared:,} ratings"
+    if res.n_no_reference:
+        what = ("no expert rating of the same ticket and criterion" if ref == "expert"
+                else "no other rater on the same ticket and criterion")
+        basis += (f"; {res.n_no_reference:,} rating(s) had {what} and are left out of "
+                  "rater calibration")
+    basis += "."
     if len(flagged) == 0:
-        return head + ": everyone is aligned."
+        return f"{head}: everyone is aligned. {basis}"
     lines = [head + ":", ""]
     for x in flagged.to_dict("records"):
         lines.append(
@@ -776,6 +870,7 @@ def rater_markdown(res: CalibrationResults) -> str:
             f"{fmt_ci(x['deviation_share'], x['deviation_share_ci_low'], x['deviation_share_ci_high'], digits=1, pct=True, signed=True)} "
             f"of the scale range, matches the {ref} on {_fmt(x['match_rate'], 0, pct=True)} of "
             f"ratings (AC1 {_fmt(x['agreement_ac1'])}).")
+    lines += ["", basis]
     return "\n".join(lines)
 
 
@@ -865,12 +960,14 @@ def calibration_kpis(res: CalibrationResults) -> dict[str, Any]:
     Scalars (shown in the batch index): ``region, period, n_sessions,
     n_tickets, n_raters, mean_alpha, median_alpha, worst_criterion,
     worst_alpha, n_unreliable_criteria, n_lenient, n_severe, drift_p``;
-    ``criteria`` (criterion -> alpha) is nested. Without ratings every
-    statistic is None.
+    ``criteria`` (criterion -> alpha) and ``detail`` (rating counts:
+    ``n_ratings_total, n_ratings, n_na, n_no_reference, n_compared``) are
+    nested. Without ratings every statistic is None.
     """
     out: dict[str, Any] = {"region": res.region, "period": res.window.period,
                            "n_sessions": res.n_sessions, "n_tickets": res.n_tickets,
                            "n_raters": res.n_raters}
+    out["detail"] = _calibration_counts(res)
     if res.empty or len(res.by_item) == 0:
         out.update(mean_alpha=None, median_alpha=None, worst_criterion=None, worst_alpha=None,
                    n_unreliable_criteria=None, n_lenient=None, n_severe=None,
@@ -894,6 +991,12 @@ def calibration_kpis(res: CalibrationResults) -> dict[str, Any]:
     return out
 
 
+def _calibration_counts(res: CalibrationResults) -> dict[str, int]:
+    return {"n_ratings_total": int(res.n_ratings_total), "n_ratings": int(res.n_ratings),
+            "n_na": int(res.n_na), "n_no_reference": int(res.n_no_reference),
+            "n_compared": int(res.n_compared)}
+
+
 # ---------------------------------------------------------------------------
 # performance report
 # ---------------------------------------------------------------------------
@@ -912,7 +1015,12 @@ class PerformanceResults:
     totals : dict
         The month's headline figures (n, pass rate with Wilson CI, mean score
         with t CI, critical rate with Wilson CI, agents, audits per agent,
-        tickets, margin of error).
+        tickets, margin of error), ``n_unscored`` (evaluations with every
+        criterion N/A: no score, in no rate) and coverage of the month's plan:
+        ``planned, done, unplanned, completion, moe_planned, moe_achieved``,
+        ``audits_other_tickets`` (audits in the month of tickets outside the
+        month's population) and ``pending_late`` (planned tickets of the
+        month's last three days not audited yet).
     per_agent : DataFrame
         ``agent_id, tickets, audits`` for every agent with tickets or audits in the month.
     weekly_p, weekly_score : DataFrame
@@ -939,7 +1047,21 @@ class PerformanceResults:
     csat : DataFrame
         :func:`qa_analysis.trends.csat_link` over the window, overall and by channel.
     plan : DataFrame
-        :func:`qa_analysis.sampling.audit_plan` drawn from the month's tickets.
+        Next month's audit plan: :func:`qa_analysis.sampling.audit_plan` drawn
+        from the report month's tickets (the latest population, as a template
+        for next month's) with seed ``period_seed(seed, <next month>)``.
+    month_plan : DataFrame
+        The report month's own plan, re-drawn exactly as it was issued:
+        ``audit_plan(month tickets, per_agent, seed=period_seed(seed, <month>))``.
+    coverage : DataFrame
+        :func:`qa_analysis.sampling.coverage` of ``month_plan`` by the month's
+        audits of the month's tickets, per agent (``planned, done, unplanned,
+        completion, moe_planned, moe_achieved``).
+    target_values : dict
+        The targets used (``DEFAULT_TARGETS`` updated with the ``targets``
+        argument): use these, not the raw parameter, in figures.
+    seed : int
+        Base seed of the audit plans (see :func:`qa_analysis.sampling.period_seed`).
     """
 
     region: str | None
@@ -962,11 +1084,25 @@ class PerformanceResults:
     csat: pd.DataFrame
     plan: pd.DataFrame
     per_agent_target: int
+    month_plan: pd.DataFrame = field(default_factory=pd.DataFrame)
+    coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    target_values: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
 
     @property
     def empty(self) -> bool:
         """True when the month has no scored evaluation."""
         return not self.totals.get("n")
+
+    @property
+    def next_period(self) -> str:
+        """The month after the report month (``"2026-11"``), the period of ``plan``."""
+        return str(pd.Period(self.window.period, freq="M") + 1)
+
+    @property
+    def ranked(self) -> bool:
+        """Whether the agents' shrunken pass rates support a ranking (see :func:`agents_ranked`)."""
+        return agents_ranked(self.shrunk)
 
     @property
     def pass_rate_changes(self) -> pd.DataFrame:
@@ -1061,9 +1197,11 @@ def performance_results(evaluations: pd.DataFrame, tickets: pd.DataFrame, scorec
         plain ``papermill -f params/<region>.yaml`` run that sets only some
         targets behaves like the batch, which merges the files.
     sampling : mapping, optional
-        ``per_agent``: audits per agent in next month's plan.
+        ``per_agent``: audits per agent in each month's plan (the report
+        month's, re-drawn to check coverage, and next month's).
     seed : int
-        Seed of the audit plan's permanent random numbers.
+        Base seed of the audit plans: a month's plan uses
+        :func:`qa_analysis.sampling.period_seed` ``(seed, "YYYY-MM")``.
 
     Returns
     -------
@@ -1077,7 +1215,13 @@ def performance_results(evaluations: pd.DataFrame, tickets: pd.DataFrame, scorec
     :attr:`Window.baseline_end`), so recent weeks are judged against the level
     before them and a shift inside the history is not absorbed into the limits. Coverage: audits per agent and
     the margin of error of the month's pass rate at p = 0.5 with the finite
-    population correction (:func:`qa_analysis.sampling.margin_of_error`).
+    population correction (:func:`qa_analysis.sampling.margin_of_error`);
+    against the sampling plan, the month's plan is re-drawn from the month's
+    tickets with the month's seed (the same draw that was issued) and the
+    month's audits of the month's tickets are matched to it
+    (:func:`qa_analysis.sampling.coverage`, by agent). Audits in the month of
+    tickets outside the month's population (created in an earlier month:
+    they belong to an earlier plan) are counted separately, not as unplanned.
 
     References
     ----------
@@ -1163,26 +1307,70 @@ def performance_results(evaluations: pd.DataFrame, tickets: pd.DataFrame, scorec
         grid = np.unique(np.geomspace(1, max(int(fun["n"].max()) * 1.3, 10), 60).round().astype(int))
         curve = tr.funnel_limits(p0, grid) if _finite(p0) else pd.DataFrame()
         shr = tr.shrink(scored_month, unit="agent_id", metric="passed")
+        info = dict(shr.attrs)  # merge drops attrs: the fit, the test and the note live there
         shr = shr.merge(fun[["agent_id", "position"]], on="agent_id", how="left")
+        shr.attrs.update(info)
     else:
         fun = curve = pd.DataFrame()
         shr = pd.DataFrame(columns=["agent_id", "n", "events", "raw_rate", "shrunk_rate",
-                                    "ci_low", "ci_high", "rank", "position"])
+                                    "ci_low", "ci_high", "rank", "distinguishable", "position"])
     changes = _changes(scores, window)
     csat = _csat(scores)
-    # next month's audit plan, drawn from this month's population
-    if len(tickets):
-        plan = smp.audit_plan(tickets, per_agent=per_agent_plan, seed=int(seed))
-    else:
-        plan = pd.DataFrame(columns=["ticket_id", "agent_id", "channel", "inclusion_prob",
-                                     "design_weight", "take_all"])
-        plan.attrs["note"] = "no tickets in the month: no plan drawn"
+    # this month's plan (re-drawn as issued) and coverage against it; next month's plan,
+    # drawn from this month's population (the latest available) with next month's seed
+    next_period = str(pd.Period(window.period, freq="M") + 1)
+    month_plan = _plan(tickets, per_agent_plan, smp.period_seed(int(seed), window.period))
+    plan = _plan(tickets, per_agent_plan, smp.period_seed(int(seed), next_period))
+    cov, cov_totals = _coverage(month_plan, month_ev, tickets, window)
+    totals.update(cov_totals)
     return PerformanceResults(
         region=region, window=window, targets_spec=spec, scores=scores, month=month,
         totals=totals, per_agent=per_agent, weekly_p=weekly_p, weekly_score=weekly_score,
         trend=trend, targets=tstat, pareto=pareto, breakdowns=breakdowns, funnel=fun,
         funnel_curve=curve, shrunk=shr, changes=changes, csat=csat, plan=plan,
-        per_agent_target=per_agent_plan)
+        per_agent_target=per_agent_plan, month_plan=month_plan, coverage=cov,
+        target_values={k: v for k, v in tg.items() if v is not None}, seed=int(seed))
+
+
+_PLAN_COLS = ["ticket_id", "agent_id", "channel", "inclusion_prob", "design_weight", "take_all"]
+_COV_COLS = ["agent_id", "population", "planned", "done", "unplanned", "completion",
+             "moe_planned", "moe_achieved"]
+
+
+def _plan(tickets: pd.DataFrame, per_agent: int, seed: int) -> pd.DataFrame:
+    if len(tickets):
+        return smp.audit_plan(tickets, per_agent=per_agent, seed=seed)
+    plan = pd.DataFrame(columns=_PLAN_COLS)
+    plan.attrs["note"] = "no tickets in the month: no plan drawn"
+    return plan
+
+
+def _coverage(plan: pd.DataFrame, month_ev: pd.DataFrame, tickets: pd.DataFrame,
+              window: Window) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per-agent coverage of the month's plan and the month's totals (see performance_results)."""
+    nan = float("nan")
+    out: dict[str, Any] = {"planned": 0, "done": 0, "unplanned": 0, "completion": nan,
+                           "moe_planned": nan, "moe_achieved": nan, "audits_other_tickets": 0,
+                           "pending_late": 0}
+    ev = (month_ev[["ticket_id", "agent_id"]].drop_duplicates("ticket_id") if len(month_ev)
+          else pd.DataFrame({"ticket_id": pd.Series(dtype=object), "agent_id": pd.Series(dtype=object)}))
+    if len(plan) == 0 or len(tickets) == 0:
+        out["audits_other_tickets"] = int(len(ev)) if len(tickets) == 0 else 0
+        return pd.DataFrame(columns=_COV_COLS), out
+    in_pop = ev["ticket_id"].isin(tickets["ticket_id"]).to_numpy()
+    cov = smp.coverage(plan, ev.loc[in_pop], by="agent_id")
+    planned, done = int(cov["planned"].sum()), int(cov["done"].sum())
+    n_pop = len(tickets)
+    out.update(planned=planned, done=done, unplanned=int(cov["unplanned"].sum()),
+               completion=done / planned if planned else nan,
+               moe_planned=float(_moe(np.array([planned]), np.array([n_pop]))[0]),
+               moe_achieved=float(_moe(np.array([done]), np.array([n_pop]))[0]),
+               audits_other_tickets=int((~in_pop).sum()))
+    if "created_at" in plan:
+        # planned tickets of the month's last three days may still be waiting for their audit
+        late = pd.to_datetime(plan["created_at"]) >= window.end - pd.Timedelta(days=2)
+        out["pending_late"] = int((late & ~plan["ticket_id"].isin(ev["ticket_id"])).sum())
+    return cov[_COV_COLS].reset_index(drop=True), out
 
 
 def _changes(scores: pd.DataFrame, window: Window) -> pd.DataFrame:
@@ -1213,18 +1401,35 @@ def _csat(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def volume_markdown(res: PerformanceResults) -> str:
-    """Audit volume and coverage against the per-agent target, with the margin achieved."""
+    """Audit volume and coverage against the sampling plan and the per-agent target.
+
+    Three paragraphs: the volume (evaluations scored, unscored ones counted,
+    the margin of error of the pass rate), the month's plan (planned, done,
+    unplanned, completion, achieved margin; audits of earlier months' tickets
+    and planned tickets of the last days still pending counted), and audits
+    per agent against the target.
+    """
     t = res.totals
     tgt = res.targets_spec.get("audits_per_agent", {}).get("target")
     if res.empty:
-        return (f"**No scored evaluations in {res.window.label}.** Quality figures, targets and "
-                "agent rankings below are empty; the audit plan for next month is still drawn "
-                "when the month's ticket population is available.")
+        txt = (f"**No scored evaluations in {res.window.label}.** Quality figures, targets and "
+               "agent rankings below are empty; the audit plan for next month is still drawn "
+               "when the month's ticket population is available.")
+        if t.get("n_unscored"):
+            txt += (f" {t['n_unscored']:,} evaluation(s) had every criterion N/A: they have no "
+                    "score and count in no rate.")
+        return txt
     tickets = (f" out of {t['n_tickets']:,} tickets handled (the margin of error of the pass rate "
                f"is +-{_fmt(t['moe'], 1, pct=True)} at 95%, worst case p = 0.5)") if t["n_tickets"] else ""
-    txt = (f"In {res.window.label}, **{t['n']:,} evaluations** were scored{tickets}. "
-           f"{t['n_agents']} agents had tickets or audits: {_fmt(t['audits_per_agent'], 1)} audits "
-           f"per agent on average")
+    paras = []
+    txt = f"In {res.window.label}, **{t['n']:,} evaluations** were scored{tickets}."
+    if t["n_unscored"]:
+        txt += (f" {t['n_unscored']:,} more evaluation(s) had every criterion N/A: they have no "
+                "score and are left out of the pass rate, mean score and critical-error rate.")
+    paras.append(txt)
+    paras.append(_plan_coverage_text(res))
+    txt = (f"{t['n_agents']} agents had tickets or audits: {_fmt(t['audits_per_agent'], 1)} scored "
+           f"audits per agent on average")
     if tgt is not None:
         txt += (f" against a target of {_fmt(tgt, 0)}; {t['agents_at_target']} of {t['n_agents']} "
                 f"agents reached it")
@@ -1234,8 +1439,34 @@ def volume_markdown(res: PerformanceResults) -> str:
         txt += (f" With so few audits an individual agent's pass rate is uncertain by about "
                 f"+-{_fmt(med, 0, pct=True)} (median margin of error per agent), which is why "
                 "agents are compared on a funnel plot with shrunken rates below.")
-    if t["n_unscored"]:
-        txt += f" {t['n_unscored']} evaluations had every criterion N/A and are not scored."
+    paras.append(txt)
+    return "\n\n".join(p for p in paras if p)
+
+
+def _plan_coverage_text(res: PerformanceResults) -> str:
+    """The month's audit plan against the audits done (see :func:`performance_results`)."""
+    t = res.totals
+    if not t.get("planned"):
+        other = t.get("audits_other_tickets", 0)
+        return ("No audit plan to check coverage against: no ticket population for the month"
+                + (f" ({other:,} audited ticket(s) in the month)." if other else "."))
+    txt = (f"**Against the month's audit plan** ({res.per_agent_target} tickets per agent, "
+           f"re-drawn from the month's tickets with the month's seed): **{t['done']:,} of "
+           f"{t['planned']:,} planned audits done ({_fmt(t['completion'], 1, pct=True)})**, "
+           f"{t['unplanned']:,} audit(s) of the month's tickets outside the plan. The planned "
+           f"sample would give a margin of error of +-{_fmt(t['moe_planned'], 1, pct=True)}; the "
+           f"audits done achieve +-{_fmt(t['moe_achieved'], 1, pct=True)} (95%, p = 0.5; "
+           "unplanned audits are not a random sample and do not count toward it).")
+    if len(res.coverage):
+        short = int((res.coverage["completion"] < 1).sum())
+        txt += f" {short} of {len(res.coverage)} agents have planned audits still missing."
+    if t.get("pending_late"):
+        txt += (f" {t['pending_late']:,} of the missing audits are of tickets from the month's "
+                "last three days, which may still be in the queue.")
+    if t.get("audits_other_tickets"):
+        txt += (f" A further {t['audits_other_tickets']:,} audit(s) this month were of tickets "
+                "outside the month's population (created in an earlier month, so part of an "
+                "earlier plan) and are not counted against this plan.")
     return txt
 
 
@@ -1356,18 +1587,79 @@ def critical_sentence(res: PerformanceResults) -> str:
     return txt
 
 
+_NO_RANKING = "agents' pass rates do not differ beyond chance this month: no ranking"
+
+
+def agents_ranked(shrunk: pd.DataFrame) -> bool:
+    """Whether :func:`qa_analysis.trends.shrink` found the agents distinguishable, so that
+    a ranking means something.
+
+    Reads ``attrs["distinguishable"]`` or the ``distinguishable`` column; with
+    neither, a ``rank`` column that is entirely missing, or a ``note`` saying
+    there is no variation beyond chance or no fitted population, means no
+    ranking. Empty input: False.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"agent_id": ["a", "b"], "rank": pd.array([pd.NA, pd.NA], "Int64")})
+    >>> agents_ranked(s), agents_ranked(s.assign(rank=[1, 2]))
+    (False, True)
+    """
+    if len(shrunk) == 0:
+        return False
+    if "distinguishable" in shrunk.attrs:
+        return bool(shrunk.attrs["distinguishable"])
+    if "distinguishable" in shrunk:
+        return bool(shrunk["distinguishable"].fillna(False).astype(bool).all())
+    if "rank" in shrunk and shrunk["rank"].isna().all():
+        return False
+    note = str(shrunk.attrs.get("note") or "")
+    return not ("beyond chance" in note or "not distinguishable" in note or "no prior fitted" in note
+                or "no population fitted" in note)
+
+
 def top_bottom(res: PerformanceResults, k: int = 5) -> pd.DataFrame:
-    """The ``k`` best and ``k`` worst agents by shrunken pass rate (ids as loaded)."""
+    """The ``k`` best and ``k`` worst agents by shrunken pass rate (ids as loaded).
+
+    Only when the agents are distinguishable (:func:`agents_ranked`). Otherwise
+    there is no ranking to show: the table lists only the agents outside the
+    funnel's 99.8% limits (``group`` "above funnel" / "below funnel", usually
+    none), with ``rank`` missing, and ``attrs["note"]`` says why.
+    """
     s = res.shrunk
     if len(s) == 0:
-        return s.assign(group=pd.Series(dtype=object))
+        out = s.assign(group=pd.Series(dtype=object))
+        out.attrs["note"] = "no evaluations this month: no agents to compare"
+        return out
+    if not agents_ranked(s):
+        pos = s["position"] if "position" in s else pd.Series("within", index=s.index)
+        off = s.loc[pos.isin(["above", "below"]).to_numpy()]
+        out = off.assign(group=off["position"] + " funnel",
+                         rank=pd.array([pd.NA] * len(off), dtype="Int64"))
+        out = out.sort_values(["group", "raw_rate"], ascending=[True, False], kind="stable")
+        out = out.reset_index(drop=True)
+        out.attrs["note"] = _no_ranking_reason(s)
+        return out
     top = s.head(k).assign(group="top")
     bottom = s.tail(k).assign(group="bottom") if len(s) > k else s.iloc[0:0]
     return pd.concat([top, bottom.iloc[::-1]], ignore_index=True)
 
 
+def _no_ranking_reason(shrunk: pd.DataFrame) -> str:
+    note = str(shrunk.attrs.get("note") or "")
+    if "fitted" in note and "chance" not in note:  # too few agents or every rate 0 or 1
+        return f"no ranking: {note.split(';')[0]}"
+    return _NO_RANKING
+
+
 def agents_markdown(res: PerformanceResults) -> str:
-    """Funnel outliers and the effect of shrinkage on the ranking."""
+    """Funnel outliers and, when the agents differ beyond chance, the shrunken ranking.
+
+    When :func:`qa_analysis.trends.shrink` finds the between-agent variation
+    indistinguishable from chance, the text says "agents' pass rates do not
+    differ beyond chance this month: no ranking" instead of presenting a 1..N
+    order that would be noise.
+    """
     f = res.funnel
     if len(f) == 0:
         return "No agent comparison: no evaluations this month."
@@ -1378,11 +1670,23 @@ def agents_markdown(res: PerformanceResults) -> str:
            f"pooled pass rate of {_fmt(f.attrs.get('target'), 1, pct=True)}, {below} agent(s) fall "
            f"below and {above} above the 99.8% funnel limits ({warn} outside the 95% limits). "
            "Points inside the funnel are indistinguishable from the average at this sample size.")
-    note = res.shrunk.attrs.get("note") if len(res.shrunk) else ""
-    txt += (" Rankings use empirical-Bayes shrunken rates, which pull small samples toward the "
-            "average so that a lucky or unlucky handful of audits does not top or tail the list.")
+    s = res.shrunk
+    p = s.attrs.get("overdispersion_p") if len(s) else None
+    test = f" (test for between-agent variation: p = {float(p):.2g})" if _finite(p) else ""
+    if not agents_ranked(s):
+        reason = _no_ranking_reason(s)
+        txt += f" **{reason[:1].upper()}{reason[1:]}**{test}."
+        if reason == _NO_RANKING:
+            txt += (" The spread of the agents' pass rates is what chance alone gives with this "
+                    "many audits, so any top or bottom list would be noise; the table below lists "
+                    "only agents outside the funnel's 99.8% limits, if any.")
+        return txt
+    txt += (f" The agents do differ beyond chance{test}. Rankings use shrunken rates (a "
+            "hierarchical beta-binomial model), which pull small samples toward the average so "
+            "that a lucky or unlucky handful of audits does not top or tail the list.")
+    note = s.attrs.get("note") if len(s) else ""
     if note:
-        txt += f" ({note}.)"
+        txt += f" ({_sentence(note).strip()})"
     return txt
 
 
@@ -1436,10 +1740,13 @@ def plan_sentence(res: PerformanceResults) -> str:
     if len(p) == 0:
         return f"No audit plan: {p.attrs.get('note', 'no tickets in the month')}."
     n_agents = p["agent_id"].nunique()
-    return (f"Next month's audit sample, **{len(p):,} tickets** for {n_agents} agents "
+    nxt = pd.Period(res.next_period, freq="M").start_time.strftime("%B %Y")
+    return (f"The audit sample for {nxt}, **{len(p):,} tickets** for {n_agents} agents "
             f"({res.per_agent_target} per agent, spread over each agent's channels in proportion "
             f"to volume), is drawn from {res.window.label}'s ticket population, the latest month "
-            f"available, as a stand-in for next month's tickets; it is reproducible from the seed. "
+            f"available, as a template for {nxt}'s tickets (same agents and channel mix). It uses "
+            f"{nxt}'s own seed (`period_seed(seed, \"{res.next_period}\")`), so it is not the same "
+            f"draw as {res.window.label}'s plan, and it is reproducible from the seed. "
             f"{_sentence(p.attrs.get('note', ''))}It is written to `audit_plan.csv`.")
 
 
@@ -1451,8 +1758,12 @@ def performance_kpis(res: PerformanceResults) -> dict[str, Any]:
     critical_rate, audits_per_agent, targets_met, targets_missed,
     trend_direction`` ("up" / "down" / "none", Mann-Kendall at 5%),
     ``trend_p, n_control_signals`` (signals in the report month),
+    ``plan_completion`` (done / planned audits of the month's plan),
+    ``n_unscored`` (evaluations with every criterion N/A, in no rate),
     ``audit_plan_size, csat_rho``; nested: ``targets`` (kpi -> status) and
-    ``detail`` (other intervals, margin of error, tickets, Sen's slope).
+    ``detail`` (other intervals, margin of error, tickets, Sen's slope, the
+    plan's ``planned, done, unplanned, moe_planned, moe_achieved``, audits of
+    earlier months' tickets, whether agents were ranked).
     """
     t = res.totals
     ts = res.targets
@@ -1473,7 +1784,10 @@ def performance_kpis(res: PerformanceResults) -> dict[str, Any]:
         "targets_met": int(sum(v == "met" for v in status.values())),
         "targets_missed": int(sum(v == "missed" for v in status.values())),
         "trend_direction": _trend_direction(res.trend), "trend_p": _num(res.trend.p_value),
-        "n_control_signals": month_sig, "audit_plan_size": int(len(res.plan)),
+        "n_control_signals": month_sig,
+        "plan_completion": _num(t.get("completion")),
+        "n_unscored": int(t["n_unscored"]),
+        "audit_plan_size": int(len(res.plan)),
         "csat_rho": csat_rho,
         "targets": status,
         "detail": {"mean_score_ci_low": _num(t["score_ci_low"]),
@@ -1482,7 +1796,13 @@ def performance_kpis(res: PerformanceResults) -> dict[str, Any]:
                    "critical_rate_ci_high": _num(t["critical_ci_high"]),
                    "moe": _num(t["moe"]), "n_tickets": t["n_tickets"],
                    "control_signals_window": int(res.weekly_p["signal"].sum()) if len(res.weekly_p) else 0,
-                   "sen_slope_per_week": _num(res.trend.slope)},
+                   "sen_slope_per_week": _num(res.trend.slope),
+                   "plan_planned": int(t.get("planned", 0)), "plan_done": int(t.get("done", 0)),
+                   "plan_unplanned": int(t.get("unplanned", 0)),
+                   "plan_moe_planned": _num(t.get("moe_planned")),
+                   "plan_moe_achieved": _num(t.get("moe_achieved")),
+                   "audits_other_tickets": int(t.get("audits_other_tickets", 0)),
+                   "agents_ranked": bool(res.ranked) if len(res.shrunk) else None},
     }
 
 

@@ -195,3 +195,27 @@ def test_figures_render_to_png(chart, tmp_path):
     fig = plots.control_chart(chart)
     fig.savefig(tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_audits_per_agent_counts_agents_per_audit_count_with_target_and_plan():
+    t = pd.DataFrame({"agent_id": list("abcde"), "tickets": [40, 30, 2, 50, 10],
+                      "audits": [5, 5, 2, 6, 0]})
+    fig = plots.audits_per_agent(t, target=5, planned=5)
+    ax = fig.axes[0]
+    assert [int(b.get_height()) for b in ax.patches] == [1, 0, 1, 0, 0, 2, 1]
+    below, at = matplotlib.colors.to_hex(ax.patches[2].get_facecolor()), \
+        matplotlib.colors.to_hex(ax.patches[5].get_facecolor())
+    assert below != at  # under the target vs at it
+    assert {"target 5 per agent", "plan 5 per agent"} <= {ln.get_label() for ln in ax.lines}
+
+
+def test_audits_per_agent_without_agents_is_empty_state():
+    assert empty_text(plots.audits_per_agent(pd.DataFrame(columns=["agent_id", "audits"])))
+    with pytest.raises(ValueError, match=r"audits_per_agent: missing column\(s\) \['audits'\]"):
+        plots.audits_per_agent(pd.DataFrame({"agent_id": ["a"]}))
+
+
+def test_audits_per_agent_axis_reaches_a_target_above_every_agent():
+    t = pd.DataFrame({"agent_id": list("ab"), "audits": [3, 4]})
+    ax = plots.audits_per_agent(t, target=8).axes[0]
+    assert len(ax.patches) == 9 and list(ax.get_xticks()) == list(range(9))

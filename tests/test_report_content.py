@@ -8,6 +8,7 @@ module as Parquet files so that the loaders run exactly as in the notebooks.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -373,6 +374,7 @@ def test_audit_plan_is_reproducible_and_pseudonymised(perf, loaded):
 
 
 def test_top_bottom_takes_both_ends_of_the_shrunken_ranking(perf):
+    assert perf.ranked  # the small demo's EU agents differ beyond chance
     tb = rc.top_bottom(perf, k=3)
     assert list(tb["group"]) == ["top"] * 3 + ["bottom"] * 3
     assert tb["shrunk_rate"].iloc[0] == perf.shrunk["shrunk_rate"].max()
@@ -498,3 +500,324 @@ def test_default_targets_and_thresholds_match_params_defaults_yaml():
     defaults = yaml.safe_load((rc.PROJECT_ROOT / "params" / "defaults.yaml").read_text())
     assert rc.DEFAULT_TARGETS == defaults["targets"]
     assert rc.DEFAULT_THRESHOLDS == defaults["thresholds"]
+
+
+# ---------------------------------------------------------------------------
+# demo data and the pseudonymisation key
+# ---------------------------------------------------------------------------
+def test_is_demo_data_recognises_the_folder_and_files_inside_it(tmp_path):
+    assert not rc.is_demo_data(tmp_path)
+    (tmp_path / "planted.json").write_text("{}")
+    assert rc.is_demo_data(tmp_path)
+    assert rc.is_demo_data(tmp_path / "qa.duckdb")  # a file inside (need not exist yet)
+    assert not rc.is_demo_data(tmp_path / "sub" / "qa.duckdb")
+    assert not rc.is_demo_data(tmp_path.parent / "nowhere-at-all")
+
+
+def test_is_demo_data_is_true_for_write_demo_output(tmp_path):
+    paths = demo.write_demo(tmp_path / "demo", small=True)
+    assert rc.is_demo_data(paths["duckdb"]) and rc.is_demo_data(tmp_path / "demo")
+
+
+def test_load_report_data_without_a_key_refuses_real_data(data_dir, small, monkeypatch):
+    monkeypatch.delenv(reports.PSEUDONYM_ENV, raising=False)
+    with pytest.raises(ValueError, match=reports.PSEUDONYM_ENV):
+        rc.load_report_data(data_dir, small.scorecard, region="EU", period="2026-10",
+                            history_months=0, tables=("calibration",))
+
+
+def test_load_report_data_without_a_key_uses_the_demo_key_for_demo_data(
+        data_dir, small, tmp_path, monkeypatch):
+    monkeypatch.delenv(reports.PSEUDONYM_ENV, raising=False)
+    (tmp_path / "calibration.parquet").write_bytes((data_dir / "calibration.parquet").read_bytes())
+    (tmp_path / "planted.json").write_text(json.dumps(small.planted))
+    d = rc.load_report_data(tmp_path, small.scorecard, region="EU", period="2026-10",
+                            history_months=0, tables=("calibration",))
+    raw = rc.load_report_data(tmp_path, small.scorecard, region="EU", period="2026-10",
+                              history_months=0, tables=("calibration",), pseudonymise=False)
+    expected = reports.pseudonymise(raw.calibration, key=reports.DEFAULT_PSEUDONYM_KEY)
+    assert list(d.calibration["rater_id"]) == list(expected["rater_id"])
+
+
+# ---------------------------------------------------------------------------
+# nothing dropped silently: N/A ratings, ratings without a reference, unscored evaluations
+# ---------------------------------------------------------------------------
+def _month_cal(loaded) -> pd.DataFrame:
+    c = loaded.calibration
+    return c[pd.to_datetime(c["session_date"]) >= "2026-10-01"]
+
+
+def test_calibration_counts_na_ratings_and_says_so(cal, loaded):
+    month = _month_cal(loaded)
+    n_na = int(month["score"].isna().sum())
+    assert n_na > 0  # the demo has N/A on na_allowed criteria
+    assert (cal.n_ratings_total, cal.n_na, cal.n_ratings) == (len(month), n_na, len(month) - n_na)
+    s = rc.participation_sentence(cal)
+    assert f"{len(month):,} ratings in all, of which {n_na:,} N/A" in s
+    assert f"{len(month) - n_na:,} scored" in s
+
+
+def test_participation_sentence_says_when_nothing_is_na(cal):
+    res = dataclasses.replace(cal, n_na=0, n_ratings_total=cal.n_ratings)
+    assert rc.participation_sentence(res).endswith(f"{cal.n_ratings:,} ratings in all, none N/A.")
+
+
+def test_agreement_markdown_shows_every_non_empty_item_note(cal):
+    notes = cal.by_item.loc[cal.by_item["note"].fillna("").str.len() > 0, ["name", "note"]]
+    assert len(notes) > 0 and notes["note"].str.contains("missing rating").any()
+    md = rc.agreement_markdown(cal)
+    for name, note in notes.itertuples(index=False):
+        assert f"- *{name}*: {note.rstrip('.')}." in md
+    # the per-criterion N/A counts add up to the month's N/A ratings
+    counted = notes["note"].str.extract(r"(\d+) missing rating")[0].dropna().astype(int).sum()
+    assert counted == cal.n_na
+
+
+def _cal_frame(expert_on: list[str]) -> pd.DataFrame:
+    """Three tickets rated by an expert and two specialists on one 1-5 criterion; the
+    expert rates only the tickets in ``expert_on``."""
+    rows = []
+    for t, base in (("t1", 3), ("t2", 4), ("t3", 2)):
+        for r, role, d in (("x", "expert", 0), ("a", "specialist", 1), ("b", "specialist", 0)):
+            if role == "expert" and t not in expert_on:
+                continue
+            rows.append({"session_id": "s1", "session_date": pd.Timestamp("2026-10-08"),
+                         "ticket_id": t, "rater_id": r, "role": role, "criterion": "tone",
+                         "score": float(min(base + d, 5))})
+    return pd.DataFrame(rows)
+
+
+def test_ratings_without_a_reference_are_counted_and_stated():
+    from qa_analysis.scorecard import Scorecard
+
+    sc = Scorecard.from_dict({"criteria": [{"id": "tone", "scale": [1, 2, 3, 4, 5]}]})
+    res = rc.calibration_results(_cal_frame(["t1", "t2"]), sc, rc.report_window("2026-10", 0),
+                                 thresholds={"n_boot": 50})
+    # six specialist ratings; the two on t3 have no expert rating to compare with
+    assert (res.n_compared, res.n_no_reference) == (4, 2)
+    assert res.n_compared == int(res.raters["n_ratings"].sum())
+    md = rc.rater_markdown(res)
+    assert "Compared on 4 ratings; 2 rating(s) had no expert rating of the same ticket and " \
+           "criterion and are left out of rater calibration." in md
+    k = rc.calibration_kpis(res)
+    assert k["detail"]["n_no_reference"] == 2 and k["detail"]["n_compared"] == 4
+
+
+def test_no_reference_count_is_zero_when_the_expert_rates_everything():
+    from qa_analysis.scorecard import Scorecard
+
+    sc = Scorecard.from_dict({"criteria": [{"id": "tone", "scale": [1, 2, 3, 4, 5]}]})
+    res = rc.calibration_results(_cal_frame(["t1", "t2", "t3"]), sc, rc.report_window("2026-10", 0),
+                                 thresholds={"n_boot": 50})
+    assert (res.n_compared, res.n_no_reference) == (6, 0)
+    assert "left out of rater calibration" not in rc.rater_markdown(res)
+
+
+SC1 = {"pass_mark": 80, "criteria": [{"id": "resolution", "scale": [0, 1], "na_allowed": True}]}
+
+
+def _evals(passes: dict[str, list[float]], day: str = "2026-10-10") -> pd.DataFrame:
+    """One evaluation per listed score (NaN = N/A), one criterion, all in one month."""
+    rows = [{"evaluation_id": f"{a}-{i}", "ticket_id": f"{a}-t{i}", "agent_id": a, "market": "DE",
+             "channel": "chat", "queue": "billing", "evaluated_at": pd.Timestamp(day),
+             "criterion": "resolution", "score": s}
+            for a, scores in passes.items() for i, s in enumerate(scores)]
+    return pd.DataFrame(rows)
+
+
+def test_unscored_evaluations_are_counted_and_stated():
+    from qa_analysis.scorecard import Scorecard
+
+    ev = _evals({"a": [1.0, 1.0, 0.0, np.nan], "b": [1.0, np.nan, np.nan, 1.0]})
+    res = rc.performance_results(ev, pd.DataFrame(), Scorecard.from_dict(SC1),
+                                 rc.report_window("2026-10", 0))
+    assert (res.totals["n"], res.totals["n_unscored"]) == (5, 3)
+    assert res.totals["pass_rate"] == pytest.approx(4 / 5)  # the N/A evaluations are in no rate
+    md = rc.volume_markdown(res)
+    assert "**5 evaluations** were scored" in md
+    assert "3 more evaluation(s) had every criterion N/A" in md
+    assert rc.performance_kpis(res)["n_unscored"] == 3
+
+
+# ---------------------------------------------------------------------------
+# coverage against the month's sampling plan; next month's plan
+# ---------------------------------------------------------------------------
+def test_month_plan_is_the_months_period_seed_draw(perf, loaded):
+    from qa_analysis import sampling as smp
+
+    ref = smp.audit_plan(loaded.tickets, per_agent=4, seed=smp.period_seed(11, "2026-10"))
+    pd.testing.assert_frame_equal(perf.month_plan, ref)
+
+
+def test_next_month_plan_uses_next_months_seed_and_is_a_new_draw(perf, loaded):
+    from qa_analysis import sampling as smp
+
+    assert perf.next_period == "2026-11"
+    ref = smp.audit_plan(loaded.tickets, per_agent=4, seed=smp.period_seed(11, "2026-11"))
+    pd.testing.assert_frame_equal(perf.plan, ref)
+    assert len(set(perf.plan["ticket_id"]) & set(perf.month_plan["ticket_id"])) < len(perf.plan) / 2
+    s = rc.plan_sentence(perf)
+    assert "as a template for November 2026's tickets" in s
+    assert 'period_seed(seed, "2026-11")' in s and "not the same draw as October 2026's plan" in s
+
+
+def test_coverage_equals_sampling_coverage_of_the_months_tickets(perf, loaded):
+    from qa_analysis import sampling as smp
+
+    ev = loaded.evaluations
+    ev = ev[ev["evaluated_at"] >= "2026-10-01"]
+    of_month = ev[ev["ticket_id"].isin(loaded.tickets["ticket_id"])]
+    ref = smp.coverage(perf.month_plan, of_month, by="agent_id")
+    np.testing.assert_array_equal(perf.coverage["done"], ref["done"])
+    np.testing.assert_array_equal(perf.coverage["planned"], ref["planned"])
+    t = perf.totals
+    assert (t["planned"], t["done"], t["unplanned"]) == (
+        int(ref["planned"].sum()), int(ref["done"].sum()), int(ref["unplanned"].sum()))
+    assert t["audits_other_tickets"] == ev.drop_duplicates("ticket_id")["ticket_id"].isin(
+        loaded.tickets["ticket_id"]).eq(False).sum()
+
+
+def test_coverage_recovers_the_demo_plan_with_the_demos_seed(loaded, small):
+    """The small demo audits each month's plan (five per agent, period_seed(7, month)) and
+    misses about 4%: re-drawn with the same seed, nearly every planned audit is found."""
+    res = rc.performance_results(loaded.evaluations, loaded.tickets, loaded.scorecard, loaded.window,
+                                 targets=TARGETS, sampling={"per_agent": 5}, seed=small.planted["seed"])
+    t = res.totals
+    assert t["unplanned"] == 0 and t["planned"] == 5 * loaded.tickets["agent_id"].nunique()
+    assert t["done"] + t["pending_late"] >= 0.9 * t["planned"]
+    assert rc.performance_kpis(res)["plan_completion"] == pytest.approx(t["done"] / t["planned"])
+
+
+def test_coverage_counts_done_unplanned_other_and_pending():
+    from qa_analysis import sampling as smp
+    from qa_analysis.scorecard import Scorecard
+
+    tickets = pd.DataFrame({
+        "ticket_id": [f"t{i}" for i in range(1, 11)],
+        "agent_id": ["a"] * 6 + ["b"] * 4, "channel": ["chat"] * 6 + ["email"] * 4,
+        "created_at": pd.to_datetime(["2026-10-05"] * 6 + ["2026-10-30"] * 4)})
+    plan = smp.audit_plan(tickets, per_agent=2, seed=smp.period_seed(3, "2026-10"))
+    done = plan.loc[plan["agent_id"] == "a", "ticket_id"].iloc[0]
+    extra = tickets.loc[(tickets["agent_id"] == "b") & ~tickets["ticket_id"].isin(plan["ticket_id"]),
+                        "ticket_id"].iloc[0]
+    ev = pd.DataFrame({"evaluation_id": ["e1", "e2", "e3"], "ticket_id": [done, extra, "t0"],
+                       "agent_id": ["a", "b", "a"], "market": "DE", "channel": "chat",
+                       "evaluated_at": pd.to_datetime(["2026-10-06", "2026-10-31", "2026-10-02"]),
+                       "criterion": "resolution", "score": [1.0, 1.0, 0.0]})
+    res = rc.performance_results(ev, tickets, Scorecard.from_dict(SC1), rc.report_window("2026-10", 0),
+                                 sampling={"per_agent": 2}, seed=3)
+    t = res.totals
+    assert (t["planned"], t["done"], t["unplanned"], t["audits_other_tickets"]) == (4, 1, 1, 1)
+    assert t["completion"] == 0.25 and t["pending_late"] == 2  # b's two planned tickets of 30 Oct
+    from qa_analysis.sampling import margin_of_error
+
+    assert t["moe_achieved"] == pytest.approx(margin_of_error(1, population=10))
+    md = rc.volume_markdown(res)
+    assert "**1 of 4 planned audits done (25.0%)**" in md
+    assert "1 audit(s) of the month's tickets outside the plan" in md
+    assert "2 of the missing audits are of tickets from the month's last three days" in md
+    assert "A further 1 audit(s) this month were of tickets outside the month's population" in md
+    k = rc.performance_kpis(res)
+    assert k["plan_completion"] == 0.25 and k["detail"]["plan_unplanned"] == 1
+
+
+def test_volume_markdown_reports_completion_and_achieved_margin(perf):
+    t = perf.totals
+    md = rc.volume_markdown(perf)
+    assert (f"**{t['done']:,} of {t['planned']:,} planned audits done "
+            f"({t['completion'] * 100:.1f}%)**") in md
+    assert f"achieve +-{t['moe_achieved'] * 100:.1f}%" in md
+    assert f"{t['agents_at_target']} of {t['n_agents']} agents reached it" in md  # vs target kept
+
+
+def test_coverage_without_tickets_says_there_is_no_plan(loaded):
+    res = rc.performance_results(loaded.evaluations, loaded.tickets.iloc[0:0], loaded.scorecard,
+                                 loaded.window, targets=TARGETS)
+    assert res.totals["planned"] == 0 and len(res.coverage) == 0
+    assert "No audit plan to check coverage against" in rc.volume_markdown(res)
+    assert rc.performance_kpis(res)["plan_completion"] is None
+
+
+# ---------------------------------------------------------------------------
+# agent ranking only when agents differ beyond chance
+# ---------------------------------------------------------------------------
+def _agents_res(passes: dict[str, list[float]]) -> rc.PerformanceResults:
+    from qa_analysis.scorecard import Scorecard
+
+    return rc.performance_results(_evals(passes), pd.DataFrame(), Scorecard.from_dict(SC1),
+                                  rc.report_window("2026-10", 0))
+
+
+def test_indistinguishable_agents_are_not_ranked():
+    # every agent passes 4 of 5: no variation beyond chance
+    res = _agents_res({f"a{i}": [1.0, 1.0, 0.0, 1.0, 1.0] for i in range(12)})
+    assert not res.ranked and res.shrunk["rank"].isna().all()
+    md = rc.agents_markdown(res)
+    assert "pass rates do not differ beyond chance this month: no ranking" in md
+    tb = rc.top_bottom(res)
+    assert not set(tb["group"]) & {"top", "bottom"} and tb["rank"].isna().all()
+    assert tb.attrs["note"] == "agents' pass rates do not differ beyond chance this month: no ranking"
+    assert rc.performance_kpis(res)["detail"]["agents_ranked"] is False
+
+
+def test_distinguishable_agents_are_ranked_top_and_bottom():
+    res = _agents_res({**{f"g{i}": [1.0] * 20 for i in range(6)},
+                       **{f"p{i}": [0.0] * 15 + [1.0] * 5 for i in range(6)}})
+    assert res.ranked
+    tb = rc.top_bottom(res, k=3)
+    assert list(tb["group"]) == ["top"] * 3 + ["bottom"] * 3
+    assert tb["agent_id"].iloc[0].startswith("g") and tb["agent_id"].iloc[-1].startswith("p")
+    md = rc.agents_markdown(res)
+    assert "differ beyond chance (test" in md and "no ranking" not in md
+
+
+def test_top_bottom_without_ranking_lists_only_funnel_outliers(perf):
+    stub = perf.shrunk.copy()
+    stub["position"] = "within"
+    stub.loc[stub.index[-1], "position"] = "below"
+    stub["rank"] = pd.array([pd.NA] * len(stub), dtype="Int64")
+    stub.attrs.update(perf.shrunk.attrs, distinguishable=False)
+    tb = rc.top_bottom(dataclasses.replace(perf, shrunk=stub))
+    assert list(tb["group"]) == ["below funnel"]
+    assert tb["agent_id"].iloc[0] == stub["agent_id"].iloc[-1]
+
+
+@pytest.mark.parametrize(("frame", "attrs", "expected"), [
+    ({"rank": [1, 2]}, {"distinguishable": False}, False),  # new shrink: attrs decide
+    ({"rank": [1, 2], "distinguishable": [False, False]}, {}, False),  # new: column
+    ({"rank": pd.array([pd.NA, pd.NA], dtype="Int64")}, {}, False),  # ranks withheld
+    ({"rank": [1, 2]}, {"note": "no between-unit variation beyond chance: prior concentration "
+                                "at its bound (10000000), rates shrink to the pooled rate"}, False),
+    ({"rank": [1, 2]}, {"note": "fewer than 2 units: no prior fitted; raw rates"}, False),  # old
+    ({"rank": [1, 2]}, {"note": ""}, True),  # old shrink, variation found
+    ({"rank": [1, 2], "distinguishable": [True, True]}, {"distinguishable": True}, True),
+])
+def test_agents_ranked_reads_old_and_new_shrink_output(frame, attrs, expected):
+    s = pd.DataFrame({"agent_id": ["a", "b"], **frame})
+    s.attrs.update(attrs)
+    assert rc.agents_ranked(s) is expected
+
+
+def test_agents_ranked_is_false_without_agents():
+    assert rc.agents_ranked(pd.DataFrame(columns=["agent_id", "rank"])) is False
+
+
+def test_shrink_attrs_survive_the_merge_with_funnel_positions(perf):
+    assert "distinguishable" in perf.shrunk.attrs and "position" in perf.shrunk
+
+
+# ---------------------------------------------------------------------------
+# merged targets in the notebooks
+# ---------------------------------------------------------------------------
+def test_target_values_merge_a_partial_targets_parameter(loaded):
+    res = rc.performance_results(loaded.evaluations, loaded.tickets.iloc[0:0], loaded.scorecard,
+                                 loaded.window, targets={"pass_rate": 0.9})
+    assert res.target_values == {**rc.DEFAULT_TARGETS, "pass_rate": 0.9}
+
+
+@pytest.mark.parametrize("name", ["performance_report", "global_overview"])
+def test_notebooks_plot_merged_targets_not_the_raw_parameter(name):
+    nb = json.loads((rc.PROJECT_ROOT / "notebooks" / f"{name}.ipynb").read_text())
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
+                     and "parameters" not in c["metadata"].get("tags", []))
+    assert "targets.get(" not in code and "tg.get(" in code
