@@ -29,6 +29,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from qa_analysis._checks import require_columns as _require
+
 __all__ = [
     "EMPTY_LABEL",
     "agreement_forest",
@@ -75,12 +77,6 @@ def _empty(message: str, figsize: tuple[float, float] = (8, 2)) -> Figure:
     ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=11, color="#555555",
             transform=ax.transAxes, gid=EMPTY_LABEL)
     return fig
-
-
-def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {missing} (got {list(df.columns)})")
 
 
 def _is_empty(df: pd.DataFrame | None) -> bool:

@@ -43,6 +43,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from qa_analysis._checks import require_columns as _require_columns
+from qa_analysis._checks import z_value as _z
+
 if TYPE_CHECKING:
     from qa_analysis.scorecard import Scorecard
 
@@ -67,12 +70,6 @@ __all__ = [
 _CHUNK = 1 << 20  # rows per chunk in the vectorised hashing / filtering passes
 
 
-def _z(confidence: float) -> float:
-    if not (isinstance(confidence, numbers.Real) and 0.0 < float(confidence) < 1.0):
-        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
-    return float(stats.norm.ppf(0.5 + float(confidence) / 2.0))
-
-
 def _check_population(population: int | None) -> int | None:
     if population is None:
         return None
@@ -90,14 +87,6 @@ def _rows(index: pd.Index, positions: np.ndarray, values: Iterable | None = None
         vals = [v.item() if isinstance(v, np.generic) else v for v in list(values)[:k]]
         text += f", values: {vals}"
     return text
-
-
-def _require_columns(df: pd.DataFrame, columns: Iterable[str], what: str = "data") -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{what}: missing column(s) {missing}; available columns: {list(df.columns)}"
-        )
 
 
 # ---------------------------------------------------------------------------

@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from qa_analysis._checks import require_columns as _require
+
 LEVELS = ("nominal", "ordinal", "interval")
 METHODS = ("weighted", "points")
 CRITICAL_MODES = ("zero", "section", "flag")
@@ -304,14 +306,6 @@ META_COLUMNS = (
 # Scores are compared with the pass mark / pass_at with this tolerance, so that a
 # score of 80 computed as 79.99999999999999 still passes a pass mark of 80.
 _EPS = 1e-9
-
-
-def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{what}: missing column(s) {missing}; available: {list(df.columns)}"
-        )
 
 
 def _first_rows(mask: Any, limit: int = 5) -> list[int]:

@@ -25,6 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from qa_analysis._checks import require_columns as _require
+from qa_analysis._checks import z_value as _z
+
 __all__ = [
     "Trend",
     "aggregate",
@@ -53,14 +56,6 @@ def _as_list(by: str | Iterable[str] | None) -> list[str]:
     return [by] if isinstance(by, str) else list(by)
 
 
-def _require(df: pd.DataFrame, columns: Iterable[str], what: str = "scores") -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{what}: missing column(s) {missing}; available: {list(df.columns)}")
-
-
 def _float(s: pd.Series) -> np.ndarray:
     """A numeric/boolean (possibly nullable) column as float64 with NaN for missing."""
     if s.dtype == object:
@@ -87,12 +82,6 @@ def _safe_div(num: Any, den: Any) -> np.ndarray:
     den = np.asarray(den, dtype=float)
     ok = den != 0
     return np.where(ok, num / np.where(ok, den, 1.0), np.nan)
-
-
-def _z(confidence: float) -> float:
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
 def wilson_interval(
