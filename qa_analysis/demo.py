@@ -148,7 +148,7 @@ def generate(seed: int = DEFAULT_SEED, *, small: bool = False,
 
     agents, raters = _people(rng_people, agents_range, spec_range)
     tickets, q = _tickets(rng_tickets, agents, months, tickets_per_month)
-    evaluations = _evaluations(rng_eval, sc, agents, raters, tickets, q, months, seed)
+    evaluations = _evaluations(rng_eval, sc, raters, tickets, q, months, seed)
     calibration = _calibration(rng_cal, sc, raters, tickets, q, months)
 
     planted = dict(PLANTED)
@@ -278,7 +278,7 @@ def _ticket_ids(n: int) -> np.ndarray:
     return pc.binary_join_element_wise("T", digits, "").to_numpy(zero_copy_only=False)
 
 
-def _evaluations(rng, sc: Scorecard, agents, raters, tickets: pd.DataFrame, q: np.ndarray,
+def _evaluations(rng, sc: Scorecard, raters, tickets: pd.DataFrame, q: np.ndarray,
                  months: pd.PeriodIndex, seed: int) -> pd.DataFrame:
     # each month's audits follow that month's audit plan (five per agent, spread over the
     # agent's channels; qa_analysis.sampling.audit_plan with period_seed(seed, month)),

@@ -346,11 +346,10 @@ def from_wide(
     cols = list(mapping)
     block = df[cols]
     na = set(na_values)
-    values = block.apply(
-        lambda s: pd.to_numeric(s.mask(s.astype("string").str.strip().isin(na)), errors="coerce")
-    )
     raw_text = block.astype("string")
-    not_na = raw_text.notna() & ~raw_text.apply(lambda s: s.str.strip().isin(na))
+    is_na = raw_text.apply(lambda col: col.str.strip().isin(na))  # per column, not per row
+    values = block.apply(lambda col: pd.to_numeric(col.mask(is_na[col.name]), errors="coerce"))
+    not_na = raw_text.notna() & ~is_na
     unparsed = not_na & values.isna()
     if unparsed.to_numpy().any():
         r, c = np.nonzero(unparsed.to_numpy())

@@ -902,7 +902,7 @@ def _alpha_compact(r: _Ratings, b: _Block, level: str) -> tuple[Any, Finisher]:
     return F, fin
 
 
-def _pairable(r: _Ratings, b: _Block) -> tuple[int, np.ndarray]:
+def _pairable(b: _Block) -> tuple[int, np.ndarray]:
     """Number of pairable ratings and the category codes used among them."""
     m = _row_sums(b.counts)
     ok = m >= 2
@@ -912,7 +912,7 @@ def _pairable(r: _Ratings, b: _Block) -> tuple[int, np.ndarray]:
 
 
 def _alpha_note(r: _Ratings, b: _Block, est: float, coef: str = "alpha") -> tuple[int, str]:
-    n_pair, codes = _pairable(r, b)
+    n_pair, codes = _pairable(b)
     if r.n_units == 0:
         return 0, f"no ratings, {coef} undefined"
     if n_pair == 0:
@@ -986,7 +986,7 @@ _CHANCE_NAMES = {
 def _chance_note(
     r: _Ratings, b: _Block, kind: str, est: float, pe: float, coef: str
 ) -> tuple[int, str]:
-    n_pair, codes = _pairable(r, b)
+    n_pair, codes = _pairable(b)
     if r.n_units == 0:
         return 0, f"no ratings, {coef} undefined"
     if n_pair == 0:
@@ -1961,10 +1961,11 @@ def agreement_over_sessions(
     _check_columns(data, {"session": session, "date": date, "item": item})
     _check_columns(data, {"unit": unit, "rater": rater, "value": value})
     _criteria_order(data, item, scorecard)  # unknown criteria: rows named in the whole table
-    keys = data.groupby(session, sort=False, observed=True).indices
+    grouped = data.groupby(session, sort=False, observed=True)
+    keys = grouped.indices
     names = list(keys)
     if date is not None:
-        first = data.groupby(session, sort=False, observed=True)[date].min()
+        first = grouped[date].min()
         names = list(first.sort_values(kind="stable").index)
     seeds = (
         np.random.SeedSequence(seed).spawn(len(names)) if seed is not None else [None] * len(names)
@@ -1991,7 +1992,7 @@ def agreement_over_sessions(
         )
         t.insert(0, session, name)
         if date is not None:
-            t.insert(1, date, sub[date].min())
+            t.insert(1, date, first[name])
         fin = t["alpha"][np.isfinite(t["alpha"])]
         t["mean_alpha"] = fin.mean() if len(fin) else np.nan
         frames.append(t)

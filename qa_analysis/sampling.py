@@ -222,7 +222,8 @@ def margin_of_error(
     p : float
         Assumed pass rate (0.5 = worst case).
     population : int or array-like, optional
-        Population size(s) for the finite-population correction.
+        Population size(s) for the finite-population correction; a NaN entry
+        means the size is unknown (no correction for that entry).
 
     Returns
     -------
@@ -258,10 +259,11 @@ def margin_of_error(
         e = z * np.sqrt(p * (1.0 - p) / n_arr)
         if population is not None:
             N = np.asarray(population, dtype=float)
-            if np.any(n_arr > N):
+            known = np.isfinite(N)
+            if np.any(known & (n_arr > N)):
                 raise ValueError("n cannot exceed population")
             fpc = np.where(N > 1, (N - n_arr) / np.where(N > 1, N - 1.0, 1.0), 0.0)
-            e = e * np.sqrt(np.clip(fpc, 0.0, None))
+            e = e * np.sqrt(np.clip(np.where(known, fpc, 1.0), 0.0, None))
     e = np.where(n_arr > 0, e, np.nan)
     return float(e) if e.ndim == 0 else e
 
@@ -808,11 +810,13 @@ def _pps_select(codes: np.ndarray, key: np.ndarray, lam: np.ndarray, k: np.ndarr
 
 
 def _draw_codes(population: pd.DataFrame, codes: np.ndarray, keys: pd.Index, k: np.ndarray,
-                *, id: str, seed: int, weight: str | None) -> pd.DataFrame:
-    """Core of :func:`draw` on precomputed stratum codes and per-stratum sizes."""
+                *, id: str, seed: int, weight: str | None,
+                sizes: np.ndarray | None = None) -> pd.DataFrame:
+    """Core of :func:`draw` on precomputed stratum codes (and sizes, when the caller has them)."""
     ids = population[id]
     h = _id_hash(ids, id)
-    sizes = _bincount(codes, len(keys))
+    if sizes is None:
+        sizes = _bincount(codes, len(keys))
     over = np.flatnonzero(k > sizes)
     if over.size:
         i = over[0]
@@ -1069,7 +1073,7 @@ def audit_plan(
     rank = np.empty(len(fl), dtype=np.int64)
     rank[order] = np.arange(len(fl)) - starts[acode[order]]
     k = fl + (rank < rem[acode])
-    sample = _draw_codes(tickets, codes, keys, k, id=id, seed=seed, weight=risk)
+    sample = _draw_codes(tickets, codes, keys, k, id=id, seed=seed, weight=risk, sizes=sizes)
     cols = [id, *strata] + [c for c in _PLAN_EXTRA if c in tickets.columns and c not in strata]
     if risk and risk not in cols:
         cols.append(risk)
@@ -1472,17 +1476,7 @@ def coverage(
     pop = out["population"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["completion"] = np.where(out["planned"] > 0, out["done"] / out["planned"], np.nan)
-        out["moe_planned"] = _moe_vec(out["planned"].to_numpy(), pop, confidence)
-        out["moe_achieved"] = _moe_vec(out["done"].to_numpy(), pop, confidence)
+        out["moe_planned"] = margin_of_error(out["planned"].to_numpy(), confidence, population=pop)
+        out["moe_achieved"] = margin_of_error(out["done"].to_numpy(), confidence, population=pop)
     return out.reset_index()
 
-
-def _moe_vec(n: np.ndarray, N: np.ndarray, confidence: float) -> np.ndarray:
-    z = _z(confidence)
-    n = n.astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        e = z * np.sqrt(0.25 / n)
-        fpc = np.where(np.isfinite(N) & (N > 1), (N - n) / (N - 1.0), 1.0)
-        fpc = np.where(np.isfinite(N) & (N <= 1), 0.0, fpc)
-        e = e * np.sqrt(np.clip(fpc, 0.0, None))
-    return np.where(n > 0, e, np.nan)
