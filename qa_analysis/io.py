@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qa_analysis.errors import DataError
 from qa_analysis.scorecard import Scorecard
 
 __all__ = [
@@ -53,29 +54,6 @@ __all__ = [
 MAX_ROWS_SHOWN = 5
 _ROW = "__row"  # provenance: line/row number in the source
 _FILE = "__file"  # provenance: file the row came from (globs)
-
-
-class DataError(ValueError):
-    """Input data that cannot be used as it is.
-
-    Attributes
-    ----------
-    source : str
-        File, table or ``<DataFrame>`` the data came from.
-    problems : list of str
-        One line per problem found (the message joins them).
-    """
-
-    def __init__(self, source: str, problems: str | Sequence[str]):
-        self.source = source
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        if len(self.problems) == 1:
-            msg = f"{source}: {self.problems[0]}"
-        else:
-            msg = f"{source}: {len(self.problems)} problems:\n" + "\n".join(
-                f"  - {p}" for p in self.problems
-            )
-        super().__init__(msg)
 
 
 @dataclass(frozen=True)

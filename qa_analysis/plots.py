@@ -436,10 +436,10 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None = None, *, unit: str 
     Parameters
     ----------
     table : DataFrame
-        Output of :func:`qa_analysis.trends.funnel` (``n, rate, position``;
+        Output of :func:`qa_analysis.compare.funnel` (``n, rate, position``;
         ``attrs["target"]`` the centre).
     curve : DataFrame, optional
-        :func:`qa_analysis.trends.funnel_limits` on a grid of n for smooth limits.
+        :func:`qa_analysis.compare.funnel_limits` on a grid of n for smooth limits.
 
     Returns
     -------

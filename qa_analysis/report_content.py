@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qa_analysis import compare as cmp
 from qa_analysis import io
 from qa_analysis import reliability as rel
 from qa_analysis import sampling as smp
@@ -313,7 +314,7 @@ def load_report_data(data: str | Path, scorecard: str | Path | Scorecard, *, reg
         When ids are to be pseudonymised, the data are not the demo set and
         no key is given or set in ``QA_PSEUDONYM_KEY``.
     """
-    from qa_analysis.reports import pseudonymise as _pseudo
+    from qa_analysis.privacy import pseudonymise as _pseudo
 
     unknown = [t for t in tables if t not in TABLES]
     if unknown:
@@ -1043,22 +1044,22 @@ class PerformanceResults:
     trend : Trend
         Mann-Kendall on the weekly pass rate over the window.
     targets : DataFrame
-        :func:`qa_analysis.trends.target_status` of the month's KPIs.
+        :func:`qa_analysis.compare.target_status` of the month's KPIs.
     pareto : DataFrame
         :func:`qa_analysis.scorecard.criterion_rates` for the month.
     breakdowns : dict of DataFrame
         Monthly :func:`qa_analysis.trends.aggregate` by market, channel, queue
         (with Wilson intervals for the critical rate).
     funnel, funnel_curve, shrunk : DataFrame
-        Agents' pass rates on a funnel (:func:`qa_analysis.trends.funnel`),
+        Agents' pass rates on a funnel (:func:`qa_analysis.compare.funnel`),
         the funnel's limits on a grid of n, and the empirical-Bayes shrunken
-        rates (:func:`qa_analysis.trends.shrink`).
+        rates (:func:`qa_analysis.compare.shrink`).
     changes : DataFrame
         :func:`qa_analysis.trends.compare_periods`, previous month vs the
         report month, pass rate and mean score, overall (``market = "All"``)
         and by market.
     csat : DataFrame
-        :func:`qa_analysis.trends.csat_link` over the window, overall and by channel.
+        :func:`qa_analysis.compare.csat_link` over the window, overall and by channel.
     plan : DataFrame
         Next month's audit plan: :func:`qa_analysis.sampling.audit_plan` drawn
         from the report month's tickets (the latest population, as a template
@@ -1296,7 +1297,7 @@ def performance_results(evaluations: pd.DataFrame, tickets: pd.DataFrame, scorec
         "ci_high": [totals["pass_ci_high"], totals["score_ci_high"], totals["critical_ci_high"], np.nan],
     })
     spec = _target_spec({k: v for k, v in tg.items() if k in set(kp["kpi"])})
-    tstat = tr.target_status(kp, spec)
+    tstat = cmp.target_status(kp, spec)
     tstat.insert(1, "label", tstat["kpi"].map(KPI_LABELS))
 
     # Pareto, breakdowns, agents, changes, CSAT
@@ -1314,11 +1315,11 @@ def performance_results(evaluations: pd.DataFrame, tickets: pd.DataFrame, scorec
             b = pd.DataFrame(columns=[col, *_AGG_COLS, "critical_ci_low", "critical_ci_high"])
         breakdowns[col] = b
     if len(scored_month):
-        fun = tr.funnel(scored_month, unit="agent_id", metric="passed")
+        fun = cmp.funnel(scored_month, unit="agent_id", metric="passed")
         p0 = fun.attrs.get("target", np.nan)
         grid = np.unique(np.geomspace(1, max(int(fun["n"].max()) * 1.3, 10), 60).round().astype(int))
-        curve = tr.funnel_limits(p0, grid) if _finite(p0) else pd.DataFrame()
-        shr = tr.shrink(scored_month, unit="agent_id", metric="passed")
+        curve = cmp.funnel_limits(p0, grid) if _finite(p0) else pd.DataFrame()
+        shr = cmp.shrink(scored_month, unit="agent_id", metric="passed")
         info = dict(shr.attrs)  # merge drops attrs: the fit, the test and the note live there
         shr = shr.merge(fun[["agent_id", "position"]], on="agent_id", how="left")
         shr.attrs.update(info)
@@ -1407,9 +1408,9 @@ def _changes(scores: pd.DataFrame, window: Window) -> pd.DataFrame:
 def _csat(scores: pd.DataFrame) -> pd.DataFrame:
     if len(scores) == 0 or "csat" not in scores or scores["csat"].notna().sum() == 0:
         return pd.DataFrame(columns=["channel", "n", "rho", "ci_low", "ci_high", "p_value", "note"])
-    overall = tr.csat_link(scores)
+    overall = cmp.csat_link(scores)
     overall.insert(0, "channel", "All")
-    by = tr.csat_link(scores, by="channel") if "channel" in scores else overall.iloc[0:0]
+    by = cmp.csat_link(scores, by="channel") if "channel" in scores else overall.iloc[0:0]
     return pd.concat([overall, by], ignore_index=True)
 
 
@@ -1604,7 +1605,7 @@ _NO_RANKING = "agents' pass rates do not differ beyond chance this month: no ran
 
 
 def agents_ranked(shrunk: pd.DataFrame) -> bool:
-    """Whether :func:`qa_analysis.trends.shrink` found the agents distinguishable, so that
+    """Whether :func:`qa_analysis.compare.shrink` found the agents distinguishable, so that
     a ranking means something.
 
     Reads ``attrs["distinguishable"]`` or the ``distinguishable`` column; with
@@ -1668,7 +1669,7 @@ def _no_ranking_reason(shrunk: pd.DataFrame) -> str:
 def agents_markdown(res: PerformanceResults) -> str:
     """Funnel outliers and, when the agents differ beyond chance, the shrunken ranking.
 
-    When :func:`qa_analysis.trends.shrink` finds the between-agent variation
+    When :func:`qa_analysis.compare.shrink` finds the between-agent variation
     indistinguishable from chance, the text says "agents' pass rates do not
     differ beyond chance this month: no ranking" instead of presenting a 1..N
     order that would be noise.
@@ -1874,7 +1875,7 @@ def region_table(reports_dir: str | Path, regions: Sequence[str]) -> pd.DataFram
 
 
 def region_targets(table: pd.DataFrame, targets: Mapping[str, Any]) -> pd.DataFrame:
-    """Each region's KPIs against the global targets (:func:`qa_analysis.trends.target_status`).
+    """Each region's KPIs against the global targets (:func:`qa_analysis.compare.target_status`).
 
     Returns a long table ``region, kpi, label, value, ci_low, ci_high, target,
     direction, gap, status, clear, note`` (status missing where the region
@@ -1889,7 +1890,7 @@ def region_targets(table: pd.DataFrame, targets: Mapping[str, Any]) -> pd.DataFr
                               long["region"].map(table.set_index("region")["pass_rate_ci_low"]), np.nan)
     long["ci_high"] = np.where(long["kpi"] == "pass_rate",
                                long["region"].map(table.set_index("region")["pass_rate_ci_high"]), np.nan)
-    out = tr.target_status(long, _target_spec({k: v for k, v in targets.items() if k in kpis}))
+    out = cmp.target_status(long, _target_spec({k: v for k, v in targets.items() if k in kpis}))
     out.insert(2, "label", out["kpi"].map(KPI_LABELS))
     return out
 
@@ -1899,7 +1900,7 @@ def region_consistency(evaluations: pd.DataFrame, scorecard: Scorecard) -> pd.Da
 
     The long ``evaluations`` are scored (:func:`qa_analysis.scorecard.score_evaluations`)
     and aggregated by region (:func:`qa_analysis.trends.aggregate`, Wilson and
-    t intervals), then joined with :func:`qa_analysis.trends.funnel` of the
+    t intervals), then joined with :func:`qa_analysis.compare.funnel` of the
     regions' pass rates around the pooled global rate: a region ``above`` /
     ``below`` the 99.8% limits scores differently from the rest by more than
     chance. ``attrs["pooled_pass_rate"]`` holds the pooled rate.
@@ -1920,7 +1921,7 @@ def region_consistency(evaluations: pd.DataFrame, scorecard: Scorecard) -> pd.Da
     # one row per region over the whole table (the caller passes the report month)
     agg = tr.aggregate(s.assign(evaluated_at=s["evaluated_at"].min()), by="region", freq="MS")
     agg = agg.loc[agg["n"] > 0]
-    fun = tr.funnel(s, unit="region", metric="passed")
+    fun = cmp.funnel(s, unit="region", metric="passed")
     out = agg.merge(fun[["region", "position", "warning"]], on="region", how="left")
     out = out[cols].reset_index(drop=True)
     out.attrs["pooled_pass_rate"] = fun.attrs.get("target")

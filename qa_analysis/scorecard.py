@@ -35,14 +35,11 @@ import pandas as pd
 import yaml
 
 from qa_analysis._checks import require_columns as _require
+from qa_analysis.errors import ScorecardError
 
 LEVELS = ("nominal", "ordinal", "interval")
 METHODS = ("weighted", "points")
 CRITICAL_MODES = ("zero", "section", "flag")
-
-
-class ScorecardError(ValueError):
-    """A scorecard definition that cannot be used; the message names the file and key."""
 
 
 @dataclass(frozen=True)

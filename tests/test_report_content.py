@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from qa_analysis import compare as cmp
 from qa_analysis import demo, reports
 from qa_analysis import reliability as rel
 from qa_analysis import report_content as rc
@@ -358,7 +359,7 @@ def test_changes_have_overall_and_market_rows(perf):
 
 
 def test_csat_sentence_equals_csat_link(perf):
-    ref = tr.csat_link(perf.scores)
+    ref = cmp.csat_link(perf.scores)
     s = rc.csat_sentence(perf)
     assert f"Spearman's rho {ref['rho'].iloc[0]:.2f}" in s
     assert f"On {int(ref['n'].iloc[0]):,} evaluated tickets" in s

@@ -15,6 +15,7 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
+from qa_analysis import compare as cmp
 from qa_analysis import trends as tr
 from qa_analysis.scorecard import score_evaluations
 
@@ -396,12 +397,12 @@ def test_funnel_limits_follow_spiegelhalter_interpolation():
     while stats.binom.cdf(r, n, p) < prob:
         r += 1
     alpha = (stats.binom.cdf(r, n, p) - prob) / (stats.binom.cdf(r, n, p) - stats.binom.cdf(r - 1, n, p))
-    lim = tr.funnel_limits(p, [n])
+    lim = cmp.funnel_limits(p, [n])
     assert lim["hi95"].iloc[0] == pytest.approx((r - alpha) / n, rel=1e-12)
 
 
 def test_funnel_limits_narrow_with_n_and_approach_the_normal_limits():
-    lim = tr.funnel_limits(0.8, [10, 100, 1000, 100_000])
+    lim = cmp.funnel_limits(0.8, [10, 100, 1000, 100_000])
     assert lim["hi998"].is_monotonic_decreasing and lim["lo998"].is_monotonic_increasing
     sd = np.sqrt(0.8 * 0.2 / 100_000)
     assert lim["hi95"].iloc[-1] == pytest.approx(0.8 + 1.96 * sd, abs=2e-4)
@@ -412,7 +413,7 @@ def test_funnel_flags_units_outside_the_limits():
     s = pd.DataFrame({"agent_id": ["a"] * 40 + ["b"] * 40 + ["c"] * 400,
                       "passed": [True] * 36 + [False] * 4 + [True] * 12 + [False] * 28
                       + [True] * 320 + [False] * 80})
-    out = tr.funnel(s).set_index("agent_id")
+    out = cmp.funnel(s).set_index("agent_id")
     assert out.loc["b", "outlier"] and out.loc["b", "position"] == "below"
     assert not out.loc["c", "outlier"]
     assert out["target"].iloc[0] == pytest.approx(368 / 480)
@@ -434,7 +435,7 @@ def _agents(rates, ns, seed=0):
 
 def test_shrunken_rates_lie_between_raw_rate_and_prior_mean():
     s = _agents([0.6, 0.7, 0.8, 0.9, 1.0, 0.5, 0.85, 0.75], [10, 40, 20, 50, 4, 30, 20, 60])
-    out = tr.shrink(s)
+    out = cmp.shrink(s)
     mu = out.attrs["prior_mean"]
     lo = np.minimum(out["raw_rate"], mu) - 1e-12
     hi = np.maximum(out["raw_rate"], mu) + 1e-12
@@ -446,7 +447,7 @@ def test_shrinkage_vanishes_as_n_grows():
     gaps = []
     for n in (10, 100, 1000, 10_000):
         s = _agents([0.6, 0.9, 0.75, 0.8], [n, n, 200, 200])
-        out = tr.shrink(s).set_index("agent_id")
+        out = cmp.shrink(s).set_index("agent_id")
         gaps.append(abs(out.loc["A01", "shrunk_rate"] - 0.9))
     assert all(a > b for a, b in itertools.pairwise(gaps))
     assert gaps[-1] < 2e-3
@@ -455,13 +456,13 @@ def test_shrinkage_vanishes_as_n_grows():
 def test_rank_is_fair_to_agents_with_few_audits():
     # A00 passed 3 of 3; A01 passed 93 of 100: raw ranking puts A00 first, shrinkage does not.
     s = _agents([1.0, 0.93, 0.7, 0.75, 0.8, 0.65], [3, 100, 100, 100, 100, 100])
-    out = tr.shrink(s).set_index("agent_id")
+    out = cmp.shrink(s).set_index("agent_id")
     assert out.loc["A01", "rank"] == 1 and out.loc["A00", "rank"] > 1
 
 
 def test_shrink_with_no_between_agent_variation_pools_everyone_and_does_not_rank():
     s = _agents([0.8] * 6, [50] * 6)
-    out = tr.shrink(s)
+    out = cmp.shrink(s)
     # identical records get identical posteriors, near the pooled rate (the uniform prior on the
     # population mean pulls it slightly toward 1/2)
     np.testing.assert_allclose(out["shrunk_rate"], out["shrunk_rate"].iloc[0], rtol=1e-12)
@@ -484,7 +485,7 @@ def test_shrink_gives_few_audits_an_honest_interval_when_agents_do_not_differ():
     """Plugging in the marginal MLE (M = inf here) gave every agent the pooled rate with an
     interval about 0.001 wide; integrating over the population's spread keeps it wide."""
     s = _null_population()
-    out = tr.shrink(s).set_index("agent_id")
+    out = cmp.shrink(s).set_index("agent_id")
     assert out.attrs["mle_concentration"] == np.inf
     three = out.loc["A00"]
     assert three["n"] == 3 and three["ci_high"] - three["ci_low"] > 0.15
@@ -496,18 +497,18 @@ def test_shrink_gives_few_audits_an_honest_interval_when_agents_do_not_differ():
 
 
 def test_shrink_ranks_are_missing_but_rows_sorted_when_agents_are_indistinguishable():
-    out = tr.shrink(_null_population())
+    out = cmp.shrink(_null_population())
     assert not out.attrs["distinguishable"] and out.attrs["overdispersion_p"] >= 0.05
     assert out["rank"].dtype == "Int64" and out["rank"].isna().all()
     assert not out["distinguishable"].any()
     assert out["shrunk_rate"].is_monotonic_decreasing
-    worst_first = tr.shrink(_null_population(), higher_is_better=False)
+    worst_first = cmp.shrink(_null_population(), higher_is_better=False)
     assert worst_first["shrunk_rate"].is_monotonic_increasing
 
 
 def test_shrink_ranks_when_agents_clearly_differ():
     s = _agents([0.95, 0.9, 0.6, 0.5, 0.8, 0.7], [80] * 6)
-    out = tr.shrink(s)
+    out = cmp.shrink(s)
     assert out.attrs["distinguishable"] and out.attrs["overdispersion_p"] < 0.05
     assert out["rank"].tolist() == [1, 2, 3, 4, 5, 6] and out["distinguishable"].all()
     assert out["agent_id"].tolist() == ["A00", "A01", "A04", "A05", "A02", "A03"]
@@ -520,7 +521,7 @@ def test_shrink_overdispersion_test_matches_scipy_betabinom_fit():
     from scipy import optimize
 
     s = _agents([0.6, 0.7, 0.8, 0.9, 1.0, 0.5, 0.85, 0.75], [10, 40, 20, 50, 4, 30, 20, 60])
-    out = tr.shrink(s)
+    out = cmp.shrink(s)
     x, n = out["events"].to_numpy(), out["n"].to_numpy()
 
     def nll(t):
@@ -543,7 +544,7 @@ def test_shrink_posterior_matches_brute_force_integration():
     from scipy import special
 
     s = _agents([0.55, 0.9, 0.75, 0.8, 1.0, 0.7], [12, 30, 8, 25, 5, 20], seed=4)
-    out = tr.shrink(s).sort_values("agent_id")
+    out = cmp.shrink(s).sort_values("agent_id")
     x = out["events"].to_numpy(float)
     n = out["n"].to_numpy(float)
     t, lm = np.meshgrid(np.linspace(-5, 7, 201), np.linspace(np.log(1e-4), np.log(1e8), 201))
@@ -568,15 +569,15 @@ def test_shrink_posterior_matches_brute_force_integration():
 
 def test_shrink_one_audit_each_is_not_identified_and_returns_jeffreys():
     s = pd.DataFrame({"agent_id": list("abcdef"), "passed": [True, True, False, True, False, True]})
-    out = tr.shrink(s).set_index("agent_id")
+    out = cmp.shrink(s).set_index("agent_id")
     assert "both outcomes" in out.attrs["note"] and out["rank"].isna().all()
     assert out.loc["a", "ci_low"] == pytest.approx(stats.beta.ppf(0.025, 1.5, 0.5))
 
 
 def test_shrink_single_agent_or_boundary_rates_returns_raw_with_note():
-    one = tr.shrink(_agents([0.7], [10]))
+    one = cmp.shrink(_agents([0.7], [10]))
     assert one["shrunk_rate"].iloc[0] == pytest.approx(0.7) and "fewer than 2" in one.attrs["note"]
-    allpass = tr.shrink(_agents([1.0, 1.0], [5, 8]))
+    allpass = cmp.shrink(_agents([1.0, 1.0], [5, 8]))
     assert (allpass["shrunk_rate"] == 1).all() and "boundary" in allpass.attrs["note"]
     assert allpass["rank"].isna().all() and allpass["ci_low"].iloc[0] < 1
     assert (allpass["ci_high"] == 1).all()  # Jeffreys upper limit is 1 at x = n (Brown et al. 2001)
@@ -590,7 +591,7 @@ def test_shrink_extreme_populations_give_finite_intervals_around_the_estimate(se
     p = rng.choice([0.0, 0.001, 0.5, 0.98, 1.0], k)
     s = pd.DataFrame({"agent_id": np.repeat(np.arange(k), ns),
                       "passed": rng.random(ns.sum()) < np.repeat(p, ns)})
-    out = tr.shrink(s, confidence=(0.8, 0.95, 0.99)[seed % 3])
+    out = cmp.shrink(s, confidence=(0.8, 0.95, 0.99)[seed % 3])
     assert out[["shrunk_rate", "ci_low", "ci_high"]].notna().all().all()
     assert ((out["ci_low"] <= out["shrunk_rate"] + 1e-9)
             & (out["shrunk_rate"] <= out["ci_high"] + 1e-9)).all()
@@ -608,7 +609,7 @@ def test_target_status_met_at_risk_missed_and_clear():
          "score": {"target": 80, "direction": "min", "at_risk_margin": 2},
          "critical_rate": {"target": 0.02, "direction": "max"},
          "csat": {"target": 4.0}}
-    out = tr.target_status(k, t).set_index("kpi")
+    out = cmp.target_status(k, t).set_index("kpi")
     assert out["status"].tolist()[:4] == ["met", "at risk", "missed", "met"]
     np.testing.assert_allclose(out["gap"].iloc[:4], [0.05, 1.0, -0.02, 0.1], atol=1e-12)
     assert out["clear"].tolist()[:3] == [True, False, True]
@@ -619,7 +620,7 @@ def test_target_status_met_at_risk_missed_and_clear():
 def test_target_status_rejects_bad_direction():
     k = pd.DataFrame({"kpi": ["x"], "value": [1.0]})
     with pytest.raises(ValueError, match="direction"):
-        tr.target_status(k, {"x": {"target": 1, "direction": "up"}})
+        cmp.target_status(k, {"x": {"target": 1, "direction": "up"}})
 
 
 # -- csat_link ---------------------------------------------------------------------------------------
@@ -629,7 +630,7 @@ def test_csat_link_matches_scipy_spearman_per_group():
     s = _random_scores(7, n=500)
     rng = np.random.default_rng(8)
     s["csat"] = np.where(s["csat"].isna(), np.nan, np.clip(np.round(1 + s["score"] / 25 + rng.normal(0, 1, 500)), 1, 5))
-    out = tr.csat_link(s, by="region")
+    out = cmp.csat_link(s, by="region")
     for _, row in out.iterrows():
         g = s[(s["region"] == row["region"]) & s["csat"].notna()]
         ref = stats.spearmanr(g["score"], g["csat"])
@@ -646,7 +647,7 @@ def test_csat_link_matches_scipy_spearman_per_group():
 def test_csat_link_small_or_constant_groups_are_nan_with_note():
     s = pd.DataFrame({"region": ["EU", "NA", "NA", "NA", "NA"], "score": [80, 70, 80, 90, 60.0],
                       "csat": [5, 4, 4, 4, 4.0]})
-    out = tr.csat_link(s, by="region").set_index("region")
+    out = cmp.csat_link(s, by="region").set_index("region")
     assert np.isnan(out.loc["EU", "rho"]) and "fewer than 3" in out.loc["EU", "note"]
     assert np.isnan(out.loc["NA", "rho"]) and "no variation" in out.loc["NA", "note"]
 
@@ -687,7 +688,7 @@ def test_demo_phone_ranks_first_on_critical_rate(demo_scores):
 
 def test_demo_csat_link_has_the_planted_positive_sign(demo_scores):
     _, s = demo_scores
-    out = tr.csat_link(s)
+    out = cmp.csat_link(s)
     assert out["rho"].iloc[0] > 0.2 and out["ci_low"].iloc[0] > 0
     assert out["n_missing_csat"].iloc[0] > 0
 
@@ -712,12 +713,12 @@ def test_every_function_gives_defined_output_on_degenerate_input(case):
         assert not cc["signal"].any()
     t = tr.mann_kendall(agg["pass_rate"])
     assert np.isnan(t.z) and t.note
-    cmp = tr.compare_periods(s, period_a=("2026-01-01", "2026-01-31"),
-                             period_b=("2026-02-01", "2026-02-28"), metric="score")
-    assert cmp["p_value"].isna().all()
-    assert (tr.funnel(s)["n"] >= 1).all()
-    assert tr.shrink(s).attrs["note"]
-    link = tr.csat_link(s)
+    changes = tr.compare_periods(s, period_a=("2026-01-01", "2026-01-31"),
+                                 period_b=("2026-02-01", "2026-02-28"), metric="score")
+    assert changes["p_value"].isna().all()
+    assert (cmp.funnel(s)["n"] >= 1).all()
+    assert cmp.shrink(s).attrs["note"]
+    link = cmp.csat_link(s)
     assert link["rho"].isna().all() and (link["note"] != "").all()
 
 
@@ -733,13 +734,13 @@ def test_funnel_perfect_record_on_few_audits_is_within_limits():
     """3 of 3 passes at a pooled rate of about 0.83 happens with probability 0.57: no outlier
     (classifying against interpolated limits just under 1 used to flag it 'above')."""
     s = pd.DataFrame({"agent_id": ["a"] * 3 + ["b"] * 100, "passed": [True] * 85 + [False] * 18})
-    out = tr.funnel(s).set_index("agent_id")
+    out = cmp.funnel(s).set_index("agent_id")
     assert out.loc["a", "position"] == "within" and not out.loc["a", "warning"]
 
 
 def test_funnel_flags_by_exact_binomial_tail():
     s = pd.DataFrame({"agent_id": ["a"] * 30 + ["z"] * 1000,
                       "passed": [False] * 30 + [True] * 800 + [False] * 200})
-    out = tr.funnel(s, target=0.8).set_index("agent_id")
+    out = cmp.funnel(s, target=0.8).set_index("agent_id")
     assert out.loc["a", "position"] == "below" and out.loc["a", "outlier"]
     assert out.loc["z", "position"] == "within"
