@@ -47,8 +47,16 @@ def scan_stats(source: str, kind: str, region: str, start: str, end: str) -> dic
             yield from walk(c)
 
     scan = next(s for top in plan["operator"] for s in walk(top))
-    return {k: scan.get(k) for k in ("type", "rows_scanned", "row_groups_scanned", "total_row_groups_to_scan",
-                                     "intermediate_rows")}
+    return {
+        k: scan.get(k)
+        for k in (
+            "type",
+            "rows_scanned",
+            "row_groups_scanned",
+            "total_row_groups_to_scan",
+            "intermediate_rows",
+        )
+    }
 
 
 def main() -> None:
@@ -63,16 +71,23 @@ def main() -> None:
     loaders = {"evaluations": io.load_evaluations, "tickets": io.load_tickets}
     for kind, load in loaders.items():
         for source in (str(data / "qa.duckdb"), str(data / f"{kind}.parquet")):
-            t_slice, df = best_of(lambda load=load, source=source: load(source, region=region, start=start, end=end))
+            t_slice, df = best_of(
+                lambda load=load, source=source: load(source, region=region, start=start, end=end)
+            )
             t_all, full = best_of(lambda load=load, source=source: load(source), repeat=1)
-            sel = full[(full["region"] == region) & (full[io.SCHEMAS[kind].date_filter] >= start)
-                       & (full[io.SCHEMAS[kind].date_filter] < pd.Timestamp(end) + pd.Timedelta(days=1))]
+            sel = full[
+                (full["region"] == region)
+                & (full[io.SCHEMAS[kind].date_filter] >= start)
+                & (full[io.SCHEMAS[kind].date_filter] < pd.Timestamp(end) + pd.Timedelta(days=1))
+            ]
             assert len(sel) == len(df), "pushdown changed the result"
             st = scan_stats(source, kind, region, start, end)
-            print(f"{kind:12} {Path(source).name:22} table rows {len(full):>9,}  slice rows {len(df):>7,}  "
-                  f"row groups scanned {st['row_groups_scanned']}/{st['total_row_groups_to_scan']}  "
-                  f"load slice {t_slice:6.3f} s  load all + filter {t_all:6.3f} s  "
-                  f"ratio {t_all / t_slice:5.1f}x")
+            print(
+                f"{kind:12} {Path(source).name:22} table rows {len(full):>9,}  slice rows {len(df):>7,}  "
+                f"row groups scanned {st['row_groups_scanned']}/{st['total_row_groups_to_scan']}  "
+                f"load slice {t_slice:6.3f} s  load all + filter {t_all:6.3f} s  "
+                f"ratio {t_all / t_slice:5.1f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -68,16 +68,19 @@ class PeakRSS:
         return self.peak - self.base
 
 
-def make_population(n_tickets: int, n_agents: int, string_ids: bool, shuffled: bool = False,
-                    seed: int = 0) -> pd.DataFrame:
+def make_population(
+    n_tickets: int, n_agents: int, string_ids: bool, shuffled: bool = False, seed: int = 0
+) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     agents = pd.Series([f"A{i:05d}" for i in range(n_agents)], dtype="str")
     agent = agents.take(rng.integers(0, n_agents, n_tickets)).reset_index(drop=True)
-    channel = pd.Series(np.array(["chat", "email", "phone"]).take(rng.integers(0, 3, n_tickets)),
-                        dtype="str")
+    channel = pd.Series(
+        np.array(["chat", "email", "phone"]).take(rng.integers(0, 3, n_tickets)), dtype="str"
+    )
     if string_ids:
-        ids = pd.Series(np.char.add("T", np.char.zfill(np.arange(n_tickets).astype(str), 8)),
-                        dtype="str")
+        ids = pd.Series(
+            np.char.add("T", np.char.zfill(np.arange(n_tickets).astype(str), 8)), dtype="str"
+        )
     else:
         ids = pd.Series(np.arange(1, n_tickets + 1, dtype=np.int64))
     pop = pd.DataFrame({"ticket_id": ids, "agent_id": agent, "channel": channel})
@@ -96,12 +99,24 @@ def best_of(fn, repeat: int) -> tuple[float, object]:
     return best, out
 
 
-def memory(which: str, n_tickets: int, n_agents: int, string_ids: bool,
-           shuffled: bool) -> tuple[int, int]:
+def memory(
+    which: str, n_tickets: int, n_agents: int, string_ids: bool, shuffled: bool
+) -> tuple[int, int]:
     """Peak memory of one call, measured in a fresh process (a warm allocator hides RSS growth)."""
-    cmd = [sys.executable, __file__, "--child", which, "--tickets", str(n_tickets),
-           "--agents", str(n_agents)] + (["--string-ids"] if string_ids else []) + (
-           ["--shuffled"] if shuffled else [])
+    cmd = (
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            which,
+            "--tickets",
+            str(n_tickets),
+            "--agents",
+            str(n_agents),
+        ]
+        + (["--string-ids"] if string_ids else [])
+        + (["--shuffled"] if shuffled else [])
+    )
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()
     return int(out[-2]), int(out[-1])
 
@@ -142,16 +157,25 @@ def run(n_tickets: int, n_agents: int, string_ids: bool, shuffled: bool, repeat:
     tm_ours, rss_ours = memory("ours", n_tickets, n_agents, string_ids, shuffled)
     tm_peer, rss_peer = memory("peer", n_tickets, n_agents, string_ids, shuffled)
     kind = ("str ids 'T00000001'" if string_ids else "int64 ids") + (
-        ", rows shuffled" if shuffled else ", rows in id order")
+        ", rows shuffled" if shuffled else ", rows in id order"
+    )
     mb = 1e6
-    print(f"\n{n_tickets:,} tickets, {n_agents:,} agents x 3 channels, {kind}; "
-          f"frame {frame / mb:,.0f} MB; sample {n_sample:,} rows")
-    print(f"  time   draw {t_ours:7.3f} s   groupby.sample {t_peer:7.3f} s   "
-          f"ratio {t_ours / t_peer:5.2f}  (<= 1.0 wanted)")
-    print(f"  memory draw: tracemalloc peak {tm_ours / mb:7.1f} MB ({tm_ours / frame:4.2f}x frame), "
-          f"RSS peak delta {rss_ours / mb:7.1f} MB ({rss_ours / frame:4.2f}x frame)  (<= 1.5x wanted)")
-    print(f"  memory groupby.sample: tracemalloc {tm_peer / mb:7.1f} MB ({tm_peer / frame:4.2f}x), "
-          f"RSS delta {rss_peer / mb:7.1f} MB ({rss_peer / frame:4.2f}x)")
+    print(
+        f"\n{n_tickets:,} tickets, {n_agents:,} agents x 3 channels, {kind}; "
+        f"frame {frame / mb:,.0f} MB; sample {n_sample:,} rows"
+    )
+    print(
+        f"  time   draw {t_ours:7.3f} s   groupby.sample {t_peer:7.3f} s   "
+        f"ratio {t_ours / t_peer:5.2f}  (<= 1.0 wanted)"
+    )
+    print(
+        f"  memory draw: tracemalloc peak {tm_ours / mb:7.1f} MB ({tm_ours / frame:4.2f}x frame), "
+        f"RSS peak delta {rss_ours / mb:7.1f} MB ({rss_ours / frame:4.2f}x frame)  (<= 1.5x wanted)"
+    )
+    print(
+        f"  memory groupby.sample: tracemalloc {tm_peer / mb:7.1f} MB ({tm_peer / frame:4.2f}x), "
+        f"RSS delta {rss_peer / mb:7.1f} MB ({rss_peer / frame:4.2f}x)"
+    )
 
 
 def main() -> None:
@@ -168,8 +192,10 @@ def main() -> None:
         child(args.child, args.tickets, args.agents, args.string_ids, args.shuffled)
         return
     n_tickets, n_agents = (1_000_000, 1_000) if args.quick else (10_000_000, 5_000)
-    print("bench_sampling: draw(pop, 5, strata=[agent_id, channel]) vs "
-          "pop.groupby([agent_id, channel]).sample(n=5)")
+    print(
+        "bench_sampling: draw(pop, 5, strata=[agent_id, channel]) vs "
+        "pop.groupby([agent_id, channel]).sample(n=5)"
+    )
     for string_ids, shuffled in ((False, False), (False, True), (True, False), (True, True)):
         run(n_tickets, n_agents, string_ids, shuffled, args.repeat)
 

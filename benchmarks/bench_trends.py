@@ -24,8 +24,13 @@ from qa_analysis.scorecard import Scorecard, score_evaluations
 from qa_analysis.trends import aggregate
 
 ROOT = Path(__file__).resolve().parent.parent
-REGIONS = {"EU": ("DE", "FR", "UK", "ES"), "NA": ("US", "CA"), "APAC": ("AU", "JP", "SG", "IN"),
-           "LATAM": ("BR", "MX", "AR"), "MEA": ("AE", "ZA", "SA")}
+REGIONS = {
+    "EU": ("DE", "FR", "UK", "ES"),
+    "NA": ("US", "CA"),
+    "APAC": ("AU", "JP", "SG", "IN"),
+    "LATAM": ("BR", "MX", "AR"),
+    "MEA": ("AE", "ZA", "SA"),
+}
 
 
 def make_rows(n_rows: int, sc: Scorecard, seed: int = 1) -> pd.DataFrame:
@@ -40,14 +45,16 @@ def make_rows(n_rows: int, sc: Scorecard, seed: int = 1) -> pd.DataFrame:
     start = np.datetime64("2025-11-01T00:00:00")
     when = start + rng.integers(0, 365 * 24 * 3600, n_eval).astype("timedelta64[s]")
     ids = np.char.add("E", np.char.zfill(np.arange(n_eval).astype(str), 7))
-    meta = pd.DataFrame({
-        "evaluation_id": ids,
-        "agent_id": np.char.add("A", rng.integers(0, 2000, n_eval).astype(str)),
-        "region": region,
-        "market": market,
-        "channel": rng.choice(np.array(["chat", "email", "phone"], dtype=object), n_eval),
-        "evaluated_at": when.astype("datetime64[ns]"),
-    })
+    meta = pd.DataFrame(
+        {
+            "evaluation_id": ids,
+            "agent_id": np.char.add("A", rng.integers(0, 2000, n_eval).astype(str)),
+            "region": region,
+            "market": market,
+            "channel": rng.choice(np.array(["chat", "email", "phone"], dtype=object), n_eval),
+            "evaluated_at": when.astype("datetime64[ns]"),
+        }
+    )
     long = meta.loc[meta.index.repeat(k)].reset_index(drop=True)
     long["criterion"] = np.tile(np.array(sc.ids, dtype=object), n_eval)
     score = np.empty(n_eval * k)
@@ -69,8 +76,11 @@ def ours(long: pd.DataFrame, sc: Scorecard) -> pd.DataFrame:
 
 def peer(long: pd.DataFrame) -> pd.DataFrame:
     per_eval = long.groupby("evaluation_id", sort=False).agg(
-        score=("score", "mean"), region=("region", "first"), market=("market", "first"),
-        evaluated_at=("evaluated_at", "first"))
+        score=("score", "mean"),
+        region=("region", "first"),
+        market=("market", "first"),
+        evaluated_at=("evaluated_at", "first"),
+    )
     week = per_eval["evaluated_at"].dt.to_period("W-SUN").dt.start_time
     return per_eval.groupby([week, per_eval["region"], per_eval["market"]])["score"].mean()
 
@@ -95,8 +105,10 @@ def main() -> None:
     sc = Scorecard.from_yaml(ROOT / "params" / "scorecard.yaml")
     t0 = time.perf_counter()
     long = make_rows(rows, sc)
-    print(f"rows: {len(long):,} long ({long['evaluation_id'].nunique():,} evaluations, "
-          f"{len(sc)} criteria), built in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"rows: {len(long):,} long ({long['evaluation_id'].nunique():,} evaluations, "
+        f"{len(sc)} criteria), built in {time.perf_counter() - t0:.1f} s"
+    )
     out = ours(long, sc)  # warm-up
     ref = peer(long)
     print(f"output: {len(out):,} week x region x market rows (peer {len(ref):,})")

@@ -20,7 +20,10 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str = "data"
 
 def z_value(confidence: float) -> float:
     """Two-sided standard-normal quantile for a confidence level in (0, 1)."""
-    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) \
-            or not 0.0 < float(confidence) < 1.0:
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, numbers.Real)
+        or not 0.0 < float(confidence) < 1.0
+    ):
         raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
     return float(stats.norm.ppf(0.5 + float(confidence) / 2.0))

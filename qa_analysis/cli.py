@@ -27,10 +27,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_sample(args: argparse.Namespace) -> int:
     from qa_analysis import io, sampling
 
-    tickets = io.load_tickets(args.tickets, table=args.table, region=args.region,
-                              start=args.start, end=args.end)
-    plan = sampling.audit_plan(tickets, per_agent=args.per_agent, seed=args.seed,
-                               risk=args.risk)
+    tickets = io.load_tickets(
+        args.tickets, table=args.table, region=args.region, start=args.start, end=args.end
+    )
+    plan = sampling.audit_plan(tickets, per_agent=args.per_agent, seed=args.seed, risk=args.risk)
     out = Path(args.out)
     io.write_csv_atomic(plan, out)
     print(f"audit plan: {len(plan)} tickets for {plan['agent_id'].nunique()} agents -> {out}")

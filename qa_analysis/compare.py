@@ -94,8 +94,10 @@ def _unit_counts(scores: pd.DataFrame, unit: str, metric: str) -> tuple[pd.DataF
     frame = pd.DataFrame({unit: scores[unit].to_numpy()[ok], "_x": v[ok]})
     bad = (frame["_x"] != 0) & (frame["_x"] != 1)
     if bad.any():
-        raise ValueError(f"column {metric!r} must be boolean (0/1); first offending rows "
-                         f"{np.flatnonzero(ok)[np.flatnonzero(bad.to_numpy())[:5]].tolist()}")
+        raise ValueError(
+            f"column {metric!r} must be boolean (0/1); first offending rows "
+            f"{np.flatnonzero(ok)[np.flatnonzero(bad.to_numpy())[:5]].tolist()}"
+        )
     g = frame.groupby(unit, sort=True, dropna=False, observed=True)["_x"].agg(["count", "sum"])
     g = g.rename(columns={"count": "n", "sum": "events"}).reset_index()
     g["n"] = g["n"].astype(np.int64)
@@ -160,7 +162,11 @@ def funnel(
     """
     g, n_excl = _unit_counts(scores, unit, metric)
     n_tot = g["n"].sum()
-    p0 = float(target) if target is not None else (float(g["events"].sum() / n_tot) if n_tot else np.nan)
+    p0 = (
+        float(target)
+        if target is not None
+        else (float(g["events"].sum() / n_tot) if n_tot else np.nan)
+    )
     g["rate"] = _safe_div(g["events"], g["n"])
     g["target"] = p0
     if np.isnan(p0):
@@ -194,7 +200,9 @@ _HB_POINTS = 41
 _HB_LOGM = (np.log(1e-4), np.log(1e8))
 
 
-def _bb_loglik(x: np.ndarray, n: np.ndarray, w: np.ndarray, mu: np.ndarray, m: np.ndarray) -> np.ndarray:
+def _bb_loglik(
+    x: np.ndarray, n: np.ndarray, w: np.ndarray, mu: np.ndarray, m: np.ndarray
+) -> np.ndarray:
     """Beta-binomial log marginal likelihood (binomial coefficients omitted) at each (mu, M).
 
     ``x, n`` are the distinct (events, n) pairs and ``w`` how many units share each.
@@ -219,7 +227,9 @@ def _beta_binom_mle(x: np.ndarray, n: np.ndarray, w: np.ndarray) -> tuple[float,
         return -float(_bb_loglik(x, n, w, special.expit(theta[0]), np.exp(theta[1])))
 
     start = np.array([special.logit(pooled), np.log(m0)])
-    res = optimize.minimize(nll, start, method="L-BFGS-B", bounds=[(-30, 30), (np.log(1e-3), logm_hi)])
+    res = optimize.minimize(
+        nll, start, method="L-BFGS-B", bounds=[(-30, 30), (np.log(1e-3), logm_hi)]
+    )
     theta, best = res.x, float(res.fun)
     # binomial limit (M -> inf) at the pooled rate: the beta-binomial's null model
     ll0 = float(np.sum(w * (x * np.log(pooled) + (n - x) * np.log1p(-pooled))))
@@ -228,7 +238,9 @@ def _beta_binom_mle(x: np.ndarray, n: np.ndarray, w: np.ndarray) -> tuple[float,
     return float(special.expit(theta[0])), float(np.exp(theta[1])), -best
 
 
-def _hb_grid(x: np.ndarray, n: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _hb_grid(
+    x: np.ndarray, n: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Posterior of (mu, M) on a grid, first over a wide box, then twice zoomed onto its mass.
 
     Returns the grid's mu, M and normalised weights (flattened, negligible points dropped).
@@ -258,8 +270,14 @@ def _hb_grid(x: np.ndarray, n: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, n
     return mu.ravel()[sel], m.ravel()[sel], wt
 
 
-def _mixture_quantiles(a: np.ndarray, b: np.ndarray, wt: np.ndarray, q: tuple[float, float],
-                       mean: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _mixture_quantiles(
+    a: np.ndarray,
+    b: np.ndarray,
+    wt: np.ndarray,
+    q: tuple[float, float],
+    mean: np.ndarray,
+    sd: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Quantiles q of each row's mixture of Beta(a[i, k], b[i, k]) with weights wt[k].
 
     Safeguarded Newton on the mixture cdf, both quantiles at once: a Newton step
@@ -283,11 +301,14 @@ def _mixture_quantiles(a: np.ndarray, b: np.ndarray, wt: np.ndarray, q: tuple[fl
         if np.all((np.abs(f_t) < 1e-12) | (hi - lo < 1e-12)):
             break
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            dens = np.exp((aa - 1) * np.log(t[:, None]) + (bb - 1) * np.log1p(-t[:, None]) - log_b) @ wt
+            dens = (
+                np.exp((aa - 1) * np.log(t[:, None]) + (bb - 1) * np.log1p(-t[:, None]) - log_b)
+                @ wt
+            )
             step = t - f_t / dens
         bad = ~np.isfinite(step) | (step < lo) | (step > hi)
         t = np.where(bad, 0.5 * (lo + hi), step)
-    return t[: len(mean)], t[len(mean):]
+    return t[: len(mean)], t[len(mean) :]
 
 
 def shrink(
@@ -410,16 +431,27 @@ def shrink(
     tot_x, tot_n = x.sum(), n.sum()
     lo_q, hi_q = 0.5 - confidence / 2, 0.5 + confidence / 2
     nan = float("nan")
-    info: dict[str, Any] = dict(prior_a=nan, prior_b=nan, prior_mean=nan, prior_concentration=nan,
-                                mle_mean=nan, mle_concentration=nan, overdispersion_lr=nan,
-                                overdispersion_p=nan, distinguishable=False)
+    info: dict[str, Any] = dict(
+        prior_a=nan,
+        prior_b=nan,
+        prior_mean=nan,
+        prior_concentration=nan,
+        mle_mean=nan,
+        mle_concentration=nan,
+        overdispersion_lr=nan,
+        overdispersion_p=nan,
+        distinguishable=False,
+    )
     interior = int(np.sum((x > 0) & (x < n)))
     if len(g) < 2 or tot_x in (0, tot_n) or interior == 0:
-        note = ("fewer than 2 units: no population fitted" if len(g) < 2
-                else "every unit at the same boundary rate (all or none): no population fitted"
-                if tot_x in (0, tot_n) else
-                "no unit has both outcomes (every rate is 0 or 1): the between-unit spread "
-                "cannot be estimated, no population fitted")
+        note = (
+            "fewer than 2 units: no population fitted"
+            if len(g) < 2
+            else "every unit at the same boundary rate (all or none): no population fitted"
+            if tot_x in (0, tot_n)
+            else "no unit has both outcomes (every rate is 0 or 1): the between-unit spread "
+            "cannot be estimated, no population fitted"
+        )
         note += "; raw rates with Jeffreys intervals, not ranked"
         shrunk = _safe_div(x, n)
         # Jeffreys interval, with the limit at 0 / 1 when x = 0 / n (Brown et al. 2001)
@@ -429,12 +461,15 @@ def shrink(
         info["prior_mean"] = float(tot_x / tot_n) if tot_n else nan
     else:
         # units sharing (events, n) share a posterior: compute each distinct pair once
-        pairs, inv, cnt = np.unique(np.column_stack([x, n]), axis=0, return_inverse=True,
-                                    return_counts=True)
+        pairs, inv, cnt = np.unique(
+            np.column_stack([x, n]), axis=0, return_inverse=True, return_counts=True
+        )
         inv = inv.ravel()
         ux, un, uw = pairs[:, 0], pairs[:, 1], cnt.astype(float)
         mle_mu, mle_m, ll1 = _beta_binom_mle(ux, un, uw)
-        ll0 = float(np.sum(uw * (ux * np.log(tot_x / tot_n) + (un - ux) * np.log1p(-tot_x / tot_n))))
+        ll0 = float(
+            np.sum(uw * (ux * np.log(tot_x / tot_n) + (un - ux) * np.log1p(-tot_x / tot_n)))
+        )
         lr = max(2.0 * (ll1 - ll0), 0.0)
         p_od = float(0.5 * stats.chi2.sf(lr, 1)) if lr > 1e-9 else 1.0
         mu, m, wt = _hb_grid(ux, un, uw)
@@ -450,14 +485,26 @@ def shrink(
         m_sorted = np.argsort(m)
         m_med = float(m[m_sorted][np.searchsorted(np.cumsum(wt[m_sorted]), 0.5)])
         pm = float(mu @ wt)
-        info.update(prior_a=pm * m_med, prior_b=(1 - pm) * m_med, prior_mean=pm,
-                    prior_concentration=m_med, mle_mean=mle_mu, mle_concentration=mle_m,
-                    overdispersion_lr=lr, overdispersion_p=p_od,
-                    distinguishable=bool(p_od < 1 - confidence))
+        info.update(
+            prior_a=pm * m_med,
+            prior_b=(1 - pm) * m_med,
+            prior_mean=pm,
+            prior_concentration=m_med,
+            mle_mean=mle_mu,
+            mle_concentration=mle_m,
+            overdispersion_lr=lr,
+            overdispersion_p=p_od,
+            distinguishable=bool(p_od < 1 - confidence),
+        )
         method = "hierarchical beta-binomial, hyperparameters integrated on a grid"
-        note = "" if info["distinguishable"] else (
-            "between-unit variation not distinguishable from chance (likelihood-ratio test "
-            f"p = {p_od:.2g}): units are not ranked")
+        note = (
+            ""
+            if info["distinguishable"]
+            else (
+                "between-unit variation not distinguishable from chance (likelihood-ratio test "
+                f"p = {p_od:.2g}): units are not ranked"
+            )
+        )
     g["raw_rate"] = _safe_div(x, n)
     g["shrunk_rate"] = shrunk
     g["ci_low"] = lo
@@ -471,8 +518,19 @@ def shrink(
     g["_key"] = key.to_numpy()
     g = g.sort_values(["_key", unit], kind="stable").reset_index(drop=True)
     g.attrs.update(info, method=method, note=note, n_excluded=n_excl)
-    return g[[unit, "n", "events", "raw_rate", "shrunk_rate", "ci_low", "ci_high", "rank",
-              "distinguishable"]]
+    return g[
+        [
+            unit,
+            "n",
+            "events",
+            "raw_rate",
+            "shrunk_rate",
+            "ci_low",
+            "ci_high",
+            "rank",
+            "distinguishable",
+        ]
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -551,7 +609,9 @@ def target_status(
             raise ValueError(f"targets[{name!r}] must be a mapping with a 'target'")
         direction = t.get("direction", "min")
         if direction not in ("min", "max"):
-            raise ValueError(f"targets[{name!r}]: direction must be 'min' or 'max', got {direction!r}")
+            raise ValueError(
+                f"targets[{name!r}]: direction must be 'min' or 'max', got {direction!r}"
+            )
         margin = float(t.get("at_risk_margin", 0.0))
         if margin < 0:
             raise ValueError(f"targets[{name!r}]: at_risk_margin must be >= 0, got {margin}")
@@ -561,9 +621,15 @@ def target_status(
     pos = table.index.get_indexer(pd.Index(out[kpi].astype(object)))
     has = pos >= 0
     take = np.maximum(pos, 0)
-    tgt = np.where(has, table["target"].to_numpy(dtype=float)[take] if len(table) else np.nan, np.nan)
-    dirn = np.where(has, table["direction"].to_numpy(dtype=object)[take] if len(table) else None, None)
-    margin = np.where(has, table["margin"].to_numpy(dtype=float)[take] if len(table) else np.nan, np.nan)
+    tgt = np.where(
+        has, table["target"].to_numpy(dtype=float)[take] if len(table) else np.nan, np.nan
+    )
+    dirn = np.where(
+        has, table["direction"].to_numpy(dtype=object)[take] if len(table) else None, None
+    )
+    margin = np.where(
+        has, table["margin"].to_numpy(dtype=float)[take] if len(table) else np.nan, np.nan
+    )
     v = out[value].to_numpy(dtype=float)
     sign = np.where(dirn == "max", -1.0, 1.0)
     gap = sign * (v - tgt)

@@ -70,8 +70,9 @@ class DemoData:
     planted: dict[str, Any] = field(default_factory=dict)
 
 
-def generate(seed: int = DEFAULT_SEED, *, small: bool = False,
-             scorecard: Scorecard | None = None) -> DemoData:
+def generate(
+    seed: int = DEFAULT_SEED, *, small: bool = False, scorecard: Scorecard | None = None
+) -> DemoData:
     """Generate the demo data set.
 
     Parameters
@@ -138,7 +139,8 @@ def generate(seed: int = DEFAULT_SEED, *, small: bool = False,
     sc = scorecard or Scorecard.from_yaml(SCORECARD_PATH)
     # independent streams, so that changing one table's generation leaves the others as they were
     rng_people, rng_tickets, rng_eval, rng_cal = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
+    )
     if small:
         months = pd.period_range("2026-05", "2026-10", freq="M")
         agents_range, spec_range, tickets_per_month = (24, 31), (4, 6), 40
@@ -162,8 +164,9 @@ def generate(seed: int = DEFAULT_SEED, *, small: bool = False,
     return DemoData(evaluations, calibration, tickets, sc, planted)
 
 
-def write_demo(out: str | Path = "data/demo", *, seed: int = DEFAULT_SEED,
-               small: bool = False) -> dict[str, Path]:
+def write_demo(
+    out: str | Path = "data/demo", *, seed: int = DEFAULT_SEED, small: bool = False
+) -> dict[str, Path]:
     """Generate the demo data and write it to ``out``.
 
     Writes ``evaluations.parquet``, ``calibration.parquet``, ``tickets.parquet``,
@@ -182,8 +185,12 @@ def write_demo(out: str | Path = "data/demo", *, seed: int = DEFAULT_SEED,
     out.mkdir(parents=True, exist_ok=True)
     d = generate(seed, small=small)
     tables = {
-        "evaluations": d.evaluations.sort_values(["region", "evaluated_at", "evaluation_id"], kind="stable"),
-        "calibration": d.calibration.sort_values(["region", "session_date", "session_id"], kind="stable"),
+        "evaluations": d.evaluations.sort_values(
+            ["region", "evaluated_at", "evaluation_id"], kind="stable"
+        ),
+        "calibration": d.calibration.sort_values(
+            ["region", "session_date", "session_id"], kind="stable"
+        ),
         "tickets": d.tickets.sort_values(["region", "created_at"], kind="stable"),
     }
     paths: dict[str, Path] = {}
@@ -213,27 +220,40 @@ def write_demo(out: str | Path = "data/demo", *, seed: int = DEFAULT_SEED,
 # ---------------------------------------------------------------------------
 # pieces
 # ---------------------------------------------------------------------------
-def _people(rng: np.random.Generator, agents_range, spec_range) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _people(
+    rng: np.random.Generator, agents_range, spec_range
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     agent_rows, rater_rows = [], []
     for region, markets in REGIONS.items():
         n_agents = int(rng.integers(*agents_range))
         n_spec = int(rng.integers(*spec_range))
         mix = rng.dirichlet([4, 3, 2], size=n_agents)  # channel shares per agent
-        agent_rows.append(pd.DataFrame({
-            "agent_id": [f"{region}-A{i:03d}" for i in range(1, n_agents + 1)],
-            "region": region,
-            "market": rng.choice(markets, size=n_agents),
-            "skill": rng.normal(0.0, 0.5, n_agents),
-            "p_chat": mix[:, 0], "p_email": mix[:, 1], "p_phone": mix[:, 2],
-        }))
+        agent_rows.append(
+            pd.DataFrame(
+                {
+                    "agent_id": [f"{region}-A{i:03d}" for i in range(1, n_agents + 1)],
+                    "region": region,
+                    "market": rng.choice(markets, size=n_agents),
+                    "skill": rng.normal(0.0, 0.5, n_agents),
+                    "p_chat": mix[:, 0],
+                    "p_email": mix[:, 1],
+                    "p_phone": mix[:, 2],
+                }
+            )
+        )
         bias = np.zeros(n_spec + 1)
         bias[0], bias[1] = PLANTED["leniency"], PLANTED["severity"]
-        rater_rows.append(pd.DataFrame({
-            "rater_id": [f"{region}-S{i:02d}" for i in range(1, n_spec + 1)] + [f"{region}-X01"],
-            "region": region,
-            "role": ["specialist"] * n_spec + ["expert"],
-            "bias": bias,
-        }))
+        rater_rows.append(
+            pd.DataFrame(
+                {
+                    "rater_id": [f"{region}-S{i:02d}" for i in range(1, n_spec + 1)]
+                    + [f"{region}-X01"],
+                    "region": region,
+                    "role": ["specialist"] * n_spec + ["expert"],
+                    "bias": bias,
+                }
+            )
+        )
     return pd.concat(agent_rows, ignore_index=True), pd.concat(rater_rows, ignore_index=True)
 
 
@@ -244,7 +264,11 @@ def _tickets(rng, agents: pd.DataFrame, months: pd.PeriodIndex, per_month: int):
     agent_idx = np.repeat(np.repeat(np.arange(n_agents), n_months), counts.ravel())
     month_idx = np.repeat(np.tile(np.arange(n_months), n_agents), counts.ravel())
     starts = months.start_time.to_numpy()[month_idx]
-    span = (months.end_time.to_numpy() - months.start_time.to_numpy()).astype("timedelta64[s]").astype(np.int64)
+    span = (
+        (months.end_time.to_numpy() - months.start_time.to_numpy())
+        .astype("timedelta64[s]")
+        .astype(np.int64)
+    )
     created = starts + (rng.random(total) * span[month_idx]).astype("timedelta64[s]")
     u = rng.random(total)
     p = agents[["p_chat", "p_email"]].to_numpy()[agent_idx]
@@ -252,20 +276,30 @@ def _tickets(rng, agents: pd.DataFrame, months: pd.PeriodIndex, per_month: int):
     drop_start = np.datetime64(PLANTED["drop_start"])
     region = agents["region"].to_numpy()[agent_idx]
     dropped = (region == PLANTED["drop_region"]) & (created >= drop_start)
-    q = agents["skill"].to_numpy()[agent_idx] + rng.normal(0.0, 1.0, total) - PLANTED["drop_size"] * dropped
+    q = (
+        agents["skill"].to_numpy()[agent_idx]
+        + rng.normal(0.0, 1.0, total)
+        - PLANTED["drop_size"] * dropped
+    )
     responded = rng.random(total) < 0.2
     csat = np.clip(np.round(3.6 + PLANTED["csat_slope"] * q + rng.normal(0.0, 1.0, total)), 1, 5)
-    tickets = pd.DataFrame({
-        "ticket_id": _ticket_ids(total),
-        "agent_id": agents["agent_id"].to_numpy()[agent_idx],
-        "region": region,
-        "market": agents["market"].to_numpy()[agent_idx],
-        "channel": np.asarray(CHANNELS, dtype=object)[channel_code],
-        "queue": np.asarray(QUEUES, dtype=object)[rng.choice(4, size=total, p=[0.3, 0.35, 0.2, 0.15])],
-        "created_at": created.astype("datetime64[ns]"),
-        "csat": np.where(responded, csat, np.nan),
-        "handle_time_min": np.round(rng.lognormal(2.3, 0.6, total) * np.array([1.0, 1.6, 0.9])[channel_code], 1),
-    })
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": _ticket_ids(total),
+            "agent_id": agents["agent_id"].to_numpy()[agent_idx],
+            "region": region,
+            "market": agents["market"].to_numpy()[agent_idx],
+            "channel": np.asarray(CHANNELS, dtype=object)[channel_code],
+            "queue": np.asarray(QUEUES, dtype=object)[
+                rng.choice(4, size=total, p=[0.3, 0.35, 0.2, 0.15])
+            ],
+            "created_at": created.astype("datetime64[ns]"),
+            "csat": np.where(responded, csat, np.nan),
+            "handle_time_min": np.round(
+                rng.lognormal(2.3, 0.6, total) * np.array([1.0, 1.6, 0.9])[channel_code], 1
+            ),
+        }
+    )
     return tickets, q
 
 
@@ -278,8 +312,15 @@ def _ticket_ids(n: int) -> np.ndarray:
     return pc.binary_join_element_wise("T", digits, "").to_numpy(zero_copy_only=False)
 
 
-def _evaluations(rng, sc: Scorecard, raters, tickets: pd.DataFrame, q: np.ndarray,
-                 months: pd.PeriodIndex, seed: int) -> pd.DataFrame:
+def _evaluations(
+    rng,
+    sc: Scorecard,
+    raters,
+    tickets: pd.DataFrame,
+    q: np.ndarray,
+    months: pd.PeriodIndex,
+    seed: int,
+) -> pd.DataFrame:
     # each month's audits follow that month's audit plan (five per agent, spread over the
     # agent's channels; qa_analysis.sampling.audit_plan with period_seed(seed, month)),
     # and about 4% of planned audits are missed, so coverage against the plan is realistic
@@ -288,8 +329,9 @@ def _evaluations(rng, sc: Scorecard, raters, tickets: pd.DataFrame, q: np.ndarra
     picks = []
     for m in months:  # twelve months
         sel = np.flatnonzero(month_code == np.datetime64(str(m), "M").astype(np.int64))
-        plan = audit_plan(tickets.iloc[sel], per_agent=PLANTED["audits_per_agent"],
-                          seed=period_seed(seed, str(m)))
+        plan = audit_plan(
+            tickets.iloc[sel], per_agent=PLANTED["audits_per_agent"], seed=period_seed(seed, str(m))
+        )
         pos = plan["ticket_id"].str.slice(1).astype(np.int64).to_numpy() - 1  # "T00000042" -> 41
         picks.append(pos[rng.random(pos.size) >= PLANTED["missed_audit_share"]])
     pick = np.sort(np.concatenate(picks))
@@ -303,18 +345,20 @@ def _evaluations(rng, sc: Scorecard, raters, tickets: pd.DataFrame, q: np.ndarra
         m = (t["region"] == region).to_numpy()
         reviewer[m] = rng.choice(ids, size=int(m.sum()))
     hours = rng.uniform(1, 72, n)
-    meta = pd.DataFrame({
-        "evaluation_id": [f"E{i:07d}" for i in range(1, n + 1)],
-        "ticket_id": t["ticket_id"].to_numpy(),
-        "agent_id": t["agent_id"].to_numpy(),
-        "reviewer_id": reviewer,
-        "region": t["region"].to_numpy(),
-        "market": t["market"].to_numpy(),
-        "channel": t["channel"].to_numpy(),
-        "queue": t["queue"].to_numpy(),
-        "evaluated_at": (t["created_at"] + pd.to_timedelta(hours, unit="h")).dt.floor("s"),
-        "csat": t["csat"].to_numpy(),
-    })
+    meta = pd.DataFrame(
+        {
+            "evaluation_id": [f"E{i:07d}" for i in range(1, n + 1)],
+            "ticket_id": t["ticket_id"].to_numpy(),
+            "agent_id": t["agent_id"].to_numpy(),
+            "reviewer_id": reviewer,
+            "region": t["region"].to_numpy(),
+            "market": t["market"].to_numpy(),
+            "channel": t["channel"].to_numpy(),
+            "queue": t["queue"].to_numpy(),
+            "evaluated_at": (t["created_at"] + pd.to_timedelta(hours, unit="h")).dt.floor("s"),
+            "csat": t["csat"].to_numpy(),
+        }
+    )
     phone = (meta["channel"] == PLANTED["critical_channel"]).to_numpy()
     scores = np.empty((n, len(sc)), dtype=float)
     for j, c in enumerate(sc.criteria):  # twelve criteria
@@ -334,8 +378,14 @@ def _evaluations(rng, sc: Scorecard, raters, tickets: pd.DataFrame, q: np.ndarra
     return long
 
 
-def _calibration(rng, sc: Scorecard, raters: pd.DataFrame, tickets: pd.DataFrame, q: np.ndarray,
-                 months: pd.PeriodIndex) -> pd.DataFrame:
+def _calibration(
+    rng,
+    sc: Scorecard,
+    raters: pd.DataFrame,
+    tickets: pd.DataFrame,
+    q: np.ndarray,
+    months: pd.PeriodIndex,
+) -> pd.DataFrame:
     first = months[0].start_time
     first_thursday = first + pd.Timedelta(days=(3 - first.weekday()) % 7)
     dates = pd.date_range(first_thursday, months[-1].end_time, freq="14D")
@@ -354,20 +404,30 @@ def _calibration(rng, sc: Scorecard, raters: pd.DataFrame, tickets: pd.DataFrame
                 window = pool[pool_created < hi + np.timedelta64(14, "D")]
             k = int(rng.integers(8, 13))
             chosen = rng.choice(window, size=min(k, window.size), replace=False)
-            frames.append(_session(rng, sc, region, d, ids[chosen],
-                                   q[chosen], crew))
+            frames.append(_session(rng, sc, region, d, ids[chosen], q[chosen], crew))
     return pd.concat(frames, ignore_index=True)
 
 
-def _session(rng, sc: Scorecard, region: str, date: pd.Timestamp, ticket_ids, q, crew) -> pd.DataFrame:
+def _session(
+    rng, sc: Scorecard, region: str, date: pd.Timestamp, ticket_ids, q, crew
+) -> pd.DataFrame:
     n_t, n_c, n_r = len(ticket_ids), len(sc), len(crew)
     # true latent value per ticket x criterion: ticket quality plus criterion-specific variation
     z = 0.6 * q[:, None] + rng.normal(0, 0.9, (n_t, n_c))
-    noise_sd = np.array([PLANTED["ambiguous_noise_sd"] if c.id == PLANTED["ambiguous_criterion"]
-                         else PLANTED["rater_noise_sd"] for c in sc.criteria])
+    noise_sd = np.array(
+        [
+            PLANTED["ambiguous_noise_sd"]
+            if c.id == PLANTED["ambiguous_criterion"]
+            else PLANTED["rater_noise_sd"]
+            for c in sc.criteria
+        ]
+    )
     expert = (crew["role"] == "expert").to_numpy()
-    expert_sd = np.where(noise_sd > PLANTED["rater_noise_sd"], PLANTED["expert_ambiguous_noise_sd"],
-                         PLANTED["expert_noise_sd"])
+    expert_sd = np.where(
+        noise_sd > PLANTED["rater_noise_sd"],
+        PLANTED["expert_ambiguous_noise_sd"],
+        PLANTED["expert_noise_sd"],
+    )
     sd = np.where(expert[:, None], expert_sd[None, :], noise_sd[None, :])
     bias = crew["bias"].to_numpy()
     seen = z[:, None, :] + bias[None, :, None] + rng.normal(0, 1, (n_t, n_r, n_c)) * sd[None, :, :]
@@ -382,13 +442,15 @@ def _session(rng, sc: Scorecard, region: str, date: pd.Timestamp, ticket_ids, q,
             na_ticket = rng.random(n_t) < 0.1
             scores[na_ticket, :, j] = np.nan
     n = n_t * n_r * n_c
-    return pd.DataFrame({
-        "session_id": f"{region}-CAL-{date:%Y%m%d}",
-        "session_date": np.full(n, date.to_datetime64()).astype("datetime64[ns]"),
-        "region": region,
-        "ticket_id": np.repeat(ticket_ids, n_r * n_c),
-        "rater_id": np.tile(np.repeat(crew["rater_id"].to_numpy(), n_c), n_t),
-        "role": np.tile(np.repeat(crew["role"].to_numpy(), n_c), n_t),
-        "criterion": np.tile(np.asarray(sc.ids, dtype=object), n_t * n_r),
-        "score": scores.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "session_id": f"{region}-CAL-{date:%Y%m%d}",
+            "session_date": np.full(n, date.to_datetime64()).astype("datetime64[ns]"),
+            "region": region,
+            "ticket_id": np.repeat(ticket_ids, n_r * n_c),
+            "rater_id": np.tile(np.repeat(crew["rater_id"].to_numpy(), n_c), n_t),
+            "role": np.tile(np.repeat(crew["role"].to_numpy(), n_c), n_t),
+            "criterion": np.tile(np.asarray(sc.ids, dtype=object), n_t * n_r),
+            "score": scores.ravel(),
+        }
+    )

@@ -23,7 +23,11 @@ Invalid ``start``/``end`` arguments raise ``ValueError`` naming the argument.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import glob as _glob
+import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,17 +42,22 @@ from qa_analysis.errors import DataError
 from qa_analysis.scorecard import Scorecard
 
 __all__ = [
-    "DataError",
+    "KPI_FILES",
+    "OPTIONAL_KPI_FILES",
+    "REGION_KPI_FILE",
     "SCHEMAS",
-    "load_evaluations",
-    "load_calibration",
-    "load_tickets",
-    "load_query",
+    "DataError",
     "from_wide",
-    "write_csv_atomic",
-    "write_text_atomic",
+    "load_calibration",
+    "load_evaluations",
+    "load_query",
+    "load_tickets",
+    "read_kpis",
     "write_bytes_atomic",
+    "write_csv_atomic",
+    "write_kpis",
     "write_parquet_atomic",
+    "write_text_atomic",
 ]
 
 MAX_ROWS_SHOWN = 5
@@ -76,8 +85,17 @@ class Schema:
 SCHEMAS: dict[str, Schema] = {
     "evaluations": Schema(
         name="evaluations",
-        ids=("evaluation_id", "ticket_id", "agent_id", "reviewer_id", "region", "market",
-             "channel", "queue", "criterion"),
+        ids=(
+            "evaluation_id",
+            "ticket_id",
+            "agent_id",
+            "reviewer_id",
+            "region",
+            "market",
+            "channel",
+            "queue",
+            "criterion",
+        ),
         dates=("evaluated_at",),
         numbers=("score",),
         optional_numbers=("csat",),
@@ -320,7 +338,9 @@ def from_wide(
     mapping = dict(criteria) if isinstance(criteria, Mapping) else {c: c for c in criteria}
     missing = [c for c in [*id_columns, *mapping] if c not in df.columns]
     if missing:
-        raise DataError("<wide DataFrame>", f"missing column(s) {missing}; found {list(df.columns)}")
+        raise DataError(
+            "<wide DataFrame>", f"missing column(s) {missing}; found {list(df.columns)}"
+        )
     cols = list(mapping)
     block = df[cols]
     na = set(na_values)
@@ -331,8 +351,13 @@ def from_wide(
     unparsed = not_na & values.isna()
     if unparsed.to_numpy().any():
         r, c = np.nonzero(unparsed.to_numpy())
-        first = ", ".join(f"row {df.index[i]} ({cols[j]}={block.iat[i, j]!r})" for i, j in zip(r[:5], c[:5], strict=True))
-        raise DataError("<wide DataFrame>", f"{len(r)} criterion cells are not numbers or N/A; first: {first}")
+        first = ", ".join(
+            f"row {df.index[i]} ({cols[j]}={block.iat[i, j]!r})"
+            for i, j in zip(r[:5], c[:5], strict=True)
+        )
+        raise DataError(
+            "<wide DataFrame>", f"{len(r)} criterion cells are not numbers or N/A; first: {first}"
+        )
     n, k = len(df), len(cols)
     out = pd.DataFrame({c: np.repeat(df[c].to_numpy(), k) for c in id_columns})
     out[criterion] = np.tile(np.array([mapping[c] for c in cols], dtype=object), n)
@@ -351,7 +376,8 @@ def _umask_mode() -> int:
 
 def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename,
-    so a reader never sees a half-written file."""
+    so a reader never sees a half-written file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -419,20 +445,35 @@ class _Source:
             if not p.exists():
                 raise DataError(label, "file not found")
             if p.is_dir():
-                raise DataError(label, "is a folder; pass a file, a glob such as "
-                                f"'{p}/*.parquet', or a DuckDB file")
+                raise DataError(
+                    label,
+                    f"is a folder; pass a file, a glob such as '{p}/*.parquet', or a DuckDB file",
+                )
             paths = (text,)
         suffixes = {Path(p).suffix.lower() for p in paths}
         if len(suffixes) > 1:
-            raise DataError(label, f"mixed file types {sorted(suffixes)}; use one format per source")
+            raise DataError(
+                label, f"mixed file types {sorted(suffixes)}; use one format per source"
+            )
         suffix = suffixes.pop()
-        kinds = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".duckdb": "duckdb", ".db": "duckdb"}
+        kinds = {
+            ".csv": "csv",
+            ".parquet": "parquet",
+            ".pq": "parquet",
+            ".duckdb": "duckdb",
+            ".db": "duckdb",
+        }
         if suffix not in kinds:
-            raise DataError(label, f"unsupported file type '{suffix or '(none)'}'; "
-                            "use CSV (.csv), Parquet (.parquet) or a DuckDB database (.duckdb, .db)")
+            raise DataError(
+                label,
+                f"unsupported file type '{suffix or '(none)'}'; "
+                "use CSV (.csv), Parquet (.parquet) or a DuckDB database (.duckdb, .db)",
+            )
         kind = kinds[suffix]
         if kind == "duckdb" and len(paths) > 1:
-            raise DataError(label, "a glob of DuckDB files is not supported; pass one database file")
+            raise DataError(
+                label, "a glob of DuckDB files is not supported; pass one database file"
+            )
         for p in paths:
             if os.path.getsize(p) == 0:
                 raise DataError(p, "empty file (0 bytes)")
@@ -447,7 +488,9 @@ class _Source:
             try:
                 return duckdb.connect(self.paths[0], read_only=True)
             except duckdb.Error as exc:
-                raise DataError(self.paths[0], f"not a readable DuckDB database ({_first_line(exc)})") from None
+                raise DataError(
+                    self.paths[0], f"not a readable DuckDB database ({_first_line(exc)})"
+                ) from None
         return duckdb.connect()
 
     def relation_sql(self) -> str:
@@ -460,17 +503,23 @@ class _Source:
         import duckdb
 
         if self.kind == "duckdb":
-            tables = {r[0] for r in con.execute(
-                "select table_name from information_schema.tables").fetchall()}
+            tables = {
+                r[0]
+                for r in con.execute("select table_name from information_schema.tables").fetchall()
+            }
             if self.table not in tables:
                 raise DataError(self.paths[0], f"no table {self.table!r}; tables: {sorted(tables)}")
         try:
             rows = con.execute(f"DESCRIBE SELECT * FROM {self.relation_sql()}").fetchall()
         except duckdb.Error as exc:
-            raise DataError(self.label, f"cannot read as {self.kind} ({_first_line(exc)})") from None
+            raise DataError(
+                self.label, f"cannot read as {self.kind} ({_first_line(exc)})"
+            ) from None
         return {r[0]: str(r[1]).upper() for r in rows}
 
-    def query(self, schema: Schema, types: Mapping[str, str], region, start, end) -> tuple[str, list[Any]]:
+    def query(
+        self, schema: Schema, types: Mapping[str, str], region, start, end
+    ) -> tuple[str, list[Any]]:
         where: list[str] = []
         params: list[Any] = []
         if region is not None and "region" in types:
@@ -541,7 +590,9 @@ def _load(kind, source, table, scorecard, region, start, end) -> pd.DataFrame:
     df.attrs["source"] = label
     df.attrs["filters"] = {"region": region, "start": start, "end": end}
     if len(df) == 0:
-        df.attrs["note"] = f"no {kind} rows in {label} for region={region!r}, start={start!r}, end={end!r}"
+        df.attrs["note"] = (
+            f"no {kind} rows in {label} for region={region!r}, start={start!r}, end={end!r}"
+        )
     return df
 
 
@@ -549,7 +600,9 @@ def _read_csv(src: _Source) -> pd.DataFrame:
     frames = []
     for p in src.paths:
         try:
-            f = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
+            f = pd.read_csv(
+                p, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True
+            )
         except pd.errors.EmptyDataError:
             raise DataError(p, "empty file (no header, no rows)") from None
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -581,11 +634,14 @@ def _read_duckdb(src: _Source, schema: Schema, region, start, end) -> pd.DataFra
     return df
 
 
-def _validate(raw: pd.DataFrame, schema: Schema, scorecard: Scorecard | None, label: str,
-              word: str) -> pd.DataFrame:
+def _validate(
+    raw: pd.DataFrame, schema: Schema, scorecard: Scorecard | None, label: str, word: str
+) -> pd.DataFrame:
     missing = [c for c in schema.required if c not in raw.columns]
     if missing:
-        raise DataError(label, _missing_msg(missing, [c for c in raw.columns if not c.startswith("__")]))
+        raise DataError(
+            label, _missing_msg(missing, [c for c in raw.columns if not c.startswith("__")])
+        )
     df = raw.copy()
     problems: list[str] = []
 
@@ -605,8 +661,10 @@ def _validate(raw: pd.DataFrame, schema: Schema, scorecard: Scorecard | None, la
     def flag(col: str, mask: np.ndarray, problem: str, show: Sequence[str] = ()) -> None:
         n = int(mask.sum())
         if n:
-            problems.append(f"column '{col}': {problem} in {n} row{'s' if n > 1 else ''}: "
-                            f"{where(mask, show or (col,))}")
+            problems.append(
+                f"column '{col}': {problem} in {n} row{'s' if n > 1 else ''}: "
+                f"{where(mask, show or (col,))}"
+            )
 
     # ids: non-empty text
     for col in schema.ids:
@@ -646,26 +704,41 @@ def _validate(raw: pd.DataFrame, schema: Schema, scorecard: Scorecard | None, la
         flag("csat", ~np.isnan(c) & ((c < 1) | (c > 5)), "CSAT outside 1-5")
     if schema.name == "calibration":
         role = df["role"].astype("string").str.lower()
-        flag("role", (~role.isin(ROLES) & role.notna()).to_numpy(dtype=bool),
-             f"role not one of {list(ROLES)}")
+        flag(
+            "role",
+            (~role.isin(ROLES) & role.notna()).to_numpy(dtype=bool),
+            f"role not one of {list(ROLES)}",
+        )
         df["role"] = role.astype("str")
     if scorecard is not None and "criterion" in df.columns:
         crit = df["criterion"]
         known = crit.isin(scorecard.ids).to_numpy(dtype=bool)
-        flag("criterion", ~known, f"criterion not on the scorecard {scorecard.source} "
-             f"(known: {', '.join(scorecard.ids)})")
+        flag(
+            "criterion",
+            ~known,
+            f"criterion not on the scorecard {scorecard.source} "
+            f"(known: {', '.join(scorecard.ids)})",
+        )
         score = df["score"].to_numpy()
         for c in scorecard.criteria:
             on = (crit == c.id).to_numpy(dtype=bool)
             if not on.any():
                 continue
             off = on & ~np.isnan(score) & ~np.isin(score, np.asarray(c.scale, dtype=float))
-            flag("score", off, f"score off the scale of criterion '{c.id}' "
-                 f"(allowed {', '.join(f'{v:g}' for v in c.scale)})", ("criterion", "score"))
+            flag(
+                "score",
+                off,
+                f"score off the scale of criterion '{c.id}' "
+                f"(allowed {', '.join(f'{v:g}' for v in c.scale)})",
+                ("criterion", "score"),
+            )
             if schema.name == "evaluations" and not c.na_allowed:
-                flag("score", on & np.isnan(score),
-                     f"empty score (N/A) on criterion '{c.id}', which does not allow N/A",
-                     ("evaluation_id", "criterion"))
+                flag(
+                    "score",
+                    on & np.isnan(score),
+                    f"empty score (N/A) on criterion '{c.id}', which does not allow N/A",
+                    ("evaluation_id", "criterion"),
+                )
     key = list(schema.key)
     if not problems:
         dup = df.duplicated(key, keep=False).to_numpy()
@@ -725,7 +798,7 @@ def _to_datetime(s: pd.Series) -> pd.Series:
 
 
 def _show(value: Any) -> str:
-    """repr of a cell as the user wrote it: 9.0, 'abc', None (not np.float64(9.0))."""
+    """Repr of a cell as the user wrote it: 9.0, 'abc', None (not np.float64(9.0))."""
     if isinstance(value, np.generic):
         value = value.item()
     if value is pd.NA or value is pd.NaT:
@@ -734,8 +807,10 @@ def _show(value: Any) -> str:
 
 
 def _missing_msg(missing: Sequence[str], found: Sequence[str]) -> str:
-    return (f"missing required column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(repr(c) for c in missing)} (found: {', '.join(found)})")
+    return (
+        f"missing required column{'s' if len(missing) > 1 else ''} "
+        f"{', '.join(repr(c) for c in missing)} (found: {', '.join(found)})"
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -748,3 +823,109 @@ def _quote_ident(name: str) -> str:
 
 def _quote_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+# ---------------------------------------------------------------------------
+# KPI files
+# ---------------------------------------------------------------------------
+#: The KPI file each report notebook writes into its ``output_dir`` (defined here only).
+KPI_FILES: dict[str, str] = {
+    "calibration_report": "calibration_kpis.json",
+    "performance_report": "performance_kpis.json",
+    "global_overview": "global_kpis.json",
+}
+#: KPI files a notebook may skip without being marked failed.
+OPTIONAL_KPI_FILES: frozenset[str] = frozenset({"global_kpis.json"})
+#: The merged KPI file of one region (both regional reports), ``<period>/<region>/kpis.json``.
+REGION_KPI_FILE = "kpis.json"
+
+
+def write_kpis(kpis: Mapping[str, Any], path: str | Path) -> Path:
+    """Write a notebook's KPIs as JSON, atomically.
+
+    Parameters
+    ----------
+    kpis : mapping
+        KPI name -> value. Values may be Python, numpy or pandas scalars,
+        NaN / NA / NaT, timestamps, periods, paths, arrays, Series,
+        DataFrames (written as a list of records), dataclass instances (e.g.
+        the library's result objects) and nested mappings or sequences.
+    path : str or Path
+        File to write; its folder is created if needed.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Notes
+    -----
+    Method: values are converted recursively to JSON types: numpy integers
+    and floats to ``int`` / ``float``, non-finite floats (NaN, +-inf) and
+    missing values to ``null``, dates to ISO 8601 strings, mapping keys to
+    strings. The text is written to a temporary file in the same folder and
+    renamed over ``path`` (:func:`qa_analysis.io.write_text_atomic`), so a
+    reader never sees half a file. A value of any other type raises
+    ``TypeError`` naming its key.
+
+    References
+    ----------
+    .. [1] ECMA-404, The JSON Data Interchange Syntax, 2nd ed., 2017 (no NaN or
+       infinity literals, hence ``null``).
+
+    Examples
+    --------
+    >>> import json, tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> p = Path(tempfile.mkdtemp()) / "kpis.json"
+    >>> _ = write_kpis({"pass_rate": np.float64(0.91), "n": np.int64(40), "alpha": np.nan}, p)
+    >>> json.loads(p.read_text())
+    {'pass_rate': 0.91, 'n': 40, 'alpha': None}
+    """
+    if not isinstance(kpis, Mapping):
+        raise TypeError(f"kpis must be a mapping (KPI name -> value), got {type(kpis).__name__}")
+    text = json.dumps(_jsonable(kpis, "kpis"), indent=2, allow_nan=False, ensure_ascii=False)
+    return write_text_atomic(text + "\n", path)
+
+
+def read_kpis(path: str | Path) -> dict[str, Any]:
+    """Read a KPI file written by :func:`write_kpis` (a JSON object)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a KPI file must hold a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _jsonable(obj: Any, where: str) -> Any:
+    if obj is None or isinstance(obj, str | bool):
+        return obj
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v, f"{where}[{k!r}]") for k, v in obj.items()}
+    if isinstance(obj, pd.DataFrame):
+        return [_jsonable(r, f"{where}[{i}]") for i, r in enumerate(obj.to_dict(orient="records"))]
+    if isinstance(obj, pd.Series):
+        return _jsonable(obj.to_dict(), where)
+    if isinstance(obj, np.ndarray):
+        return [_jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj.tolist())]
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [_jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, np.datetime64 | np.timedelta64):
+        return None if np.isnat(obj) else str(obj)
+    if isinstance(obj, dt.datetime | dt.date | dt.time):  # pd.Timestamp is a datetime
+        return obj.isoformat()
+    if isinstance(obj, pd.Timedelta | dt.timedelta):
+        return obj.total_seconds()
+    if isinstance(obj, pd.Period | Path):
+        return str(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}, where)
+    raise TypeError(f"{where}: cannot write a {type(obj).__name__} as JSON")

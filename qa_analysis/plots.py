@@ -34,31 +34,40 @@ from qa_analysis._checks import require_columns as _require
 __all__ = [
     "EMPTY_LABEL",
     "agreement_forest",
-    "rater_bias",
-    "deviation_heatmap",
-    "drift",
-    "control_chart",
-    "pareto",
-    "funnel",
     "audits_per_agent",
     "breakdown",
+    "control_chart",
     "csat_box",
+    "deviation_heatmap",
+    "drift",
+    "funnel",
+    "pareto",
+    "rater_bias",
     "region_comparison",
 ]
 
 #: gid of the text artist of an empty-state figure (tests look it up).
 EMPTY_LABEL = "empty-state"
-_VERDICT_COLORS = {"reliable": "#2a9d8f", "tentative": "#e9c46a", "unreliable": "#e76f51",
-                   "undefined": "#9e9e9e"}
-_BIAS_COLORS = {"lenient": "#e76f51", "severe": "#457b9d", "aligned": "#8d99ae",
-                "undefined": "#c0c0c0"}
+_VERDICT_COLORS = {
+    "reliable": "#2a9d8f",
+    "tentative": "#e9c46a",
+    "unreliable": "#e76f51",
+    "undefined": "#9e9e9e",
+}
+_BIAS_COLORS = {
+    "lenient": "#e76f51",
+    "severe": "#457b9d",
+    "aligned": "#8d99ae",
+    "undefined": "#c0c0c0",
+}
 _STATUS_COLORS = {"met": "#2a9d8f", "at risk": "#e9c46a", "missed": "#e76f51"}
 
 
 @contextmanager
 def _quiet_seaborn() -> Iterator[None]:
     """Silence the matplotlib 3.11 deprecation warnings seaborn 0.13.2 triggers (``vert=``,
-    ``Colormap.set_bad``) for one call; other warnings pass."""
+    ``Colormap.set_bad``) for one call; other warnings pass.
+    """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
@@ -74,8 +83,17 @@ def _figure(figsize: tuple[float, float]) -> tuple[Figure, Any]:
 def _empty(message: str, figsize: tuple[float, float] = (8, 2)) -> Figure:
     fig, ax = _figure(figsize)
     ax.set_axis_off()
-    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=11, color="#555555",
-            transform=ax.transAxes, gid=EMPTY_LABEL)
+    ax.text(
+        0.5,
+        0.5,
+        message,
+        ha="center",
+        va="center",
+        fontsize=11,
+        color="#555555",
+        transform=ax.transAxes,
+        gid=EMPTY_LABEL,
+    )
     return fig
 
 
@@ -93,9 +111,14 @@ def _xerr(est: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # calibration
 # ---------------------------------------------------------------------------
-def agreement_forest(by_item: pd.DataFrame, *, thresholds: Mapping[str, float] | None = None,
-                     label: str = "name", show_gwet: bool = True,
-                     figsize: tuple[float, float] = (8, 4.5)) -> Figure:
+def agreement_forest(
+    by_item: pd.DataFrame,
+    *,
+    thresholds: Mapping[str, float] | None = None,
+    label: str = "name",
+    show_gwet: bool = True,
+    figsize: tuple[float, float] = (8, 4.5),
+) -> Figure:
     """Forest plot of each criterion's Krippendorff alpha with its bootstrap interval.
 
     Parameters
@@ -131,19 +154,45 @@ def agreement_forest(by_item: pd.DataFrame, *, thresholds: Mapping[str, float] |
     th = {"alpha_tentative": 0.667, "alpha_reliable": 0.8, **(thresholds or {})}
     lab = label if label in by_item else "criterion"
     d = by_item.sort_values("alpha", kind="stable", na_position="first").reset_index(drop=True)
-    d = d.assign(_label=d[lab].astype(str),
-                 _verdict=d["verdict"].astype(str) if "verdict" in d else "undefined")
+    d = d.assign(
+        _label=d[lab].astype(str),
+        _verdict=d["verdict"].astype(str) if "verdict" in d else "undefined",
+    )
     fig, ax = _figure((figsize[0], max(figsize[1], 0.32 * len(d) + 1.2)))
     y = np.arange(len(d))
     est = d["alpha"].to_numpy(dtype=float)
-    ax.errorbar(est, y, xerr=_xerr(est, d["alpha_ci_low"].to_numpy(float), d["alpha_ci_high"].to_numpy(float)),
-                fmt="none", ecolor="#555555", elinewidth=1.2, capsize=3, zorder=1)
-    sns.scatterplot(data=d.assign(_y=y), x="alpha", y="_y", hue="_verdict",
-                    palette={k: v for k, v in _VERDICT_COLORS.items() if k in set(d["_verdict"])},
-                    s=60, ax=ax, zorder=2, legend=True)
+    ax.errorbar(
+        est,
+        y,
+        xerr=_xerr(est, d["alpha_ci_low"].to_numpy(float), d["alpha_ci_high"].to_numpy(float)),
+        fmt="none",
+        ecolor="#555555",
+        elinewidth=1.2,
+        capsize=3,
+        zorder=1,
+    )
+    sns.scatterplot(
+        data=d.assign(_y=y),
+        x="alpha",
+        y="_y",
+        hue="_verdict",
+        palette={k: v for k, v in _VERDICT_COLORS.items() if k in set(d["_verdict"])},
+        s=60,
+        ax=ax,
+        zorder=2,
+        legend=True,
+    )
     if show_gwet and "gwet" in d:
-        ax.scatter(d["gwet"].to_numpy(dtype=float), y, marker="D", facecolors="none",
-                   edgecolors="#264653", s=36, label="Gwet AC1/AC2", zorder=3)
+        ax.scatter(
+            d["gwet"].to_numpy(dtype=float),
+            y,
+            marker="D",
+            facecolors="none",
+            edgecolors="#264653",
+            s=36,
+            label="Gwet AC1/AC2",
+            zorder=3,
+        )
     ax.axvline(th["alpha_tentative"], ls="--", color="#e76f51", lw=1)
     ax.axvline(th["alpha_reliable"], ls="--", color="#2a9d8f", lw=1)
     ax.set_yticks(y, d["_label"])
@@ -156,9 +205,14 @@ def agreement_forest(by_item: pd.DataFrame, *, thresholds: Mapping[str, float] |
     return fig
 
 
-def rater_bias(raters: pd.DataFrame, *, value: str = "deviation_share",
-               bias_flag: float | None = None, label: str = "rater_id",
-               figsize: tuple[float, float] = (8, 4)) -> Figure:
+def rater_bias(
+    raters: pd.DataFrame,
+    *,
+    value: str = "deviation_share",
+    bias_flag: float | None = None,
+    label: str = "rater_id",
+    figsize: tuple[float, float] = (8, 4),
+) -> Figure:
     """Each rater's mean deviation from the reference, with its bootstrap interval.
 
     Parameters
@@ -190,15 +244,32 @@ def rater_bias(raters: pd.DataFrame, *, value: str = "deviation_share",
         return _empty("No rater calibration this month")
     _require(raters, [label, value, f"{value}_ci_low", f"{value}_ci_high"], "rater_bias")
     d = raters.sort_values(value, kind="stable").reset_index(drop=True)
-    d = d.assign(_verdict=d["verdict"].astype(str) if "verdict" in d else "undefined",
-                 _y=np.arange(len(d)))
+    d = d.assign(
+        _verdict=d["verdict"].astype(str) if "verdict" in d else "undefined", _y=np.arange(len(d))
+    )
     fig, ax = _figure((figsize[0], max(figsize[1], 0.32 * len(d) + 1.2)))
     est = d[value].to_numpy(float)
-    ax.errorbar(est, d["_y"], xerr=_xerr(est, d[f"{value}_ci_low"].to_numpy(float),
-                                         d[f"{value}_ci_high"].to_numpy(float)),
-                fmt="none", ecolor="#555555", capsize=3, zorder=1)
-    sns.scatterplot(data=d, x=value, y="_y", hue="_verdict", s=60, ax=ax, zorder=2,
-                    palette={k: v for k, v in _BIAS_COLORS.items() if k in set(d["_verdict"])})
+    ax.errorbar(
+        est,
+        d["_y"],
+        xerr=_xerr(
+            est, d[f"{value}_ci_low"].to_numpy(float), d[f"{value}_ci_high"].to_numpy(float)
+        ),
+        fmt="none",
+        ecolor="#555555",
+        capsize=3,
+        zorder=1,
+    )
+    sns.scatterplot(
+        data=d,
+        x=value,
+        y="_y",
+        hue="_verdict",
+        s=60,
+        ax=ax,
+        zorder=2,
+        palette={k: v for k, v in _BIAS_COLORS.items() if k in set(d["_verdict"])},
+    )
     ax.axvline(0, color="black", lw=1)
     if bias_flag:
         for s in (-bias_flag, bias_flag):
@@ -215,9 +286,14 @@ def rater_bias(raters: pd.DataFrame, *, value: str = "deviation_share",
     return fig
 
 
-def deviation_heatmap(table: pd.DataFrame, *, value: str = "deviation_share",
-                      rater: str = "rater_id", item: str = "name",
-                      figsize: tuple[float, float] = (9, 4.5)) -> Figure:
+def deviation_heatmap(
+    table: pd.DataFrame,
+    *,
+    value: str = "deviation_share",
+    rater: str = "rater_id",
+    item: str = "name",
+    figsize: tuple[float, float] = (9, 4.5),
+) -> Figure:
     """Rater x criterion heatmap of the mean deviation from the reference.
 
     Parameters
@@ -254,9 +330,20 @@ def deviation_heatmap(table: pd.DataFrame, *, value: str = "deviation_share",
     vmax = float(np.nanmax(np.abs(m.to_numpy()))) if np.isfinite(m.to_numpy()).any() else 1.0
     fig, ax = _figure((figsize[0], max(figsize[1], 0.35 * len(m) + 1.8)))
     with _quiet_seaborn():
-        sns.heatmap(m, ax=ax, cmap="RdBu_r", center=0, vmin=-vmax, vmax=vmax, annot=True, fmt=".0f",
-                    annot_kws={"fontsize": 7}, linewidths=0.5, linecolor="white",
-                    cbar_kws={"label": "% of scale range" if scale == 100 else value})
+        sns.heatmap(
+            m,
+            ax=ax,
+            cmap="RdBu_r",
+            center=0,
+            vmin=-vmax,
+            vmax=vmax,
+            annot=True,
+            fmt=".0f",
+            annot_kws={"fontsize": 7},
+            linewidths=0.5,
+            linecolor="white",
+            cbar_kws={"label": "% of scale range" if scale == 100 else value},
+        )
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.tick_params(axis="x", labelrotation=45, labelsize=8)
@@ -266,9 +353,15 @@ def deviation_heatmap(table: pd.DataFrame, *, value: str = "deviation_share",
     return fig
 
 
-def drift(table: pd.DataFrame, *, thresholds: Mapping[str, float] | None = None,
-          highlight: Sequence[str] = (), date: str = "session_date", label: str = "name",
-          figsize: tuple[float, float] = (8, 3.8)) -> Figure:
+def drift(
+    table: pd.DataFrame,
+    *,
+    thresholds: Mapping[str, float] | None = None,
+    highlight: Sequence[str] = (),
+    date: str = "session_date",
+    label: str = "name",
+    figsize: tuple[float, float] = (8, 3.8),
+) -> Figure:
     """Agreement across calibration sessions: the sessions' mean alpha over time.
 
     Parameters
@@ -305,10 +398,24 @@ def drift(table: pd.DataFrame, *, thresholds: Mapping[str, float] | None = None,
     for cid in highlight:
         sub = table.loc[table["criterion"] == cid].sort_values(date, kind="stable")
         if len(sub):
-            sns.lineplot(x=pd.to_datetime(sub[date]).to_numpy(), y=sub["alpha"].to_numpy(float), ax=ax,
-                         marker="o", lw=1, label=str(sub[lab].iloc[0]), alpha=0.8)
-    sns.lineplot(x=pd.to_datetime(per["d"]).to_numpy(), y=per["a"].to_numpy(float), ax=ax, marker="o",
-                 lw=2.2, color="#264653", label="mean over criteria")
+            sns.lineplot(
+                x=pd.to_datetime(sub[date]).to_numpy(),
+                y=sub["alpha"].to_numpy(float),
+                ax=ax,
+                marker="o",
+                lw=1,
+                label=str(sub[lab].iloc[0]),
+                alpha=0.8,
+            )
+    sns.lineplot(
+        x=pd.to_datetime(per["d"]).to_numpy(),
+        y=per["a"].to_numpy(float),
+        ax=ax,
+        marker="o",
+        lw=2.2,
+        color="#264653",
+        label="mean over criteria",
+    )
     ax.axhline(th["alpha_tentative"], ls="--", color="#e76f51", lw=1)
     ax.axhline(th["alpha_reliable"], ls="--", color="#2a9d8f", lw=1)
     ax.set_ylabel("Krippendorff's alpha")
@@ -322,9 +429,16 @@ def drift(table: pd.DataFrame, *, thresholds: Mapping[str, float] | None = None,
 # ---------------------------------------------------------------------------
 # performance
 # ---------------------------------------------------------------------------
-def control_chart(chart: pd.DataFrame, *, percent: bool = True, ylabel: str = "Pass rate",
-                  title: str | None = None, report_start: Any = None, target: float | None = None,
-                  figsize: tuple[float, float] = (8, 3.8)) -> Figure:
+def control_chart(
+    chart: pd.DataFrame,
+    *,
+    percent: bool = True,
+    ylabel: str = "Pass rate",
+    title: str | None = None,
+    report_start: Any = None,
+    target: float | None = None,
+    figsize: tuple[float, float] = (8, 3.8),
+) -> Figure:
     """Control chart: the weekly statistic with its centre line, varying limits and signals.
 
     Parameters
@@ -359,20 +473,49 @@ def control_chart(chart: pd.DataFrame, *, percent: bool = True, ylabel: str = "P
     d = chart.sort_values("period", kind="stable")
     x = pd.to_datetime(d["period"]).to_numpy()
     fig, ax = _figure(figsize)
-    ax.step(x, d["ucl"].to_numpy(float), where="mid", color="#999999", lw=1, ls="--", label="3-sigma limits")
+    ax.step(
+        x,
+        d["ucl"].to_numpy(float),
+        where="mid",
+        color="#999999",
+        lw=1,
+        ls="--",
+        label="3-sigma limits",
+    )
     ax.step(x, d["lcl"].to_numpy(float), where="mid", color="#999999", lw=1, ls="--")
     ax.plot(x, d["center"].to_numpy(float), color="#2a9d8f", lw=1.2, label="centre (baseline)")
-    sns.lineplot(x=x, y=d["value"].to_numpy(float), ax=ax, marker="o", color="#264653", lw=1.5,
-                 label="weekly value")
+    sns.lineplot(
+        x=x,
+        y=d["value"].to_numpy(float),
+        ax=ax,
+        marker="o",
+        color="#264653",
+        lw=1.5,
+        label="weekly value",
+    )
     sig = d["signal"].to_numpy(bool)
     if sig.any():
-        ax.scatter(x[sig], d["value"].to_numpy(float)[sig], s=90, facecolors="none",
-                   edgecolors="#d62828", linewidths=2, zorder=5, label="rule violation")
+        ax.scatter(
+            x[sig],
+            d["value"].to_numpy(float)[sig],
+            s=90,
+            facecolors="none",
+            edgecolors="#d62828",
+            linewidths=2,
+            zorder=5,
+            label="rule violation",
+        )
     if target is not None:
         ax.axhline(target, color="#f4a261", ls=":", lw=1.5, label="target")
     if report_start is not None:
-        ax.axvspan(pd.Timestamp(report_start), x.max() + np.timedelta64(6, "D"), color="#e9c46a",
-                   alpha=0.15, lw=0, label="report month")
+        ax.axvspan(
+            pd.Timestamp(report_start),
+            x.max() + np.timedelta64(6, "D"),
+            color="#e9c46a",
+            alpha=0.15,
+            lw=0,
+            label="report month",
+        )
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylabel(ylabel)
@@ -383,8 +526,13 @@ def control_chart(chart: pd.DataFrame, *, percent: bool = True, ylabel: str = "P
     return fig
 
 
-def pareto(rates: pd.DataFrame, *, label: str = "name", top: int | None = 12,
-           figsize: tuple[float, float] = (8, 4)) -> Figure:
+def pareto(
+    rates: pd.DataFrame,
+    *,
+    label: str = "name",
+    top: int | None = 12,
+    figsize: tuple[float, float] = (8, 4),
+) -> Figure:
     """Pareto chart of criterion fails: bars by count, line for the cumulative share.
 
     Parameters
@@ -413,8 +561,11 @@ def pareto(rates: pd.DataFrame, *, label: str = "name", top: int | None = 12,
     d = rates.head(top) if top else rates
     lab = label if label in d else "criterion"
     fig, ax = _figure(figsize)
-    colors = (["#d62828" if c else "#457b9d" for c in d["critical"].astype(bool)]
-              if "critical" in d else ["#457b9d"] * len(d))
+    colors = (
+        ["#d62828" if c else "#457b9d" for c in d["critical"].astype(bool)]
+        if "critical" in d
+        else ["#457b9d"] * len(d)
+    )
     xs = np.arange(len(d))
     ax.bar(xs, d["fails"].to_numpy(float), color=colors)
     ax.set_xticks(xs, d[lab].astype(str), rotation=45, ha="right", fontsize=8)
@@ -429,8 +580,13 @@ def pareto(rates: pd.DataFrame, *, label: str = "name", top: int | None = 12,
     return fig
 
 
-def funnel(table: pd.DataFrame, curve: pd.DataFrame | None = None, *, unit: str = "agent_id",
-           figsize: tuple[float, float] = (8, 4)) -> Figure:
+def funnel(
+    table: pd.DataFrame,
+    curve: pd.DataFrame | None = None,
+    *,
+    unit: str = "agent_id",
+    figsize: tuple[float, float] = (8, 4),
+) -> Figure:
     """Funnel plot: each unit's pass rate against its number of audits, with limits.
 
     Parameters
@@ -460,7 +616,10 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None = None, *, unit: str 
     fig, ax = _figure(figsize)
     if curve is not None and len(curve):
         c = curve.sort_values("n")
-        for lo, hi, ls, name in (("lo95", "hi95", "--", "95% limits"), ("lo998", "hi998", ":", "99.8% limits")):
+        for lo, hi, ls, name in (
+            ("lo95", "hi95", "--", "95% limits"),
+            ("lo998", "hi998", ":", "99.8% limits"),
+        ):
             ax.plot(c["n"], c[lo], color="#777777", ls=ls, lw=1, label=name)
             ax.plot(c["n"], c[hi], color="#777777", ls=ls, lw=1)
     p0 = table.attrs.get("target", table["target"].iloc[0] if "target" in table else None)
@@ -469,8 +628,16 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None = None, *, unit: str 
     pal = {"within": "#8d99ae", "above": "#2a9d8f", "below": "#d62828"}
     rng = np.random.default_rng(0)  # jitter for display only: overlapping integer n
     jit = table.assign(_n=table["n"].to_numpy(float) + rng.uniform(-0.15, 0.15, len(table)))
-    sns.scatterplot(data=jit, x="_n", y="rate", hue="position", ax=ax, s=30, alpha=0.85,
-                    palette={k: v for k, v in pal.items() if k in set(table["position"])})
+    sns.scatterplot(
+        data=jit,
+        x="_n",
+        y="rate",
+        hue="position",
+        ax=ax,
+        s=30,
+        alpha=0.85,
+        palette={k: v for k, v in pal.items() if k in set(table["position"])},
+    )
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel("Audits in the month")
     ax.set_ylabel("Pass rate")
@@ -479,8 +646,14 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None = None, *, unit: str 
     return fig
 
 
-def audits_per_agent(per_agent: pd.DataFrame, *, value: str = "audits", target: float | None = None,
-                     planned: float | None = None, figsize: tuple[float, float] = (8, 3)) -> Figure:
+def audits_per_agent(
+    per_agent: pd.DataFrame,
+    *,
+    value: str = "audits",
+    target: float | None = None,
+    planned: float | None = None,
+    figsize: tuple[float, float] = (8, 3),
+) -> Figure:
     """How many agents got 0, 1, 2, ... audits this month, against the per-agent target.
 
     Parameters
@@ -528,11 +701,21 @@ def audits_per_agent(per_agent: pd.DataFrame, *, value: str = "audits", target: 
         colors = np.full(len(k), "#8ecae6")
     ax.bar(k, counts, color=colors, width=0.8)
     if target is not None and np.isfinite(target):
-        ax.axvline(float(target) - 0.5, color="#e76f51", ls="--", lw=1.5,
-                   label=f"target {float(target):g} per agent")
+        ax.axvline(
+            float(target) - 0.5,
+            color="#e76f51",
+            ls="--",
+            lw=1.5,
+            label=f"target {float(target):g} per agent",
+        )
     if planned is not None and np.isfinite(planned):
-        ax.axvline(float(planned) - 0.5, color="#555555", ls=":", lw=1.5,
-                   label=f"plan {float(planned):g} per agent")
+        ax.axvline(
+            float(planned) - 0.5,
+            color="#555555",
+            ls=":",
+            lw=1.5,
+            label=f"plan {float(planned):g} per agent",
+        )
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="upper left")
     ax.set_xticks(k)
@@ -542,10 +725,17 @@ def audits_per_agent(per_agent: pd.DataFrame, *, value: str = "audits", target: 
     return fig
 
 
-def breakdown(table: pd.DataFrame, by: str, *, value: str = "pass_rate",
-              ci: tuple[str, str] | None = ("pass_ci_low", "pass_ci_high"), percent: bool = True,
-              target: float | None = None, xlabel: str | None = None,
-              figsize: tuple[float, float] = (8, 3.2)) -> Figure:
+def breakdown(
+    table: pd.DataFrame,
+    by: str,
+    *,
+    value: str = "pass_rate",
+    ci: tuple[str, str] | None = ("pass_ci_low", "pass_ci_high"),
+    percent: bool = True,
+    target: float | None = None,
+    xlabel: str | None = None,
+    figsize: tuple[float, float] = (8, 3.2),
+) -> Figure:
     """Horizontal bars of a rate (or score) per group, with intervals and a target line.
 
     Parameters
@@ -577,14 +767,29 @@ def breakdown(table: pd.DataFrame, by: str, *, value: str = "pass_rate",
     d = table.sort_values(value, kind="stable").reset_index(drop=True)
     labels = d[by].astype(str)
     if "n" in d:
-        labels = labels + " (n=" + d["n"].map(lambda v: f"{int(v):,}" if np.isfinite(v) else "-") + ")"
+        labels = (
+            labels + " (n=" + d["n"].map(lambda v: f"{int(v):,}" if np.isfinite(v) else "-") + ")"
+        )
     fig, ax = _figure((figsize[0], max(figsize[1], 0.35 * len(d) + 1.3)))
-    sns.barplot(data=d.assign(_by=labels.to_numpy()), x=value, y="_by", ax=ax, color="#8ecae6",
-                orient="h", errorbar=None)
+    sns.barplot(
+        data=d.assign(_by=labels.to_numpy()),
+        x=value,
+        y="_by",
+        ax=ax,
+        color="#8ecae6",
+        orient="h",
+        errorbar=None,
+    )
     if ci:
         est = d[value].to_numpy(float)
-        ax.errorbar(est, np.arange(len(d)), xerr=_xerr(est, d[ci[0]].to_numpy(float), d[ci[1]].to_numpy(float)),
-                    fmt="none", ecolor="#333333", capsize=3)
+        ax.errorbar(
+            est,
+            np.arange(len(d)),
+            xerr=_xerr(est, d[ci[0]].to_numpy(float), d[ci[1]].to_numpy(float)),
+            fmt="none",
+            ecolor="#333333",
+            capsize=3,
+        )
     if target is not None:
         ax.axvline(target, color="#f4a261", ls="--", lw=1.5, label="target")
         ax.legend(fontsize=8, loc="lower right")
@@ -596,8 +801,13 @@ def breakdown(table: pd.DataFrame, by: str, *, value: str = "pass_rate",
     return fig
 
 
-def csat_box(scores: pd.DataFrame, *, score: str = "score", csat: str = "csat",
-             figsize: tuple[float, float] = (8, 3.5)) -> Figure:
+def csat_box(
+    scores: pd.DataFrame,
+    *,
+    score: str = "score",
+    csat: str = "csat",
+    figsize: tuple[float, float] = (8, 3.5),
+) -> Figure:
     """QA score distribution by CSAT answer (box plots), where CSAT exists.
 
     Parameters
@@ -639,8 +849,12 @@ def csat_box(scores: pd.DataFrame, *, score: str = "score", csat: str = "csat",
 # ---------------------------------------------------------------------------
 # global overview
 # ---------------------------------------------------------------------------
-def region_comparison(status: pd.DataFrame, *, kpis: Sequence[str] = ("pass_rate", "mean_score",
-                      "critical_rate", "alpha"), figsize: tuple[float, float] = (9, 3.6)) -> Figure:
+def region_comparison(
+    status: pd.DataFrame,
+    *,
+    kpis: Sequence[str] = ("pass_rate", "mean_score", "critical_rate", "alpha"),
+    figsize: tuple[float, float] = (9, 3.6),
+) -> Figure:
     """Regions side by side against the global targets, one panel per KPI.
 
     Parameters
@@ -685,22 +899,33 @@ def region_comparison(status: pd.DataFrame, *, kpis: Sequence[str] = ("pass_rate
             lo, hi = d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float)
             has = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(vals)
             if has.any():
-                ax.errorbar(xs[has], vals[has], yerr=_xerr(vals[has], lo[has], hi[has]), fmt="none",
-                            ecolor="#333333", capsize=3)
+                ax.errorbar(
+                    xs[has],
+                    vals[has],
+                    yerr=_xerr(vals[has], lo[has], hi[has]),
+                    fmt="none",
+                    ecolor="#333333",
+                    capsize=3,
+                )
         for i in np.flatnonzero(~np.isfinite(vals)):
-            ax.text(i, 0, "no data", rotation=90, ha="center", va="bottom", fontsize=7, color="#555555")
+            ax.text(
+                i, 0, "no data", rotation=90, ha="center", va="bottom", fontsize=7, color="#555555"
+            )
         t = d["target"].dropna()
         if len(t):
             ax.axhline(float(t.iloc[0]), color="#333333", ls="--", lw=1)
         ax.set_xticks(xs, d["region"].astype(str), fontsize=8)
-        ax.set_title(str(d["label"].dropna().iloc[0]) if "label" in d and d["label"].notna().any() else k,
-                     fontsize=9)
+        ax.set_title(
+            str(d["label"].dropna().iloc[0]) if "label" in d and d["label"].notna().any() else k,
+            fontsize=9,
+        )
         if k in ("pass_rate", "critical_rate"):
             ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         if k == "pass_rate" and np.isfinite(vals).any():
             ax.set_ylim(max(0.0, np.nanmin(vals) - 0.2), 1.0)
         elif k == "mean_score" and np.isfinite(vals).any():
             ax.set_ylim(max(0.0, np.nanmin(vals) - 15), 100)
-    fig.suptitle("Regions against the global targets (green met, amber at risk, red missed)",
-                 fontsize=10)
+    fig.suptitle(
+        "Regions against the global targets (green met, amber at risk, red missed)", fontsize=10
+    )
     return fig

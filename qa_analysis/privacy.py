@@ -26,9 +26,14 @@ _PSEUDONYM_PREFIX = {"agent_id": "A-", "reviewer_id": "R-", "rater_id": "R-"}
 _DEFAULT_ID_COLUMNS = ("agent_id", "reviewer_id", "rater_id")
 
 
-def pseudonymise(df: pd.DataFrame, columns: Sequence[str] | None = None,
-                 key: str | bytes | None = None, length: int = 8, *,
-                 demo_ok: bool = False) -> pd.DataFrame:
+def pseudonymise(
+    df: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    key: str | bytes | None = None,
+    length: int = 8,
+    *,
+    demo_ok: bool = False,
+) -> pd.DataFrame:
     """Replace person ids by stable keyed pseudonyms.
 
     Parameters
@@ -104,8 +109,9 @@ def pseudonymise(df: pd.DataFrame, columns: Sequence[str] | None = None,
         cols = [columns] if isinstance(columns, str) else list(columns)
         missing = [c for c in cols if c not in df.columns]
         if missing:
-            raise ValueError(f"pseudonymise: column(s) {missing} not in the table "
-                             f"(columns: {list(df.columns)})")
+            raise ValueError(
+                f"pseudonymise: column(s) {missing} not in the table (columns: {list(df.columns)})"
+            )
     if not cols:
         return df.copy()  # no ids, no key needed
     if key is None:
@@ -117,7 +123,8 @@ def pseudonymise(df: pd.DataFrame, columns: Sequence[str] | None = None,
                     f"The public demo key is used only for the bundled demo data (its "
                     f"pseudonyms can be reversed by hashing guessed ids). Set it "
                     f"(export {PSEUDONYM_ENV}=<a long random secret>, the same every month), "
-                    f"or set pseudonymise: false in the params to keep the raw ids")
+                    f"or set pseudonymise: false in the params to keep the raw ids"
+                )
             key = DEFAULT_PSEUDONYM_KEY
     key_bytes = key.encode("utf-8") if isinstance(key, str) else bytes(key)
     if not key_bytes:
@@ -128,12 +135,21 @@ def pseudonymise(df: pd.DataFrame, columns: Sequence[str] | None = None,
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         prefix = _PSEUDONYM_PREFIX.get(col, "P-")
         pseudo = np.array(
-            [prefix + hmac.new(key_bytes, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:length]
-             for u in uniques], dtype=object)
+            [
+                prefix
+                + hmac.new(key_bytes, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:length]
+                for u in uniques
+            ],
+            dtype=object,
+        )
         if len(set(pseudo)) != len(pseudo):
-            raise ValueError(f"pseudonymise: two ids in column {col!r} share a {length}-digit "
-                             f"pseudonym; use a larger length")
-        values = pseudo[np.where(codes >= 0, codes, 0)] if len(pseudo) else np.full(len(s), None, object)
+            raise ValueError(
+                f"pseudonymise: two ids in column {col!r} share a {length}-digit "
+                f"pseudonym; use a larger length"
+            )
+        values = (
+            pseudo[np.where(codes >= 0, codes, 0)] if len(pseudo) else np.full(len(s), None, object)
+        )
         values = np.where(codes >= 0, values, s.to_numpy(dtype=object))
         dtype = s.dtype if isinstance(s.dtype, pd.StringDtype) else object
         out[col] = pd.Series(values, index=s.index, name=col, dtype=dtype)

@@ -91,20 +91,20 @@ from scipy import sparse
 
 __all__ = [
     "Agreement",
-    "krippendorff_alpha",
-    "gwet_ac",
-    "fleiss_kappa",
-    "fleiss_kappa_by_category",
-    "cohen_kappa",
-    "brennan_prediger",
-    "percent_agreement",
-    "icc",
     "agreement_by_item",
-    "rater_calibration",
-    "rater_calibration_by_item",
-    "disagreements",
     "agreement_over_sessions",
     "alpha_verdict",
+    "brennan_prediger",
+    "cohen_kappa",
+    "disagreements",
+    "fleiss_kappa",
+    "fleiss_kappa_by_category",
+    "gwet_ac",
+    "icc",
+    "krippendorff_alpha",
+    "percent_agreement",
+    "rater_calibration",
+    "rater_calibration_by_item",
 ]
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -175,7 +175,7 @@ class Agreement:
 
 # --------------------------------------------------------------------------- helpers
 def _div(a: Any, b: Any) -> np.ndarray:
-    """a / b elementwise, NaN where b == 0 or either is NaN, without warnings."""
+    """A / b elementwise, NaN where b == 0 or either is NaN, without warnings."""
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     a, b = np.broadcast_arrays(a, b)
@@ -208,7 +208,8 @@ def _rows(index: pd.Index, pos: Any, k: int = 5) -> str:
 
     A default RangeIndex (labels = positions): ``rows 3, 7``; another unique
     index: ``rows with index labels 'a', 'b'``; an index with duplicate labels:
-    ``rows at positions 3, 7 (the index has duplicate labels)``."""
+    ``rows at positions 3, 7 (the index has duplicate labels)``.
+    """
     pos = np.asarray(pos, dtype=np.int64)[:k]
     if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
         return "rows " + ", ".join(str(int(p)) for p in pos)
@@ -225,7 +226,8 @@ def _where(index: pd.Index, base: np.ndarray | None = None) -> Callable[[Any], s
     """Row reference maker: positions in a frame -> text about rows of the *caller's* data.
 
     ``base`` maps positions of a sub-frame to positions in the caller's frame
-    (whose index is ``index``)."""
+    (whose index is ``index``).
+    """
 
     def where(pos: Any) -> str:
         pos = np.asarray(pos, dtype=np.int64)
@@ -496,7 +498,8 @@ def _block(r: _Ratings) -> _Block:
 def _pairs(N: sparse.csr_matrix) -> tuple[np.ndarray, ...]:
     """All ordered pairs of non-zero entries within each row of a CSR matrix.
 
-    Returns row, col_a, col_b, val_a, val_b, same (a is b)."""
+    Returns row, col_a, col_b, val_a, val_b, same (a is b).
+    """
     N = sparse.csr_matrix(N)
     lens = np.diff(N.indptr)
     row_e = np.repeat(np.arange(N.shape[0]), lens)
@@ -519,7 +522,8 @@ def _weight_chunks(
 
     ``patterns``: multinomial(n, mult / n) per resample, exactly the law of the
     pattern counts when n units are drawn with replacement. ``units``: draw unit
-    indices and count them per pattern (classic index resampling)."""
+    indices and count them per pattern (classic index resampling).
+    """
     P = mult.size
     n = int(round(mult.sum()))
     if method == "auto":
@@ -606,7 +610,8 @@ def _estimate(
     method: str,
 ) -> list[tuple[float, float, float, float, float, str]]:
     """Point estimates and (optionally) percentile intervals for several statistics
-    sharing the same resamples. Returns (est, obs, exp, lo, hi, boot_note) per statistic."""
+    sharing the same resamples. Returns (est, obs, exp, lo, hi, boot_note) per statistic.
+    """
     _check_ci(ci, n_boot)
     widths = [F.shape[1] for F, _ in stats]
     if any(sparse.issparse(F) for F, _ in stats):
@@ -862,7 +867,8 @@ def _alpha_compact(r: _Ratings, b: _Block, level: str) -> tuple[Any, Finisher]:
     Interval: ``[d_u, m_u, S1_u, S2_u]`` with ``d_u = 2 (m S2 - S1^2) / (m - 1)``
     (sums of centred values), so ``D_e`` is ``2 (n sum S2 - (sum S1)^2)``.
     Nominal and ratio: ``[d_u, n_u1..n_uC]`` with ``d_u = n_u' delta n_u / (m_u - 1)``
-    and ``D_e = n' delta n``."""
+    and ``D_e = n' delta n``.
+    """
     N = b.counts
     m = _row_sums(N)
     pair = m >= 2
@@ -1644,7 +1650,8 @@ def _criteria_order(data: pd.DataFrame, item: str, scorecard: Any) -> list[Any]:
 
 def _item_categories(cid: Any, scorecard: Any, categories: Any) -> list[Any] | None:
     """The full scale of a criterion: ``categories`` (one list for every criterion,
-    or a mapping criterion -> list), else the scorecard's, else None (unknown)."""
+    or a mapping criterion -> list), else the scorecard's, else None (unknown).
+    """
     if categories is not None:
         if isinstance(categories, Mapping):
             if cid in categories:

@@ -46,53 +46,53 @@ from qa_analysis import trends as tr
 from qa_analysis.scorecard import Scorecard, criterion_rates, score_evaluations
 
 __all__ = [
-    "PROJECT_ROOT",
-    "DEFAULT_THRESHOLDS",
     "DEFAULT_TARGETS",
-    "Window",
-    "ReportData",
+    "DEFAULT_THRESHOLDS",
+    "PROJECT_ROOT",
     "CalibrationResults",
     "PerformanceResults",
-    "resolve_path",
-    "data_source",
-    "report_window",
-    "load_report_data",
-    "is_demo_data",
-    "verdict",
-    "fmt_ci",
-    "merged_targets",
-    "calibration_results",
-    "calibration_kpis",
-    "participation_sentence",
-    "agreement_sentence",
-    "agreement_markdown",
-    "kappa_paradox_markdown",
-    "agreement_table",
-    "rater_table",
-    "rater_markdown",
-    "split_markdown",
-    "drift_sentence",
-    "performance_results",
-    "performance_kpis",
-    "volume_markdown",
-    "control_markdown",
-    "trend_sentence",
-    "targets_markdown",
-    "pareto_sentence",
-    "critical_sentence",
+    "ReportData",
+    "Window",
     "agents_markdown",
     "agents_ranked",
-    "top_bottom",
+    "agreement_markdown",
+    "agreement_sentence",
+    "agreement_table",
+    "calibration_kpis",
+    "calibration_results",
     "changes_markdown",
+    "control_markdown",
+    "critical_sentence",
     "csat_sentence",
-    "plan_sentence",
+    "data_source",
     "display_table",
-    "region_table",
-    "region_targets",
-    "region_consistency",
-    "region_links",
+    "drift_sentence",
+    "fmt_ci",
     "global_kpis",
     "global_markdown",
+    "is_demo_data",
+    "kappa_paradox_markdown",
+    "load_report_data",
+    "merged_targets",
+    "pareto_sentence",
+    "participation_sentence",
+    "performance_kpis",
+    "performance_results",
+    "plan_sentence",
+    "rater_markdown",
+    "rater_table",
+    "region_consistency",
+    "region_links",
+    "region_table",
+    "region_targets",
+    "report_window",
+    "resolve_path",
+    "split_markdown",
+    "targets_markdown",
+    "top_bottom",
+    "trend_sentence",
+    "verdict",
+    "volume_markdown",
 ]
 
 #: The project root: the folder holding the ``qa_analysis`` package (and params/, data/).
@@ -100,21 +100,40 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Defaults of the notebooks' ``thresholds`` parameter.
 DEFAULT_THRESHOLDS: dict[str, float] = {
-    "alpha_reliable": 0.8, "alpha_tentative": 0.667, "bias_flag": 0.1, "n_boot": 1000}
+    "alpha_reliable": 0.8,
+    "alpha_tentative": 0.667,
+    "bias_flag": 0.1,
+    "n_boot": 1000,
+}
 #: Defaults of the notebooks' ``targets`` parameter.
 DEFAULT_TARGETS: dict[str, float] = {
-    "pass_rate": 0.85, "mean_score": 85, "critical_rate": 0.02, "alpha": 0.667,
-    "audits_per_agent": 5}
+    "pass_rate": 0.85,
+    "mean_score": 85,
+    "critical_rate": 0.02,
+    "alpha": 0.667,
+    "audits_per_agent": 5,
+}
 #: Direction of each target: ``min`` = at least, ``max`` = at most.
 TARGET_DIRECTIONS: dict[str, str] = {
-    "pass_rate": "min", "mean_score": "min", "critical_rate": "max", "alpha": "min",
-    "audits_per_agent": "min"}
+    "pass_rate": "min",
+    "mean_score": "min",
+    "critical_rate": "max",
+    "alpha": "min",
+    "audits_per_agent": "min",
+}
 KPI_LABELS: dict[str, str] = {
-    "pass_rate": "Pass rate", "mean_score": "Mean score", "critical_rate": "Critical-error rate",
-    "alpha": "Calibration alpha", "audits_per_agent": "Audits per agent"}
+    "pass_rate": "Pass rate",
+    "mean_score": "Mean score",
+    "critical_rate": "Critical-error rate",
+    "alpha": "Calibration alpha",
+    "audits_per_agent": "Audits per agent",
+}
 TABLES = ("evaluations", "calibration", "tickets")
-_LOADERS = {"evaluations": io.load_evaluations, "calibration": io.load_calibration,
-            "tickets": io.load_tickets}
+_LOADERS = {
+    "evaluations": io.load_evaluations,
+    "calibration": io.load_calibration,
+    "tickets": io.load_tickets,
+}
 
 
 # ---------------------------------------------------------------------------
@@ -222,16 +241,24 @@ def report_window(period: str, history_months: int = 6) -> Window:
         raise ValueError(f"period must be YYYY-MM (e.g. 2026-10), got {period!r}") from None
     if not isinstance(period, str) or len(period) != 7 or period[4] != "-":
         raise ValueError(f"period must be YYYY-MM (e.g. 2026-10), got {period!r}")
-    if isinstance(history_months, bool) or not isinstance(history_months, int | np.integer) \
-            or history_months < 0:
+    if (
+        isinstance(history_months, bool)
+        or not isinstance(history_months, int | np.integer)
+        or history_months < 0
+    ):
         raise ValueError(f"history_months must be a non-negative integer, got {history_months!r}")
     start = p.start_time.normalize()
     end = p.end_time.normalize()
     prev = p - 1
-    return Window(period=str(p), start=start, end=end,
-                  history_start=(p - int(history_months)).start_time.normalize(),
-                  prev_start=prev.start_time.normalize(), prev_end=prev.end_time.normalize(),
-                  history_months=int(history_months))
+    return Window(
+        period=str(p),
+        start=start,
+        end=end,
+        history_start=(p - int(history_months)).start_time.normalize(),
+        prev_start=prev.start_time.normalize(),
+        prev_end=prev.end_time.normalize(),
+        history_months=int(history_months),
+    )
 
 
 @dataclass(frozen=True)
@@ -276,9 +303,17 @@ def is_demo_data(data: str | Path) -> bool:
     return (folder / "planted.json").is_file()
 
 
-def load_report_data(data: str | Path, scorecard: str | Path | Scorecard, *, region: str | None,
-                     period: str, history_months: int = 6, pseudonymise: bool = True,
-                     tables: Sequence[str] = TABLES, key: str | None = None) -> ReportData:
+def load_report_data(
+    data: str | Path,
+    scorecard: str | Path | Scorecard,
+    *,
+    region: str | None,
+    period: str,
+    history_months: int = 6,
+    pseudonymise: bool = True,
+    tables: Sequence[str] = TABLES,
+    key: str | None = None,
+) -> ReportData:
     """Load a report's tables for one region (or all, ``region=None``) and window.
 
     Parameters
@@ -319,7 +354,11 @@ def load_report_data(data: str | Path, scorecard: str | Path | Scorecard, *, reg
     unknown = [t for t in tables if t not in TABLES]
     if unknown:
         raise ValueError(f"tables: unknown table(s) {unknown}; choose from {list(TABLES)}")
-    sc = scorecard if isinstance(scorecard, Scorecard) else Scorecard.from_yaml(resolve_path(scorecard))
+    sc = (
+        scorecard
+        if isinstance(scorecard, Scorecard)
+        else Scorecard.from_yaml(resolve_path(scorecard))
+    )
     win = report_window(period, history_months)
     demo_ok = is_demo_data(data)
     frames: dict[str, pd.DataFrame] = {}
@@ -336,9 +375,16 @@ def load_report_data(data: str | Path, scorecard: str | Path | Scorecard, *, reg
         if "note" in df.attrs:
             notes.append(df.attrs["note"])
         frames[t] = df
-    return ReportData(scorecard=sc, window=win, region=region, evaluations=frames["evaluations"],
-                      calibration=frames["calibration"], tickets=frames["tickets"],
-                      pseudonymised=bool(pseudonymise), notes=tuple(notes))
+    return ReportData(
+        scorecard=sc,
+        window=win,
+        region=region,
+        evaluations=frames["evaluations"],
+        calibration=frames["calibration"],
+        tickets=frames["tickets"],
+        pseudonymised=bool(pseudonymise),
+        notes=tuple(notes),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -364,8 +410,9 @@ def _fmt(x: Any, digits: int = 2, pct: bool = False, signed: bool = False) -> st
     return f"{v:{sign}.{digits}f}" + ("%" if pct else "")
 
 
-def fmt_ci(est: Any, lo: Any, hi: Any, *, digits: int = 2, pct: bool = False,
-           signed: bool = False) -> str:
+def fmt_ci(
+    est: Any, lo: Any, hi: Any, *, digits: int = 2, pct: bool = False, signed: bool = False
+) -> str:
     """``"0.52 [0.41, 0.63]"`` (or ``"81.3% [78.0%, 84.2%]"`` with ``pct``).
 
     Examples
@@ -410,8 +457,10 @@ def _thresholds(thresholds: Mapping[str, Any] | None) -> dict[str, float]:
     if thresholds:
         out.update({k: v for k, v in thresholds.items() if v is not None})
     if not out["alpha_tentative"] <= out["alpha_reliable"]:
-        raise ValueError("thresholds: alpha_tentative must not exceed alpha_reliable, got "
-                         f"{out['alpha_tentative']} > {out['alpha_reliable']}")
+        raise ValueError(
+            "thresholds: alpha_tentative must not exceed alpha_reliable, got "
+            f"{out['alpha_tentative']} > {out['alpha_reliable']}"
+        )
     return out
 
 
@@ -437,17 +486,28 @@ def verdict(alpha: Any, thresholds: Mapping[str, Any] | None = None) -> str:
     if not _finite(alpha):
         return "undefined"
     a = float(alpha)
-    return ("reliable" if a >= th["alpha_reliable"] else
-            "tentative" if a >= th["alpha_tentative"] else "unreliable")
+    return (
+        "reliable"
+        if a >= th["alpha_reliable"]
+        else "tentative"
+        if a >= th["alpha_tentative"]
+        else "unreliable"
+    )
 
 
 def _names(scorecard: Scorecard | None) -> dict[str, str]:
     return {c.id: c.name for c in scorecard} if scorecard is not None else {}
 
 
-def display_table(df: pd.DataFrame, columns: Mapping[str, str] | None = None, *,
-                  head: int | None = 10, digits: int = 2,
-                  percent: Sequence[str] = (), index: bool = True) -> pd.DataFrame:
+def display_table(
+    df: pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    *,
+    head: int | None = 10,
+    digits: int = 2,
+    percent: Sequence[str] = (),
+    index: bool = True,
+) -> pd.DataFrame:
     """A small, rounded, relabelled copy of ``df`` for display in a report.
 
     ``columns`` maps source column -> display label (and selects them, in
@@ -578,9 +638,16 @@ def _in_window(df: pd.DataFrame, col: str, start: pd.Timestamp, end: pd.Timestam
     return df.loc[((d >= start) & (d <= end)).to_numpy()]
 
 
-def calibration_results(calibration: pd.DataFrame, scorecard: Scorecard, window: Window, *,
-                        thresholds: Mapping[str, Any] | None = None, seed: int = 0,
-                        top: int = 10, region: str | None = None) -> CalibrationResults:
+def calibration_results(
+    calibration: pd.DataFrame,
+    scorecard: Scorecard,
+    window: Window,
+    *,
+    thresholds: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    top: int = 10,
+    region: str | None = None,
+) -> CalibrationResults:
     """Run the calibration report's analyses on the month (and the history for drift).
 
     Parameters
@@ -649,40 +716,80 @@ def calibration_results(calibration: pd.DataFrame, scorecard: Scorecard, window:
         drift = _drift(hist, scorecard) if len(hist) else e
         trend = _drift_trend(drift) if len(drift) else empty_trend
         return CalibrationResults(
-            region=region, window=window, thresholds=th, n_ratings=0,
-            sessions=pd.DataFrame(columns=["session_id", "session_date", "tickets", "raters",
-                                           "specialists", "experts"]),
-            roles=pd.DataFrame(columns=["role", "raters"]), by_item=e, raters=e, heatmap=e,
-            split=e, drift=drift, drift_trend=trend, names=names, n_ratings_total=n_total,
-            n_na=n_na)
+            region=region,
+            window=window,
+            thresholds=th,
+            n_ratings=0,
+            sessions=pd.DataFrame(
+                columns=[
+                    "session_id",
+                    "session_date",
+                    "tickets",
+                    "raters",
+                    "specialists",
+                    "experts",
+                ]
+            ),
+            roles=pd.DataFrame(columns=["role", "raters"]),
+            by_item=e,
+            raters=e,
+            heatmap=e,
+            split=e,
+            drift=drift,
+            drift_trend=trend,
+            names=names,
+            n_ratings_total=n_total,
+            n_na=n_na,
+        )
     # a ticket discussed in two sessions is two units
     month_all = month_all.assign(
-        unit=month_all["session_id"].astype(str) + " / " + month_all["ticket_id"].astype(str))
+        unit=month_all["session_id"].astype(str) + " / " + month_all["ticket_id"].astype(str)
+    )
     month = month_all.loc[month_all["score"].notna()]
     role = month["role"].astype(str)
-    sessions = (month.assign(_spec=month["rater_id"].where(role == "specialist"),
-                             _exp=month["rater_id"].where(role == "expert"))
-                .groupby("session_id", sort=False)
-                .agg(session_date=("session_date", "min"), tickets=("ticket_id", "nunique"),
-                     raters=("rater_id", "nunique"), specialists=("_spec", "nunique"),
-                     experts=("_exp", "nunique"))
-                .reset_index().sort_values("session_date", kind="stable").reset_index(drop=True))
-    roles = (month.groupby("role", sort=True)["rater_id"].nunique().rename("raters").reset_index())
+    sessions = (
+        month.assign(
+            _spec=month["rater_id"].where(role == "specialist"),
+            _exp=month["rater_id"].where(role == "expert"),
+        )
+        .groupby("session_id", sort=False)
+        .agg(
+            session_date=("session_date", "min"),
+            tickets=("ticket_id", "nunique"),
+            raters=("rater_id", "nunique"),
+            specialists=("_spec", "nunique"),
+            experts=("_exp", "nunique"),
+        )
+        .reset_index()
+        .sort_values("session_date", kind="stable")
+        .reset_index(drop=True)
+    )
+    roles = month.groupby("role", sort=True)["rater_id"].nunique().rename("raters").reset_index()
     # N/A rows included: agreement_by_item ignores them and counts them in its note
-    by_item = rel.agreement_by_item(month_all, scorecard=scorecard, unit="unit", n_boot=n_boot,
-                                    seed=seed)
+    by_item = rel.agreement_by_item(
+        month_all, scorecard=scorecard, unit="unit", n_boot=n_boot, seed=seed
+    )
     by_item.insert(1, "name", by_item["criterion"].map(names).fillna(by_item["criterion"]))
     by_item["verdict"] = [verdict(a, th) for a in by_item["alpha"]]
-    raters = rel.rater_calibration(month, scorecard=scorecard, unit="unit",
-                                   tolerance=float(th["bias_flag"]), n_boot=n_boot, seed=seed)
-    raters = raters.sort_values("deviation_share", ascending=False, kind="stable").reset_index(drop=True)
+    raters = rel.rater_calibration(
+        month,
+        scorecard=scorecard,
+        unit="unit",
+        tolerance=float(th["bias_flag"]),
+        n_boot=n_boot,
+        seed=seed,
+    )
+    raters = raters.sort_values("deviation_share", ascending=False, kind="stable").reset_index(
+        drop=True
+    )
     # ratings that were candidates for a comparison: everyone's but the expert's (the
     # reference), or everyone's when there is no expert (consensus of the others)
     is_expert = month["role"].astype(str) == "expert"
     n_candidates = int((~is_expert).sum()) if is_expert.any() else len(month)
     n_compared = int(raters["n_ratings"].sum()) if len(raters) else 0
-    heat = rel.rater_calibration_by_item(month, scorecard=scorecard, unit="unit", ci=None,
-                                         tolerance=float(th["bias_flag"]))
+    heat = rel.rater_calibration_by_item(
+        month, scorecard=scorecard, unit="unit", ci=None, tolerance=float(th["bias_flag"])
+    )
     heat["name"] = heat["criterion"].map(names).fillna(heat["criterion"])
     split = rel.disagreements(month, scorecard=scorecard, unit="unit", top=top)
     if len(split):
@@ -690,14 +797,31 @@ def calibration_results(calibration: pd.DataFrame, scorecard: Scorecard, window:
         split.insert(1, "session_id", parts[0])
         split.insert(2, "ticket_id", parts[1])
         split = split.drop(columns="unit")
-        split.insert(split.columns.get_loc("most_split") + 1, "most_split_name",
-                     split["most_split"].map(names))
+        split.insert(
+            split.columns.get_loc("most_split") + 1,
+            "most_split_name",
+            split["most_split"].map(names),
+        )
     drift = _drift(hist, scorecard)
     return CalibrationResults(
-        region=region, window=window, thresholds=th, n_ratings=len(month), sessions=sessions,
-        roles=roles, by_item=by_item, raters=raters, heatmap=heat, split=split, drift=drift,
-        drift_trend=_drift_trend(drift), names=names, n_ratings_total=n_total, n_na=n_na,
-        n_no_reference=max(n_candidates - n_compared, 0), n_compared=n_compared)
+        region=region,
+        window=window,
+        thresholds=th,
+        n_ratings=len(month),
+        sessions=sessions,
+        roles=roles,
+        by_item=by_item,
+        raters=raters,
+        heatmap=heat,
+        split=split,
+        drift=drift,
+        drift_trend=_drift_trend(drift),
+        names=names,
+        n_ratings_total=n_total,
+        n_na=n_na,
+        n_no_reference=max(n_candidates - n_compared, 0),
+        n_compared=n_compared,
+    )
 
 
 def _drift(hist: pd.DataFrame, scorecard: Scorecard) -> pd.DataFrame:
@@ -729,18 +853,24 @@ def participation_sentence(res: CalibrationResults) -> str:
     """
     where = f" {res.region}" if res.region else ""
     if res.empty:
-        return (f"**No calibration sessions in {res.window.label}{' for' + where if where else ''}.** "
-                "Agreement, rater calibration and the discussion list need at least one session; "
-                "the KPIs for this month are empty (null).")
+        return (
+            f"**No calibration sessions in {res.window.label}{' for' + where if where else ''}.** "
+            "Agreement, rater calibration and the discussion list need at least one session; "
+            "the KPIs for this month are empty (null)."
+        )
     roles = dict(zip(res.roles["role"], res.roles["raters"], strict=True))
     parts = [f"{int(v)} {k}{'s' if int(v) != 1 else ''}" for k, v in roles.items()]
     s = "s" if res.n_sessions != 1 else ""
-    head = (f"In {res.window.label}{where} held {res.n_sessions} calibration session{s} on "
-            f"{res.n_tickets} tickets with {res.n_raters} raters ({', '.join(parts)})")
+    head = (
+        f"In {res.window.label}{where} held {res.n_sessions} calibration session{s} on "
+        f"{res.n_tickets} tickets with {res.n_raters} raters ({', '.join(parts)})"
+    )
     total = max(res.n_ratings_total, res.n_ratings + res.n_na)
     if res.n_na:
-        return (f"{head}: {total:,} ratings in all, of which {res.n_na:,} N/A (criterion not "
-                f"applicable, left out of every statistic) and {res.n_ratings:,} scored.")
+        return (
+            f"{head}: {total:,} ratings in all, of which {res.n_na:,} N/A (criterion not "
+            f"applicable, left out of every statistic) and {res.n_ratings:,} scored."
+        )
     return f"{head}: {res.n_ratings:,} ratings in all, none N/A."
 
 
@@ -764,8 +894,10 @@ def agreement_sentence(row: Mapping[str, Any], thresholds: Mapping[str, Any] | N
     if v == "reliable":
         tail = f"at or above the {_bar(th['alpha_reliable'])} bar (reliable)"
     elif v == "tentative":
-        tail = (f"between the {_bar(th['alpha_tentative'])} floor and the "
-                f"{_bar(th['alpha_reliable'])} bar (tentative)")
+        tail = (
+            f"between the {_bar(th['alpha_tentative'])} floor and the "
+            f"{_bar(th['alpha_reliable'])} bar (tentative)"
+        )
     else:
         tail = f"below the {_bar(th['alpha_tentative'])} floor (unreliable)"
     return f"Alpha for *{name}* is {txt}: {tail}."
@@ -796,8 +928,12 @@ def agreement_markdown(res: CalibrationResults) -> str:
         lines += [f"- {agreement_sentence(r, th)}" for r in weak.to_dict("records")]
     notes = _item_notes(b)
     if notes:
-        lines += ["", "Notes from the agreement computation, per criterion (missing ratings are the "
-                  "N/A ones, left out):", ""]
+        lines += [
+            "",
+            "Notes from the agreement computation, per criterion (missing ratings are the "
+            "N/A ones, left out):",
+            "",
+        ]
         lines += [f"- *{name}*: {note}." for name, note in notes]
     return "\n".join(lines)
 
@@ -809,8 +945,11 @@ def _item_notes(by_item: pd.DataFrame) -> list[tuple[str, str]]:
     names = by_item["name"] if "name" in by_item else by_item["criterion"]
     out = []
     for name, note in zip(names, by_item["note"], strict=True):
-        text = "" if note is None or note is pd.NA or (isinstance(note, float) and math.isnan(note)) \
+        text = (
+            ""
+            if note is None or note is pd.NA or (isinstance(note, float) and math.isnan(note))
             else str(note).strip().rstrip(".")
+        )
         if text:
             out.append((str(name), text))
     return out
@@ -837,43 +976,55 @@ def kappa_paradox_markdown(res: CalibrationResults, *, high: float | None = None
     hi = th["alpha_reliable"] if high is None else float(high)
     b = res.by_item
     with np.errstate(invalid="ignore"):
-        mask = (b["gwet"].to_numpy(dtype=float) >= hi) & (b["alpha"].to_numpy(dtype=float)
-                                                          < th["alpha_tentative"])
+        mask = (b["gwet"].to_numpy(dtype=float) >= hi) & (
+            b["alpha"].to_numpy(dtype=float) < th["alpha_tentative"]
+        )
     rows = b.loc[mask]
     if len(rows) == 0:
-        return ("No criterion shows the *kappa paradox* this month (high Gwet agreement with a "
-                "low alpha).")
+        return (
+            "No criterion shows the *kappa paradox* this month (high Gwet agreement with a "
+            "low alpha)."
+        )
     items = ", ".join(
         f"*{r['name']}* (alpha {_fmt(r['alpha'])}, {r['gwet_coefficient'].split(' ')[0]} "
         f"{_fmt(r['gwet'])}, {_fmt(r['percent_agreement'], 0, pct=True)} of rater pairs agree)"
-        for r in rows.to_dict("records"))
-    return (f"**High agreement, low alpha (the kappa paradox):** {items}. "
-            "Almost every rating falls in one category (nearly every ticket passes), so the "
-            "agreement expected by chance is already high and alpha, which corrects for it, "
-            "is driven by the few tickets where raters disagree. Gwet's coefficient is far less "
-            "sensitive to such skewed prevalence. Read it as: the room agrees on the routine "
-            "case but not on the rare fails, which are the ones that matter; bring examples "
-            "of fails to the next session.")
+        for r in rows.to_dict("records")
+    )
+    return (
+        f"**High agreement, low alpha (the kappa paradox):** {items}. "
+        "Almost every rating falls in one category (nearly every ticket passes), so the "
+        "agreement expected by chance is already high and alpha, which corrects for it, "
+        "is driven by the few tickets where raters disagree. Gwet's coefficient is far less "
+        "sensitive to such skewed prevalence. Read it as: the room agrees on the routine "
+        "case but not on the rare fails, which are the ones that matter; bring examples "
+        "of fails to the next session."
+    )
 
 
 def rater_markdown(res: CalibrationResults) -> str:
     """Lenient and severe raters against the reference, with their mean bias and CI."""
     if res.empty or len(res.raters) == 0:
-        tail = (f" ({res.n_no_reference:,} scored rating(s) had none)" if res.n_no_reference else "")
+        tail = f" ({res.n_no_reference:,} scored rating(s) had none)" if res.n_no_reference else ""
         return f"No rater calibration: no ratings with a reference this month{tail}."
     r = res.raters
     ref = str(r["reference"].iloc[0])
     n = len(r)
     flagged = r.loc[r["verdict"].isin(["lenient", "severe"])]
-    head = (f"{len(flagged)} of {n} raters differ from the {ref} by at least "
-            f"{_fmt(res.thresholds['bias_flag'] * 100, 0)}% of the scale range "
-            f"(with the interval clear of zero)")
+    head = (
+        f"{len(flagged)} of {n} raters differ from the {ref} by at least "
+        f"{_fmt(res.thresholds['bias_flag'] * 100, 0)}% of the scale range "
+        f"(with the interval clear of zero)"
+    )
     basis = f"Compared on {res.n_compared:,} ratings"
     if res.n_no_reference:
-        what = ("no expert rating of the same ticket and criterion" if ref == "expert"
-                else "no other rater on the same ticket and criterion")
-        basis += (f"; {res.n_no_reference:,} rating(s) had {what} and are left out of "
-                  "rater calibration")
+        what = (
+            "no expert rating of the same ticket and criterion"
+            if ref == "expert"
+            else "no other rater on the same ticket and criterion"
+        )
+        basis += (
+            f"; {res.n_no_reference:,} rating(s) had {what} and are left out of rater calibration"
+        )
     basis += "."
     if len(flagged) == 0:
         return f"{head}: everyone is aligned. {basis}"
@@ -883,7 +1034,8 @@ def rater_markdown(res: CalibrationResults) -> str:
             f"- **{x['rater_id']}** is **{x['verdict']}**: mean bias "
             f"{fmt_ci(x['deviation_share'], x['deviation_share_ci_low'], x['deviation_share_ci_high'], digits=1, pct=True, signed=True)} "
             f"of the scale range, matches the {ref} on {_fmt(x['match_rate'], 0, pct=True)} of "
-            f"ratings (AC1 {_fmt(x['agreement_ac1'])}).")
+            f"ratings (AC1 {_fmt(x['agreement_ac1'])})."
+        )
     lines += ["", basis]
     return "\n".join(lines)
 
@@ -893,15 +1045,23 @@ def split_markdown(res: CalibrationResults) -> str:
     if res.empty or len(res.split) == 0:
         return "No discussion list: no calibration tickets this month."
     s = res.split.iloc[0]
-    crit = res.names.get(s["most_split"], s["most_split"]) if isinstance(s["most_split"], str) else None
-    txt = (f"The {len(res.split)} tickets below split the raters most (split = mean pairwise "
-           f"difference as a share of the scale, 0 = unanimous). Ticket **{s['ticket_id']}** "
-           f"tops the list (split {_fmt(s['split'])}, raters differ on {int(s['n_split'])} criteria")
+    crit = (
+        res.names.get(s["most_split"], s["most_split"])
+        if isinstance(s["most_split"], str)
+        else None
+    )
+    txt = (
+        f"The {len(res.split)} tickets below split the raters most (split = mean pairwise "
+        f"difference as a share of the scale, 0 = unanimous). Ticket **{s['ticket_id']}** "
+        f"tops the list (split {_fmt(s['split'])}, raters differ on {int(s['n_split'])} criteria"
+    )
     txt += f", most on *{crit}*)." if crit else ")."
     counts = res.split["most_split"].dropna().map(lambda c: res.names.get(c, c)).value_counts()
     if len(counts):
-        txt += (f" *{counts.index[0]}* is the most divisive criterion on {int(counts.iloc[0])} of "
-                f"them: start the next session there.")
+        txt += (
+            f" *{counts.index[0]}* is the most divisive criterion on {int(counts.iloc[0])} of "
+            f"them: start the next session there."
+        )
     return txt
 
 
@@ -910,21 +1070,28 @@ def drift_sentence(res: CalibrationResults) -> str:
     d = res.drift
     if len(d) == 0:
         return "No sessions in the history window: no drift chart."
-    per = d.groupby("session_id", sort=False).agg(date=("session_date", "first"),
-                                                   mean_alpha=("mean_alpha", "first"))
+    per = d.groupby("session_id", sort=False).agg(
+        date=("session_date", "first"), mean_alpha=("mean_alpha", "first")
+    )
     t = res.drift_trend
     first, last = per.iloc[0], per.iloc[-1]
-    txt = (f"Over {len(per)} sessions since {pd.Timestamp(first['date']).strftime('%d %B %Y')}, "
-           f"the sessions' mean alpha went from {_fmt(first['mean_alpha'])} to "
-           f"{_fmt(last['mean_alpha'])}.")
+    txt = (
+        f"Over {len(per)} sessions since {pd.Timestamp(first['date']).strftime('%d %B %Y')}, "
+        f"the sessions' mean alpha went from {_fmt(first['mean_alpha'])} to "
+        f"{_fmt(last['mean_alpha'])}."
+    )
     if _finite(t.p_value):
         if t.p_value < 0.05:
             way = "rising" if t.s > 0 else "falling"
-            txt += (f" Mann-Kendall finds a {way} trend (Kendall's tau {_fmt(t.tau)}, "
-                    f"p = {t.p_value:.3f}).")
+            txt += (
+                f" Mann-Kendall finds a {way} trend (Kendall's tau {_fmt(t.tau)}, "
+                f"p = {t.p_value:.3f})."
+            )
         else:
-            txt += (f" Mann-Kendall finds no significant trend (tau {_fmt(t.tau)}, "
-                    f"p = {t.p_value:.2f}): session-to-session moves are within noise.")
+            txt += (
+                f" Mann-Kendall finds no significant trend (tau {_fmt(t.tau)}, "
+                f"p = {t.p_value:.2f}): session-to-session moves are within noise."
+            )
     else:
         txt += f" Too few sessions for a trend test ({t.note})."
     return txt
@@ -932,39 +1099,56 @@ def drift_sentence(res: CalibrationResults) -> str:
 
 def agreement_table(res: CalibrationResults) -> pd.DataFrame:
     """Display table: one row per criterion with alpha, Gwet and percent agreement as
-    ``"estimate [low, high]"`` strings, the level and the verdict (indexed by criterion name)."""
+    ``"estimate [low, high]"`` strings, the level and the verdict (indexed by criterion name).
+    """
     b = res.by_item
     if len(b) == 0:
         return pd.DataFrame(columns=["Level", "Alpha", "Gwet", "Percent agreement", "Verdict"])
-    out = pd.DataFrame({
-        "Criterion": b["name"],
-        "Level": b["level"],
-        "Alpha": [fmt_ci(*r) for r in b[["alpha", "alpha_ci_low", "alpha_ci_high"]].to_numpy()],
-        "Gwet": [f"{c.split(' ')[0]} {fmt_ci(e, lo, hi)}" for c, e, lo, hi in
-                 b[["gwet_coefficient", "gwet", "gwet_ci_low", "gwet_ci_high"]].to_numpy()],
-        "Percent agreement": [fmt_ci(*r, digits=0, pct=True) for r in
-                              b[["percent_agreement", "percent_ci_low", "percent_ci_high"]].to_numpy()],
-        "Verdict": b["verdict"],
-    })
+    out = pd.DataFrame(
+        {
+            "Criterion": b["name"],
+            "Level": b["level"],
+            "Alpha": [fmt_ci(*r) for r in b[["alpha", "alpha_ci_low", "alpha_ci_high"]].to_numpy()],
+            "Gwet": [
+                f"{c.split(' ')[0]} {fmt_ci(e, lo, hi)}"
+                for c, e, lo, hi in b[
+                    ["gwet_coefficient", "gwet", "gwet_ci_low", "gwet_ci_high"]
+                ].to_numpy()
+            ],
+            "Percent agreement": [
+                fmt_ci(*r, digits=0, pct=True)
+                for r in b[["percent_agreement", "percent_ci_low", "percent_ci_high"]].to_numpy()
+            ],
+            "Verdict": b["verdict"],
+        }
+    )
     return out.set_index("Criterion")
 
 
 def rater_table(res: CalibrationResults) -> pd.DataFrame:
     """Display table: one row per rater with tickets, match rate, AC1, mean bias (share of
-    the scale range, with CI) and verdict, severe to lenient order kept from ``raters``."""
+    the scale range, with CI) and verdict, severe to lenient order kept from ``raters``.
+    """
     r = res.raters
     if len(r) == 0:
-        return pd.DataFrame(columns=["Tickets", "Match", "AC1", "Mean bias (% of range)", "Verdict"])
-    out = pd.DataFrame({
-        "Rater": r["rater_id"],
-        "Tickets": r["n_units"].astype(int),
-        "Match": [_fmt(x, 0, pct=True) for x in r["match_rate"]],
-        "AC1": r["agreement_ac1"].round(2),
-        "Mean bias (% of range)": [fmt_ci(e, lo, hi, digits=1, pct=True, signed=True) for e, lo, hi in
-                                   r[["deviation_share", "deviation_share_ci_low",
-                                      "deviation_share_ci_high"]].to_numpy()],
-        "Verdict": r["verdict"],
-    })
+        return pd.DataFrame(
+            columns=["Tickets", "Match", "AC1", "Mean bias (% of range)", "Verdict"]
+        )
+    out = pd.DataFrame(
+        {
+            "Rater": r["rater_id"],
+            "Tickets": r["n_units"].astype(int),
+            "Match": [_fmt(x, 0, pct=True) for x in r["match_rate"]],
+            "AC1": r["agreement_ac1"].round(2),
+            "Mean bias (% of range)": [
+                fmt_ci(e, lo, hi, digits=1, pct=True, signed=True)
+                for e, lo, hi in r[
+                    ["deviation_share", "deviation_share_ci_low", "deviation_share_ci_high"]
+                ].to_numpy()
+            ],
+            "Verdict": r["verdict"],
+        }
+    )
     return out.set_index("Rater")
 
 
@@ -978,14 +1162,26 @@ def calibration_kpis(res: CalibrationResults) -> dict[str, Any]:
     ``n_ratings_total, n_ratings, n_na, n_no_reference, n_compared``) are
     nested. Without ratings every statistic is None.
     """
-    out: dict[str, Any] = {"region": res.region, "period": res.window.period,
-                           "n_sessions": res.n_sessions, "n_tickets": res.n_tickets,
-                           "n_raters": res.n_raters}
+    out: dict[str, Any] = {
+        "region": res.region,
+        "period": res.window.period,
+        "n_sessions": res.n_sessions,
+        "n_tickets": res.n_tickets,
+        "n_raters": res.n_raters,
+    }
     out["detail"] = _calibration_counts(res)
     if res.empty or len(res.by_item) == 0:
-        out.update(mean_alpha=None, median_alpha=None, worst_criterion=None, worst_alpha=None,
-                   n_unreliable_criteria=None, n_lenient=None, n_severe=None,
-                   drift_p=_num(res.drift_trend.p_value), criteria={})
+        out.update(
+            mean_alpha=None,
+            median_alpha=None,
+            worst_criterion=None,
+            worst_alpha=None,
+            n_unreliable_criteria=None,
+            n_lenient=None,
+            n_severe=None,
+            drift_p=_num(res.drift_trend.p_value),
+            criteria={},
+        )
         return out
     b = res.by_item
     a = b["alpha"].to_numpy(dtype=float)
@@ -998,7 +1194,8 @@ def calibration_kpis(res: CalibrationResults) -> dict[str, Any]:
         worst_criterion=str(worst["criterion"]) if worst is not None else None,
         worst_alpha=_num(worst["alpha"]) if worst is not None else None,
         n_unreliable_criteria=int((b["verdict"] == "unreliable").sum()),
-        n_lenient=int((v == "lenient").sum()), n_severe=int((v == "severe").sum()),
+        n_lenient=int((v == "lenient").sum()),
+        n_severe=int((v == "severe").sum()),
         drift_p=_num(res.drift_trend.p_value),
         criteria={str(c): _num(x) for c, x in zip(b["criterion"], b["alpha"], strict=True)},
     )
@@ -1006,16 +1203,32 @@ def calibration_kpis(res: CalibrationResults) -> dict[str, Any]:
 
 
 def _calibration_counts(res: CalibrationResults) -> dict[str, int]:
-    return {"n_ratings_total": int(res.n_ratings_total), "n_ratings": int(res.n_ratings),
-            "n_na": int(res.n_na), "n_no_reference": int(res.n_no_reference),
-            "n_compared": int(res.n_compared)}
+    return {
+        "n_ratings_total": int(res.n_ratings_total),
+        "n_ratings": int(res.n_ratings),
+        "n_na": int(res.n_na),
+        "n_no_reference": int(res.n_no_reference),
+        "n_compared": int(res.n_compared),
+    }
 
 
 # ---------------------------------------------------------------------------
 # performance report
 # ---------------------------------------------------------------------------
-_AGG_COLS = ["n", "mean_score", "sd_score", "score_ci_low", "score_ci_high", "passed", "pass_rate",
-             "pass_ci_low", "pass_ci_high", "critical_fails", "critical_rate", "n_unscored"]
+_AGG_COLS = [
+    "n",
+    "mean_score",
+    "sd_score",
+    "score_ci_low",
+    "score_ci_high",
+    "passed",
+    "pass_rate",
+    "pass_ci_low",
+    "pass_ci_high",
+    "critical_fails",
+    "critical_rate",
+    "n_unscored",
+]
 
 
 @dataclass(frozen=True)
@@ -1127,8 +1340,21 @@ class PerformanceResults:
 
 def _score(ev: pd.DataFrame, scorecard: Scorecard) -> pd.DataFrame:
     if len(ev) == 0:
-        cols = [c for c in ("evaluation_id", "ticket_id", "agent_id", "reviewer_id", "region",
-                            "market", "channel", "queue", "evaluated_at", "csat")]
+        cols = [
+            c
+            for c in (
+                "evaluation_id",
+                "ticket_id",
+                "agent_id",
+                "reviewer_id",
+                "region",
+                "market",
+                "channel",
+                "queue",
+                "evaluated_at",
+                "csat",
+            )
+        ]
         out = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
         out["evaluated_at"] = pd.Series(dtype="datetime64[ns]")
         out["csat"] = pd.Series(dtype=float)
@@ -1151,7 +1377,8 @@ def _target_spec(targets: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _moe(n: np.ndarray, population: np.ndarray) -> np.ndarray:
     """Margin of error at p = 0.5 (95%), with the finite-population correction where the
-    population is known (at least n tickets), without it elsewhere; NaN where n = 0."""
+    population is known (at least n tickets), without it elsewhere; NaN where n = 0.
+    """
     n = np.asarray(n, dtype=float)
     pop = np.asarray(population, dtype=float)
     if n.size == 0:
@@ -1160,7 +1387,9 @@ def _moe(n: np.ndarray, population: np.ndarray) -> np.ndarray:
     return smp.margin_of_error(n, population=np.where(known, pop, np.nan))
 
 
-def _month_totals(month: pd.DataFrame, tickets: pd.DataFrame, per_agent: pd.DataFrame) -> dict[str, Any]:
+def _month_totals(
+    month: pd.DataFrame, tickets: pd.DataFrame, per_agent: pd.DataFrame
+) -> dict[str, Any]:
     s = month["score"].to_numpy(dtype=float) if len(month) else np.array([])
     ok = ~np.isnan(s)
     n = int(ok.sum())
@@ -1170,28 +1399,47 @@ def _month_totals(month: pd.DataFrame, tickets: pd.DataFrame, per_agent: pd.Data
     clo, chi = tr.wilson_interval(crit, n)
     if n:
         agg = tr.aggregate(month.assign(_m=0), freq="MS").query("n > 0")
-        mean, mlo, mhi = (float(agg["mean_score"].iloc[0]), float(agg["score_ci_low"].iloc[0]),
-                          float(agg["score_ci_high"].iloc[0]))
+        mean, mlo, mhi = (
+            float(agg["mean_score"].iloc[0]),
+            float(agg["score_ci_low"].iloc[0]),
+            float(agg["score_ci_high"].iloc[0]),
+        )
     else:
         mean = mlo = mhi = np.nan
-    n_agents = int(len(per_agent))
-    n_tickets = int(len(tickets)) if len(tickets) else None
+    n_agents = len(per_agent)
+    n_tickets = len(tickets) if len(tickets) else None
     return {
-        "n": n, "n_unscored": int((~ok).sum()), "passed": passed,
-        "pass_rate": passed / n if n else np.nan, "pass_ci_low": float(plo), "pass_ci_high": float(phi),
-        "mean_score": mean, "score_ci_low": mlo, "score_ci_high": mhi,
-        "critical_fails": crit, "critical_rate": crit / n if n else np.nan,
-        "critical_ci_low": float(clo), "critical_ci_high": float(chi),
-        "n_agents": n_agents, "n_tickets": n_tickets,
+        "n": n,
+        "n_unscored": int((~ok).sum()),
+        "passed": passed,
+        "pass_rate": passed / n if n else np.nan,
+        "pass_ci_low": float(plo),
+        "pass_ci_high": float(phi),
+        "mean_score": mean,
+        "score_ci_low": mlo,
+        "score_ci_high": mhi,
+        "critical_fails": crit,
+        "critical_rate": crit / n if n else np.nan,
+        "critical_ci_low": float(clo),
+        "critical_ci_high": float(chi),
+        "n_agents": n_agents,
+        "n_tickets": n_tickets,
         "audits_per_agent": n / n_agents if n_agents else np.nan,
         "moe": float(_moe(np.array([n]), np.array([n_tickets or 0]))[0]),
     }
 
 
-def performance_results(evaluations: pd.DataFrame, tickets: pd.DataFrame, scorecard: Scorecard,
-                        window: Window, *, targets: Mapping[str, Any] | None = None,
-                        sampling: Mapping[str, Any] | None = None, seed: int = 0,
-                        region: str | None = None) -> PerformanceResults:
+def performance_results(
+    evaluations: pd.DataFrame,
+    tickets: pd.DataFrame,
+    scorecard: Scorecard,
+    window: Window,
+    *,
+    targets: Mapping[str, Any] | None = None,
+    sampling: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    region: str | None = None,
+) -> PerformanceResults:
     """Run the performance report's analyses.
 
     Parameters
@@ -1259,15 +1507,25 @@ def performance_results(evaluations: pd.DataFrame, tickets: pd.DataFrame, scorec
     tg = merged_targets(targets)
     per_agent_plan = int((sampling or {}).get("per_agent", tg.get("audits_per_agent", 5)))
     scores = _score(evaluations, scorecard)
-    scores = _in_window(scores, "evaluated_at", window.history_start, window.end) if len(scores) else scores
+    scores = (
+        _in_window(scores, "evaluated_at", window.history_start, window.end)
+        if len(scores)
+        else scores
+    )
     month = _in_window(scores, "evaluated_at", window.start, window.end) if len(scores) else scores
     scored_month = month.loc[month["score"].notna()] if len(month) else month
 
     # coverage: audits per agent among agents with tickets (or audits) this month
-    t_agents = (tickets.groupby("agent_id").size().rename("tickets") if len(tickets)
-                else pd.Series(dtype=np.int64, name="tickets"))
-    e_agents = (scored_month.groupby("agent_id").size().rename("audits") if len(scored_month)
-                else pd.Series(dtype=np.int64, name="audits"))
+    t_agents = (
+        tickets.groupby("agent_id").size().rename("tickets")
+        if len(tickets)
+        else pd.Series(dtype=np.int64, name="tickets")
+    )
+    e_agents = (
+        scored_month.groupby("agent_id").size().rename("audits")
+        if len(scored_month)
+        else pd.Series(dtype=np.int64, name="audits")
+    )
     per_agent = pd.concat([t_agents, e_agents], axis=1).fillna(0).astype(np.int64)
     per_agent.index.name = "agent_id"
     per_agent = per_agent.reset_index().sort_values(["audits", "agent_id"], kind="stable")
@@ -1286,24 +1544,63 @@ def performance_results(evaluations: pd.DataFrame, tickets: pd.DataFrame, scorec
         weekly_score = tr.control_chart(weekly, kind="xbar", baseline=base)
     else:
         weekly_p = weekly_score = weekly
-    trend = tr.mann_kendall(weekly["pass_rate"].to_numpy(dtype=float)) if len(weekly) else tr.mann_kendall([])
+    trend = (
+        tr.mann_kendall(weekly["pass_rate"].to_numpy(dtype=float))
+        if len(weekly)
+        else tr.mann_kendall([])
+    )
 
     # targets
-    kp = pd.DataFrame({
-        "kpi": ["pass_rate", "mean_score", "critical_rate", "audits_per_agent"],
-        "value": [totals["pass_rate"], totals["mean_score"], totals["critical_rate"],
-                  totals["audits_per_agent"]],
-        "ci_low": [totals["pass_ci_low"], totals["score_ci_low"], totals["critical_ci_low"], np.nan],
-        "ci_high": [totals["pass_ci_high"], totals["score_ci_high"], totals["critical_ci_high"], np.nan],
-    })
+    kp = pd.DataFrame(
+        {
+            "kpi": ["pass_rate", "mean_score", "critical_rate", "audits_per_agent"],
+            "value": [
+                totals["pass_rate"],
+                totals["mean_score"],
+                totals["critical_rate"],
+                totals["audits_per_agent"],
+            ],
+            "ci_low": [
+                totals["pass_ci_low"],
+                totals["score_ci_low"],
+                totals["critical_ci_low"],
+                np.nan,
+            ],
+            "ci_high": [
+                totals["pass_ci_high"],
+                totals["score_ci_high"],
+                totals["critical_ci_high"],
+                np.nan,
+            ],
+        }
+    )
     spec = _target_spec({k: v for k, v in tg.items() if k in set(kp["kpi"])})
     tstat = cmp.target_status(kp, spec)
     tstat.insert(1, "label", tstat["kpi"].map(KPI_LABELS))
 
     # Pareto, breakdowns, agents, changes, CSAT
-    month_ev = _in_window(evaluations, "evaluated_at", window.start, window.end) if len(evaluations) else evaluations
-    pareto = criterion_rates(month_ev, scorecard) if len(month_ev) else pd.DataFrame(
-        columns=["criterion", "name", "section", "critical", "n", "fails", "fail_rate", "share", "cum_share"])
+    month_ev = (
+        _in_window(evaluations, "evaluated_at", window.start, window.end)
+        if len(evaluations)
+        else evaluations
+    )
+    pareto = (
+        criterion_rates(month_ev, scorecard)
+        if len(month_ev)
+        else pd.DataFrame(
+            columns=[
+                "criterion",
+                "name",
+                "section",
+                "critical",
+                "n",
+                "fails",
+                "fail_rate",
+                "share",
+                "cum_share",
+            ]
+        )
+    )
     breakdowns = {}
     for col in ("market", "channel", "queue"):
         if len(scored_month) and col in scored_month:
@@ -1317,7 +1614,9 @@ def performance_results(evaluations: pd.DataFrame, tickets: pd.DataFrame, scorec
     if len(scored_month):
         fun = cmp.funnel(scored_month, unit="agent_id", metric="passed")
         p0 = fun.attrs.get("target", np.nan)
-        grid = np.unique(np.geomspace(1, max(int(fun["n"].max()) * 1.3, 10), 60).round().astype(int))
+        grid = np.unique(
+            np.geomspace(1, max(int(fun["n"].max()) * 1.3, 10), 60).round().astype(int)
+        )
         curve = cmp.funnel_limits(p0, grid) if _finite(p0) else pd.DataFrame()
         shr = cmp.shrink(scored_month, unit="agent_id", metric="passed")
         info = dict(shr.attrs)  # merge drops attrs: the fit, the test and the note live there
@@ -1325,8 +1624,20 @@ def performance_results(evaluations: pd.DataFrame, tickets: pd.DataFrame, scorec
         shr.attrs.update(info)
     else:
         fun = curve = pd.DataFrame()
-        shr = pd.DataFrame(columns=["agent_id", "n", "events", "raw_rate", "shrunk_rate",
-                                    "ci_low", "ci_high", "rank", "distinguishable", "position"])
+        shr = pd.DataFrame(
+            columns=[
+                "agent_id",
+                "n",
+                "events",
+                "raw_rate",
+                "shrunk_rate",
+                "ci_low",
+                "ci_high",
+                "rank",
+                "distinguishable",
+                "position",
+            ]
+        )
     changes = _changes(scores, window)
     csat = _csat(scores)
     # this month's plan (re-drawn as issued) and coverage against it; next month's plan,
@@ -1337,17 +1648,44 @@ def performance_results(evaluations: pd.DataFrame, tickets: pd.DataFrame, scorec
     cov, cov_totals = _coverage(month_plan, month_ev, tickets, window)
     totals.update(cov_totals)
     return PerformanceResults(
-        region=region, window=window, targets_spec=spec, scores=scores, month=month,
-        totals=totals, per_agent=per_agent, weekly_p=weekly_p, weekly_score=weekly_score,
-        trend=trend, targets=tstat, pareto=pareto, breakdowns=breakdowns, funnel=fun,
-        funnel_curve=curve, shrunk=shr, changes=changes, csat=csat, plan=plan,
-        per_agent_target=per_agent_plan, month_plan=month_plan, coverage=cov,
-        target_values={k: v for k, v in tg.items() if v is not None}, seed=int(seed))
+        region=region,
+        window=window,
+        targets_spec=spec,
+        scores=scores,
+        month=month,
+        totals=totals,
+        per_agent=per_agent,
+        weekly_p=weekly_p,
+        weekly_score=weekly_score,
+        trend=trend,
+        targets=tstat,
+        pareto=pareto,
+        breakdowns=breakdowns,
+        funnel=fun,
+        funnel_curve=curve,
+        shrunk=shr,
+        changes=changes,
+        csat=csat,
+        plan=plan,
+        per_agent_target=per_agent_plan,
+        month_plan=month_plan,
+        coverage=cov,
+        target_values={k: v for k, v in tg.items() if v is not None},
+        seed=int(seed),
+    )
 
 
 _PLAN_COLS = ["ticket_id", "agent_id", "channel", "inclusion_prob", "design_weight", "take_all"]
-_COV_COLS = ["agent_id", "population", "planned", "done", "unplanned", "completion",
-             "moe_planned", "moe_achieved"]
+_COV_COLS = [
+    "agent_id",
+    "population",
+    "planned",
+    "done",
+    "unplanned",
+    "completion",
+    "moe_planned",
+    "moe_achieved",
+]
 
 
 def _plan(tickets: pd.DataFrame, per_agent: int, seed: int) -> pd.DataFrame:
@@ -1358,28 +1696,45 @@ def _plan(tickets: pd.DataFrame, per_agent: int, seed: int) -> pd.DataFrame:
     return plan
 
 
-def _coverage(plan: pd.DataFrame, month_ev: pd.DataFrame, tickets: pd.DataFrame,
-              window: Window) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _coverage(
+    plan: pd.DataFrame, month_ev: pd.DataFrame, tickets: pd.DataFrame, window: Window
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-agent coverage of the month's plan and the month's totals (see performance_results)."""
     nan = float("nan")
-    out: dict[str, Any] = {"planned": 0, "done": 0, "unplanned": 0, "completion": nan,
-                           "moe_planned": nan, "moe_achieved": nan, "audits_other_tickets": 0,
-                           "pending_late": 0}
-    ev = (month_ev[["ticket_id", "agent_id"]].drop_duplicates("ticket_id") if len(month_ev)
-          else pd.DataFrame({"ticket_id": pd.Series(dtype=object), "agent_id": pd.Series(dtype=object)}))
+    out: dict[str, Any] = {
+        "planned": 0,
+        "done": 0,
+        "unplanned": 0,
+        "completion": nan,
+        "moe_planned": nan,
+        "moe_achieved": nan,
+        "audits_other_tickets": 0,
+        "pending_late": 0,
+    }
+    ev = (
+        month_ev[["ticket_id", "agent_id"]].drop_duplicates("ticket_id")
+        if len(month_ev)
+        else pd.DataFrame(
+            {"ticket_id": pd.Series(dtype=object), "agent_id": pd.Series(dtype=object)}
+        )
+    )
     if len(plan) == 0 or len(tickets) == 0:
-        out["audits_other_tickets"] = int(len(ev)) if len(tickets) == 0 else 0
+        out["audits_other_tickets"] = len(ev) if len(tickets) == 0 else 0
         return pd.DataFrame(columns=_COV_COLS), out
     # Index lookup: Series.isin on Arrow strings loops in Python (half this function's time)
     in_pop = pd.Index(tickets["ticket_id"]).get_indexer_for(ev["ticket_id"]) >= 0
     cov = smp.coverage(plan, ev.loc[in_pop], by="agent_id")
     planned, done = int(cov["planned"].sum()), int(cov["done"].sum())
     n_pop = len(tickets)
-    out.update(planned=planned, done=done, unplanned=int(cov["unplanned"].sum()),
-               completion=done / planned if planned else nan,
-               moe_planned=float(_moe(np.array([planned]), np.array([n_pop]))[0]),
-               moe_achieved=float(_moe(np.array([done]), np.array([n_pop]))[0]),
-               audits_other_tickets=int((~in_pop).sum()))
+    out.update(
+        planned=planned,
+        done=done,
+        unplanned=int(cov["unplanned"].sum()),
+        completion=done / planned if planned else nan,
+        moe_planned=float(_moe(np.array([planned]), np.array([n_pop]))[0]),
+        moe_achieved=float(_moe(np.array([done]), np.array([n_pop]))[0]),
+        audits_other_tickets=int((~in_pop).sum()),
+    )
     if "created_at" in plan:
         # planned tickets of the month's last three days may still be waiting for their audit
         late = pd.to_datetime(plan["created_at"]) >= window.end - pd.Timedelta(days=2)
@@ -1388,8 +1743,20 @@ def _coverage(plan: pd.DataFrame, month_ev: pd.DataFrame, tickets: pd.DataFrame,
 
 
 def _changes(scores: pd.DataFrame, window: Window) -> pd.DataFrame:
-    cols = ["metric", "market", "n_a", "n_b", "value_a", "value_b", "change", "ci_low", "ci_high",
-            "p_value", "p_adjusted", "note"]
+    cols = [
+        "metric",
+        "market",
+        "n_a",
+        "n_b",
+        "value_a",
+        "value_b",
+        "change",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_adjusted",
+        "note",
+    ]
     if len(scores) == 0 or "market" not in scores:
         return pd.DataFrame(columns=cols)
     a = (window.prev_start, window.prev_end)
@@ -1426,33 +1793,55 @@ def volume_markdown(res: PerformanceResults) -> str:
     t = res.totals
     tgt = res.targets_spec.get("audits_per_agent", {}).get("target")
     if res.empty:
-        txt = (f"**No scored evaluations in {res.window.label}.** Quality figures, targets and "
-               "agent rankings below are empty; the audit plan for next month is still drawn "
-               "when the month's ticket population is available.")
+        txt = (
+            f"**No scored evaluations in {res.window.label}.** Quality figures, targets and "
+            "agent rankings below are empty; the audit plan for next month is still drawn "
+            "when the month's ticket population is available."
+        )
         if t.get("n_unscored"):
-            txt += (f" {t['n_unscored']:,} evaluation(s) had every criterion N/A: they have no "
-                    "score and count in no rate.")
+            txt += (
+                f" {t['n_unscored']:,} evaluation(s) had every criterion N/A: they have no "
+                "score and count in no rate."
+            )
         return txt
-    tickets = (f" out of {t['n_tickets']:,} tickets handled (the margin of error of the pass rate "
-               f"is +-{_fmt(t['moe'], 1, pct=True)} at 95%, worst case p = 0.5)") if t["n_tickets"] else ""
+    tickets = (
+        (
+            f" out of {t['n_tickets']:,} tickets handled (the margin of error of the pass rate "
+            f"is +-{_fmt(t['moe'], 1, pct=True)} at 95%, worst case p = 0.5)"
+        )
+        if t["n_tickets"]
+        else ""
+    )
     paras = []
     txt = f"In {res.window.label}, **{t['n']:,} evaluations** were scored{tickets}."
     if t["n_unscored"]:
-        txt += (f" {t['n_unscored']:,} more evaluation(s) had every criterion N/A: they have no "
-                "score and are left out of the pass rate, mean score and critical-error rate.")
+        txt += (
+            f" {t['n_unscored']:,} more evaluation(s) had every criterion N/A: they have no "
+            "score and are left out of the pass rate, mean score and critical-error rate."
+        )
     paras.append(txt)
     paras.append(_plan_coverage_text(res))
-    txt = (f"{t['n_agents']} agents had tickets or audits: {_fmt(t['audits_per_agent'], 1)} scored "
-           f"audits per agent on average")
+    txt = (
+        f"{t['n_agents']} agents had tickets or audits: {_fmt(t['audits_per_agent'], 1)} scored "
+        f"audits per agent on average"
+    )
     if tgt is not None:
-        txt += (f" against a target of {_fmt(tgt, 0)}; {t['agents_at_target']} of {t['n_agents']} "
-                f"agents reached it")
+        txt += (
+            f" against a target of {_fmt(tgt, 0)}; {t['agents_at_target']} of {t['n_agents']} "
+            f"agents reached it"
+        )
     txt += "."
     if len(res.per_agent):
-        med = float(np.nanmedian(res.per_agent["moe"])) if res.per_agent["audits"].gt(0).any() else np.nan
-        txt += (f" With so few audits an individual agent's pass rate is uncertain by about "
-                f"+-{_fmt(med, 0, pct=True)} (median margin of error per agent), which is why "
-                "agents are compared on a funnel plot with shrunken rates below.")
+        med = (
+            float(np.nanmedian(res.per_agent["moe"]))
+            if res.per_agent["audits"].gt(0).any()
+            else np.nan
+        )
+        txt += (
+            f" With so few audits an individual agent's pass rate is uncertain by about "
+            f"+-{_fmt(med, 0, pct=True)} (median margin of error per agent), which is why "
+            "agents are compared on a funnel plot with shrunken rates below."
+        )
     paras.append(txt)
     return "\n\n".join(p for p in paras if p)
 
@@ -1462,25 +1851,32 @@ def _plan_coverage_text(res: PerformanceResults) -> str:
     t = res.totals
     if not t.get("planned"):
         other = t.get("audits_other_tickets", 0)
-        return ("No audit plan to check coverage against: no ticket population for the month"
-                + (f" ({other:,} audited ticket(s) in the month)." if other else "."))
-    txt = (f"**Against the month's audit plan** ({res.per_agent_target} tickets per agent, "
-           f"re-drawn from the month's tickets with the month's seed): **{t['done']:,} of "
-           f"{t['planned']:,} planned audits done ({_fmt(t['completion'], 1, pct=True)})**, "
-           f"{t['unplanned']:,} audit(s) of the month's tickets outside the plan. The planned "
-           f"sample would give a margin of error of +-{_fmt(t['moe_planned'], 1, pct=True)}; the "
-           f"audits done achieve +-{_fmt(t['moe_achieved'], 1, pct=True)} (95%, p = 0.5; "
-           "unplanned audits are not a random sample and do not count toward it).")
+        return "No audit plan to check coverage against: no ticket population for the month" + (
+            f" ({other:,} audited ticket(s) in the month)." if other else "."
+        )
+    txt = (
+        f"**Against the month's audit plan** ({res.per_agent_target} tickets per agent, "
+        f"re-drawn from the month's tickets with the month's seed): **{t['done']:,} of "
+        f"{t['planned']:,} planned audits done ({_fmt(t['completion'], 1, pct=True)})**, "
+        f"{t['unplanned']:,} audit(s) of the month's tickets outside the plan. The planned "
+        f"sample would give a margin of error of +-{_fmt(t['moe_planned'], 1, pct=True)}; the "
+        f"audits done achieve +-{_fmt(t['moe_achieved'], 1, pct=True)} (95%, p = 0.5; "
+        "unplanned audits are not a random sample and do not count toward it)."
+    )
     if len(res.coverage):
         short = int((res.coverage["completion"] < 1).sum())
         txt += f" {short} of {len(res.coverage)} agents have planned audits still missing."
     if t.get("pending_late"):
-        txt += (f" {t['pending_late']:,} of the missing audits are of tickets from the month's "
-                "last three days, which may still be in the queue.")
+        txt += (
+            f" {t['pending_late']:,} of the missing audits are of tickets from the month's "
+            "last three days, which may still be in the queue."
+        )
     if t.get("audits_other_tickets"):
-        txt += (f" A further {t['audits_other_tickets']:,} audit(s) this month were of tickets "
-                "outside the month's population (created in an earlier month, so part of an "
-                "earlier plan) and are not counted against this plan.")
+        txt += (
+            f" A further {t['audits_other_tickets']:,} audit(s) this month were of tickets "
+            "outside the month's population (created in an earlier month, so part of an "
+            "earlier plan) and are not counted against this plan."
+        )
     return txt
 
 
@@ -1496,28 +1892,40 @@ def control_markdown(res: PerformanceResults) -> str:
     sig_m = month.loc[month["signal"]]
     if len(base) and len(base) < len(cc):
         last = pd.Timestamp(base["period"].max()) + pd.Timedelta(days=6)
-        txt = (f"The p-chart's centre line is the pass rate of the {len(base)} baseline weeks up to "
-               f"{last.strftime('%d %B %Y')} ({_fmt(cc['center'].iloc[0], 1, pct=True)}); later weeks "
-               "are judged against it, and the 3-sigma limits widen in weeks with fewer audits. ")
+        txt = (
+            f"The p-chart's centre line is the pass rate of the {len(base)} baseline weeks up to "
+            f"{last.strftime('%d %B %Y')} ({_fmt(cc['center'].iloc[0], 1, pct=True)}); later weeks "
+            "are judged against it, and the 3-sigma limits widen in weeks with fewer audits. "
+        )
     else:
-        txt = (f"The p-chart's centre line is the pass rate over all {len(cc)} weeks "
-               f"({_fmt(cc['center'].iloc[0], 1, pct=True)}); the 3-sigma limits widen in weeks "
-               "with fewer audits. ")
+        txt = (
+            f"The p-chart's centre line is the pass rate over all {len(cc)} weeks "
+            f"({_fmt(cc['center'].iloc[0], 1, pct=True)}); the 3-sigma limits widen in weeks "
+            "with fewer audits. "
+        )
     if len(sig) == 0:
         txt += "No week breaks a Western Electric rule: the process is in statistical control."
         return txt
-    rules = {"rule1": "a point beyond 3 sigma", "rule2": "2 of 3 beyond 2 sigma",
-             "rule3": "4 of 5 beyond 1 sigma", "rule4": "8 in a row on one side"}
+    rules = {
+        "rule1": "a point beyond 3 sigma",
+        "rule2": "2 of 3 beyond 2 sigma",
+        "rule3": "4 of 5 beyond 1 sigma",
+        "rule4": "8 in a row on one side",
+    }
     txt += f"{len(sig)} week(s) signal over the window"
     if len(sig_m):
         kinds = sorted(rules[r] for r in rules if sig_m[r].to_numpy(dtype=bool).any())
         lows = int((sig_m["value"] < sig_m["center"]).sum())
-        txt += (f", {len(sig_m)} of them in or at the start of {res.window.label} ({', '.join(kinds)}; "
-                f"{lows} below the centre line)")
+        txt += (
+            f", {len(sig_m)} of them in or at the start of {res.window.label} ({', '.join(kinds)}; "
+            f"{lows} below the centre line)"
+        )
     first = sig.iloc[0]
-    txt += (f"; the first signal is the week of {pd.Timestamp(first['period']).strftime('%d %B %Y')} "
-            f"({_fmt(first['value'], 1, pct=True)}). Signals call for a look at causes, not for "
-            "reacting to every weekly wobble.")
+    txt += (
+        f"; the first signal is the week of {pd.Timestamp(first['period']).strftime('%d %B %Y')} "
+        f"({_fmt(first['value'], 1, pct=True)}). Signals call for a look at causes, not for "
+        "reacting to every weekly wobble."
+    )
     return txt
 
 
@@ -1529,10 +1937,14 @@ def trend_sentence(res: PerformanceResults) -> str:
     slope = f"{_fmt(t.slope * 100, 2, signed=True)} points per week"
     if t.p_value < 0.05:
         way = "improving" if t.s > 0 else "declining"
-        return (f"Over {t.n} weeks ({res.window.history_label}) the pass rate is **{way}** "
-                f"(Mann-Kendall tau {_fmt(t.tau)}, p = {t.p_value:.3g}; Sen's slope {slope}).")
-    return (f"Over {t.n} weeks ({res.window.history_label}) there is no significant trend in the "
-            f"pass rate (Mann-Kendall p = {t.p_value:.2f}; Sen's slope {slope}).")
+        return (
+            f"Over {t.n} weeks ({res.window.history_label}) the pass rate is **{way}** "
+            f"(Mann-Kendall tau {_fmt(t.tau)}, p = {t.p_value:.3g}; Sen's slope {slope})."
+        )
+    return (
+        f"Over {t.n} weeks ({res.window.history_label}) there is no significant trend in the "
+        f"pass rate (Mann-Kendall p = {t.p_value:.2f}; Sen's slope {slope})."
+    )
 
 
 def _trend_direction(t: tr.Trend) -> str | None:
@@ -1577,10 +1989,12 @@ def pareto_sentence(res: PerformanceResults) -> str:
     k = int(np.searchsorted(p["cum_share"].to_numpy(dtype=float), 0.8 - 1e-12) + 1)
     k = min(k, len(p))
     top = ", ".join(f"*{n}*" for n in p["name"].head(k))
-    return (f"{int(p['fails'].sum()):,} criterion fails this month; {k} of {len(p)} criteria "
-            f"({top}) account for {_fmt(p['cum_share'].iloc[k - 1], 0, pct=True)} of them. "
-            f"The top one, *{p['name'].iloc[0]}*, fails on {_fmt(p['fail_rate'].iloc[0], 1, pct=True)} "
-            "of the evaluations where it applies.")
+    return (
+        f"{int(p['fails'].sum()):,} criterion fails this month; {k} of {len(p)} criteria "
+        f"({top}) account for {_fmt(p['cum_share'].iloc[k - 1], 0, pct=True)} of them. "
+        f"The top one, *{p['name'].iloc[0]}*, fails on {_fmt(p['fail_rate'].iloc[0], 1, pct=True)} "
+        "of the evaluations where it applies."
+    )
 
 
 def critical_sentence(res: PerformanceResults) -> str:
@@ -1588,16 +2002,20 @@ def critical_sentence(res: PerformanceResults) -> str:
     t = res.totals
     if res.empty:
         return "No critical-error rate: no evaluations this month."
-    txt = (f"{t['critical_fails']} of {t['n']:,} evaluations had a critical error "
-           f"({fmt_ci(t['critical_rate'], t['critical_ci_low'], t['critical_ci_high'], digits=1, pct=True)}).")
+    txt = (
+        f"{t['critical_fails']} of {t['n']:,} evaluations had a critical error "
+        f"({fmt_ci(t['critical_rate'], t['critical_ci_low'], t['critical_ci_high'], digits=1, pct=True)})."
+    )
     ch = res.breakdowns.get("channel")
     if ch is not None and len(ch) > 1:
         w = ch.sort_values("critical_rate", ascending=False, kind="stable").iloc[0]
         rest = ch.loc[ch["channel"] != w["channel"]]
         other = rest["critical_fails"].sum() / rest["n"].sum() if rest["n"].sum() else np.nan
-        txt += (f" Channel **{w['channel']}** has the highest rate, "
-                f"{fmt_ci(w['critical_rate'], w['critical_ci_low'], w['critical_ci_high'], digits=1, pct=True)}, "
-                f"against {_fmt(other, 1, pct=True)} on the other channels.")
+        txt += (
+            f" Channel **{w['channel']}** has the highest rate, "
+            f"{fmt_ci(w['critical_rate'], w['critical_ci_low'], w['critical_ci_high'], digits=1, pct=True)}, "
+            f"against {_fmt(other, 1, pct=True)} on the other channels."
+        )
     return txt
 
 
@@ -1628,8 +2046,12 @@ def agents_ranked(shrunk: pd.DataFrame) -> bool:
     if "rank" in shrunk and shrunk["rank"].isna().all():
         return False
     note = str(shrunk.attrs.get("note") or "")
-    return not ("beyond chance" in note or "not distinguishable" in note or "no prior fitted" in note
-                or "no population fitted" in note)
+    return not (
+        "beyond chance" in note
+        or "not distinguishable" in note
+        or "no prior fitted" in note
+        or "no population fitted" in note
+    )
 
 
 def top_bottom(res: PerformanceResults, k: int = 5) -> pd.DataFrame:
@@ -1648,8 +2070,9 @@ def top_bottom(res: PerformanceResults, k: int = 5) -> pd.DataFrame:
     if not agents_ranked(s):
         pos = s["position"] if "position" in s else pd.Series("within", index=s.index)
         off = s.loc[pos.isin(["above", "below"]).to_numpy()]
-        out = off.assign(group=off["position"] + " funnel",
-                         rank=pd.array([pd.NA] * len(off), dtype="Int64"))
+        out = off.assign(
+            group=off["position"] + " funnel", rank=pd.array([pd.NA] * len(off), dtype="Int64")
+        )
         out = out.sort_values(["group", "raw_rate"], ascending=[True, False], kind="stable")
         out = out.reset_index(drop=True)
         out.attrs["note"] = _no_ranking_reason(s)
@@ -1680,10 +2103,12 @@ def agents_markdown(res: PerformanceResults) -> str:
     above = int((f["position"] == "above").sum())
     below = int((f["position"] == "below").sum())
     warn = int(f["warning"].sum())
-    txt = (f"{len(f)} agents, {int(f['n'].median())} audits each (median). Against the region's "
-           f"pooled pass rate of {_fmt(f.attrs.get('target'), 1, pct=True)}, {below} agent(s) fall "
-           f"below and {above} above the 99.8% funnel limits ({warn} outside the 95% limits). "
-           "Points inside the funnel are indistinguishable from the average at this sample size.")
+    txt = (
+        f"{len(f)} agents, {int(f['n'].median())} audits each (median). Against the region's "
+        f"pooled pass rate of {_fmt(f.attrs.get('target'), 1, pct=True)}, {below} agent(s) fall "
+        f"below and {above} above the 99.8% funnel limits ({warn} outside the 95% limits). "
+        "Points inside the funnel are indistinguishable from the average at this sample size."
+    )
     s = res.shrunk
     p = s.attrs.get("overdispersion_p") if len(s) else None
     test = f" (test for between-agent variation: p = {float(p):.2g})" if _finite(p) else ""
@@ -1691,13 +2116,17 @@ def agents_markdown(res: PerformanceResults) -> str:
         reason = _no_ranking_reason(s)
         txt += f" **{reason[:1].upper()}{reason[1:]}**{test}."
         if reason == _NO_RANKING:
-            txt += (" The spread of the agents' pass rates is what chance alone gives with this "
-                    "many audits, so any top or bottom list would be noise; the table below lists "
-                    "only agents outside the funnel's 99.8% limits, if any.")
+            txt += (
+                " The spread of the agents' pass rates is what chance alone gives with this "
+                "many audits, so any top or bottom list would be noise; the table below lists "
+                "only agents outside the funnel's 99.8% limits, if any."
+            )
         return txt
-    txt += (f" The agents do differ beyond chance{test}. Rankings use shrunken rates (a "
-            "hierarchical beta-binomial model), which pull small samples toward the average so "
-            "that a lucky or unlucky handful of audits does not top or tail the list.")
+    txt += (
+        f" The agents do differ beyond chance{test}. Rankings use shrunken rates (a "
+        "hierarchical beta-binomial model), which pull small samples toward the average so "
+        "that a lucky or unlucky handful of audits does not top or tail the list."
+    )
     note = s.attrs.get("note") if len(s) else ""
     if note:
         txt += f" ({_sentence(note).strip()})"
@@ -1713,18 +2142,30 @@ def changes_markdown(res: PerformanceResults) -> str:
     allr = pr.loc[pr["market"] == "All"].iloc[0]
     prev = res.window.prev_start.strftime("%B")
     if not _finite(allr["change"]):
-        return f"No comparison with {prev}: {allr['note'] or 'no evaluations in one of the months'}."
-    sig = "significant" if _finite(allr["p_value"]) and allr["p_value"] < 0.05 else "not significant"
-    txt = (f"Pass rate {_fmt(allr['value_a'], 1, pct=True)} in {prev} -> "
-           f"{_fmt(allr['value_b'], 1, pct=True)} in {res.window.start.strftime('%B')}: "
-           f"{_fmt(allr['change'] * 100, 1, signed=True)} points "
-           f"[{_fmt(allr['ci_low'] * 100, 1, signed=True)}, {_fmt(allr['ci_high'] * 100, 1, signed=True)}], "
-           f"{sig} (p = {_fmt(allr['p_value'], 3)}).")
+        return (
+            f"No comparison with {prev}: {allr['note'] or 'no evaluations in one of the months'}."
+        )
+    sig = (
+        "significant" if _finite(allr["p_value"]) and allr["p_value"] < 0.05 else "not significant"
+    )
+    txt = (
+        f"Pass rate {_fmt(allr['value_a'], 1, pct=True)} in {prev} -> "
+        f"{_fmt(allr['value_b'], 1, pct=True)} in {res.window.start.strftime('%B')}: "
+        f"{_fmt(allr['change'] * 100, 1, signed=True)} points "
+        f"[{_fmt(allr['ci_low'] * 100, 1, signed=True)}, {_fmt(allr['ci_high'] * 100, 1, signed=True)}], "
+        f"{sig} (p = {_fmt(allr['p_value'], 3)})."
+    )
     mk = pr.loc[(pr["market"] != "All")]
     s = mk.loc[mk["p_adjusted"].astype(float) < 0.05]
     if len(s):
-        txt += " Markets with a significant change after Holm adjustment: " + ", ".join(
-            f"{r['market']} ({_fmt(r['change'] * 100, 1, signed=True)} pts)" for r in s.to_dict("records")) + "."
+        txt += (
+            " Markets with a significant change after Holm adjustment: "
+            + ", ".join(
+                f"{r['market']} ({_fmt(r['change'] * 100, 1, signed=True)} pts)"
+                for r in s.to_dict("records")
+            )
+            + "."
+        )
     else:
         txt += " No market changed significantly after Holm adjustment for multiple comparisons."
     return txt
@@ -1740,12 +2181,16 @@ def csat_sentence(res: PerformanceResults) -> str:
         return f"Too few evaluations with CSAT for a correlation ({r['note']})."
     strength = "weak" if abs(r["rho"]) < 0.3 else "moderate" if abs(r["rho"]) < 0.5 else "strong"
     sign = "positive" if r["rho"] > 0 else "negative"
-    return (f"On {int(r['n']):,} evaluated tickets with a CSAT answer ({res.window.history_label}), "
-            f"QA score and CSAT have a {strength} {sign} rank correlation: Spearman's rho "
-            f"{fmt_ci(r['rho'], r['ci_low'], r['ci_high'])}. "
-            + ("Higher QA scores go with happier customers, which supports the scorecard."
-               if r["rho"] > 0 and _finite(r["ci_low"]) and r["ci_low"] > 0 else
-               "The link is not clearly positive: worth checking which criteria customers care about."))
+    return (
+        f"On {int(r['n']):,} evaluated tickets with a CSAT answer ({res.window.history_label}), "
+        f"QA score and CSAT have a {strength} {sign} rank correlation: Spearman's rho "
+        f"{fmt_ci(r['rho'], r['ci_low'], r['ci_high'])}. "
+        + (
+            "Higher QA scores go with happier customers, which supports the scorecard."
+            if r["rho"] > 0 and _finite(r["ci_low"]) and r["ci_low"] > 0
+            else "The link is not clearly positive: worth checking which criteria customers care about."
+        )
+    )
 
 
 def plan_sentence(res: PerformanceResults) -> str:
@@ -1755,13 +2200,15 @@ def plan_sentence(res: PerformanceResults) -> str:
         return f"No audit plan: {p.attrs.get('note', 'no tickets in the month')}."
     n_agents = p["agent_id"].nunique()
     nxt = pd.Period(res.next_period, freq="M").start_time.strftime("%B %Y")
-    return (f"The audit sample for {nxt}, **{len(p):,} tickets** for {n_agents} agents "
-            f"({res.per_agent_target} per agent, spread over each agent's channels in proportion "
-            f"to volume), is drawn from {res.window.label}'s ticket population, the latest month "
-            f"available, as a template for {nxt}'s tickets (same agents and channel mix). It uses "
-            f"{nxt}'s own seed (`period_seed(seed, \"{res.next_period}\")`), so it is not the same "
-            f"draw as {res.window.label}'s plan, and it is reproducible from the seed. "
-            f"{_sentence(p.attrs.get('note', ''))}It is written to `audit_plan.csv`.")
+    return (
+        f"The audit sample for {nxt}, **{len(p):,} tickets** for {n_agents} agents "
+        f"({res.per_agent_target} per agent, spread over each agent's channels in proportion "
+        f"to volume), is drawn from {res.window.label}'s ticket population, the latest month "
+        f"available, as a template for {nxt}'s tickets (same agents and channel mix). It uses "
+        f'{nxt}\'s own seed (`period_seed(seed, "{res.next_period}")`), so it is not the same '
+        f"draw as {res.window.label}'s plan, and it is reproducible from the seed. "
+        f"{_sentence(p.attrs.get('note', ''))}It is written to `audit_plan.csv`."
+    )
 
 
 def performance_kpis(res: PerformanceResults) -> dict[str, Any]:
@@ -1781,51 +2228,74 @@ def performance_kpis(res: PerformanceResults) -> dict[str, Any]:
     """
     t = res.totals
     ts = res.targets
-    status = {r["kpi"]: (None if r["status"] is pd.NA else r["status"]) for r in ts.to_dict("records")}
+    status = {
+        r["kpi"]: (None if r["status"] is pd.NA else r["status"]) for r in ts.to_dict("records")
+    }
     csat_rho = _num(res.csat["rho"].iloc[0]) if len(res.csat) else None
     month_sig = 0
     if len(res.weekly_p):
         m = res.weekly_p["period"] >= res.window.start
         month_sig = int(res.weekly_p.loc[m, "signal"].sum())
     return {
-        "region": res.region, "period": res.window.period,
-        "n_evaluations": int(t["n"]), "n_agents": int(t["n_agents"]),
-        "pass_rate": _num(t["pass_rate"]), "pass_rate_ci_low": _num(t["pass_ci_low"]),
+        "region": res.region,
+        "period": res.window.period,
+        "n_evaluations": int(t["n"]),
+        "n_agents": int(t["n_agents"]),
+        "pass_rate": _num(t["pass_rate"]),
+        "pass_rate_ci_low": _num(t["pass_ci_low"]),
         "pass_rate_ci_high": _num(t["pass_ci_high"]),
         "mean_score": _num(t["mean_score"]),
         "critical_rate": _num(t["critical_rate"]),
         "audits_per_agent": _num(t["audits_per_agent"]),
         "targets_met": int(sum(v == "met" for v in status.values())),
         "targets_missed": int(sum(v == "missed" for v in status.values())),
-        "trend_direction": _trend_direction(res.trend), "trend_p": _num(res.trend.p_value),
+        "trend_direction": _trend_direction(res.trend),
+        "trend_p": _num(res.trend.p_value),
         "n_control_signals": month_sig,
         "plan_completion": _num(t.get("completion")),
         "n_unscored": int(t["n_unscored"]),
-        "audit_plan_size": int(len(res.plan)),
+        "audit_plan_size": len(res.plan),
         "csat_rho": csat_rho,
         "targets": status,
-        "detail": {"mean_score_ci_low": _num(t["score_ci_low"]),
-                   "mean_score_ci_high": _num(t["score_ci_high"]),
-                   "critical_rate_ci_low": _num(t["critical_ci_low"]),
-                   "critical_rate_ci_high": _num(t["critical_ci_high"]),
-                   "moe": _num(t["moe"]), "n_tickets": t["n_tickets"],
-                   "control_signals_window": int(res.weekly_p["signal"].sum()) if len(res.weekly_p) else 0,
-                   "sen_slope_per_week": _num(res.trend.slope),
-                   "plan_planned": int(t.get("planned", 0)), "plan_done": int(t.get("done", 0)),
-                   "plan_unplanned": int(t.get("unplanned", 0)),
-                   "plan_moe_planned": _num(t.get("moe_planned")),
-                   "plan_moe_achieved": _num(t.get("moe_achieved")),
-                   "audits_other_tickets": int(t.get("audits_other_tickets", 0)),
-                   "agents_ranked": bool(res.ranked) if len(res.shrunk) else None},
+        "detail": {
+            "mean_score_ci_low": _num(t["score_ci_low"]),
+            "mean_score_ci_high": _num(t["score_ci_high"]),
+            "critical_rate_ci_low": _num(t["critical_ci_low"]),
+            "critical_rate_ci_high": _num(t["critical_ci_high"]),
+            "moe": _num(t["moe"]),
+            "n_tickets": t["n_tickets"],
+            "control_signals_window": int(res.weekly_p["signal"].sum()) if len(res.weekly_p) else 0,
+            "sen_slope_per_week": _num(res.trend.slope),
+            "plan_planned": int(t.get("planned", 0)),
+            "plan_done": int(t.get("done", 0)),
+            "plan_unplanned": int(t.get("unplanned", 0)),
+            "plan_moe_planned": _num(t.get("moe_planned")),
+            "plan_moe_achieved": _num(t.get("moe_achieved")),
+            "audits_other_tickets": int(t.get("audits_other_tickets", 0)),
+            "agents_ranked": bool(res.ranked) if len(res.shrunk) else None,
+        },
     }
 
 
 # ---------------------------------------------------------------------------
 # global overview
 # ---------------------------------------------------------------------------
-_REGION_COLS = ["region", "status", "n_evaluations", "pass_rate", "pass_rate_ci_low",
-                "pass_rate_ci_high", "mean_score", "critical_rate", "audits_per_agent", "alpha",
-                "n_unreliable_criteria", "n_lenient", "n_severe", "error"]
+_REGION_COLS = [
+    "region",
+    "status",
+    "n_evaluations",
+    "pass_rate",
+    "pass_rate_ci_low",
+    "pass_rate_ci_high",
+    "mean_score",
+    "critical_rate",
+    "audits_per_agent",
+    "alpha",
+    "n_unreliable_criteria",
+    "n_lenient",
+    "n_severe",
+    "error",
+]
 
 
 def region_table(reports_dir: str | Path, regions: Sequence[str]) -> pd.DataFrame:
@@ -1861,8 +2331,15 @@ def region_table(reports_dir: str | Path, regions: Sequence[str]) -> pd.DataFram
             row["status"] = "ok" if all(oks) else ("partial" if any(oks) else "failed")
             errs = k.get("errors") or {}
             row["error"] = "; ".join(f"{nb}: {e}" for nb, e in errs.items()) or ""
-            for c in ("n_evaluations", "pass_rate", "pass_rate_ci_low", "pass_rate_ci_high",
-                      "mean_score", "critical_rate", "audits_per_agent"):
+            for c in (
+                "n_evaluations",
+                "pass_rate",
+                "pass_rate_ci_low",
+                "pass_rate_ci_high",
+                "mean_score",
+                "critical_rate",
+                "audits_per_agent",
+            ):
                 row[c] = perf.get(c, np.nan)
             row["alpha"] = cal.get("median_alpha", np.nan)
             for c in ("n_unreliable_criteria", "n_lenient", "n_severe"):
@@ -1883,13 +2360,33 @@ def region_targets(table: pd.DataFrame, targets: Mapping[str, Any]) -> pd.DataFr
     """
     kpis = ["pass_rate", "mean_score", "critical_rate", "audits_per_agent", "alpha"]
     if len(table) == 0:
-        return pd.DataFrame(columns=["region", "kpi", "label", "value", "ci_low", "ci_high",
-                                     "target", "direction", "gap", "status", "clear", "note"])
+        return pd.DataFrame(
+            columns=[
+                "region",
+                "kpi",
+                "label",
+                "value",
+                "ci_low",
+                "ci_high",
+                "target",
+                "direction",
+                "gap",
+                "status",
+                "clear",
+                "note",
+            ]
+        )
     long = table.melt(id_vars=["region"], value_vars=kpis, var_name="kpi", value_name="value")
-    long["ci_low"] = np.where(long["kpi"] == "pass_rate",
-                              long["region"].map(table.set_index("region")["pass_rate_ci_low"]), np.nan)
-    long["ci_high"] = np.where(long["kpi"] == "pass_rate",
-                               long["region"].map(table.set_index("region")["pass_rate_ci_high"]), np.nan)
+    long["ci_low"] = np.where(
+        long["kpi"] == "pass_rate",
+        long["region"].map(table.set_index("region")["pass_rate_ci_low"]),
+        np.nan,
+    )
+    long["ci_high"] = np.where(
+        long["kpi"] == "pass_rate",
+        long["region"].map(table.set_index("region")["pass_rate_ci_high"]),
+        np.nan,
+    )
     out = cmp.target_status(long, _target_spec({k: v for k, v in targets.items() if k in kpis}))
     out.insert(2, "label", out["kpi"].map(KPI_LABELS))
     return out
@@ -1912,8 +2409,19 @@ def region_consistency(evaluations: pd.DataFrame, scorecard: Scorecard) -> pd.Da
     .. [2] Wilson, E. B. (1927). Probable inference, the law of succession, and
        statistical inference. JASA, 22(158), 209-212.
     """
-    cols = ["region", "n", "pass_rate", "pass_ci_low", "pass_ci_high", "mean_score", "score_ci_low",
-            "score_ci_high", "critical_rate", "position", "warning"]
+    cols = [
+        "region",
+        "n",
+        "pass_rate",
+        "pass_ci_low",
+        "pass_ci_high",
+        "mean_score",
+        "score_ci_low",
+        "score_ci_high",
+        "critical_rate",
+        "position",
+        "warning",
+    ]
     s = _score(evaluations, scorecard)
     s = s.loc[s["score"].notna()] if len(s) else s
     if len(s) == 0:
@@ -1936,14 +2444,17 @@ def region_links(regions: Sequence[str], table: pd.DataFrame | None = None) -> s
         d = str(r).lower()
         st = status.get(r)
         tail = "" if st in (None, "ok") else f" ({st})"
-        lines.append(f"- **{r}**{tail}: [calibration report]({d}/calibration_report.html) · "
-                     f"[performance report]({d}/performance_report.html) · "
-                     f"[audit plan (CSV)]({d}/audit_plan.csv) · [KPIs]({d}/kpis.json)")
+        lines.append(
+            f"- **{r}**{tail}: [calibration report]({d}/calibration_report.html) · "
+            f"[performance report]({d}/performance_report.html) · "
+            f"[audit plan (CSV)]({d}/audit_plan.csv) · [KPIs]({d}/kpis.json)"
+        )
     return "\n".join(lines)
 
 
-def global_kpis(period: str, table: pd.DataFrame, status: pd.DataFrame,
-                consistency: pd.DataFrame) -> dict[str, Any]:
+def global_kpis(
+    period: str, table: pd.DataFrame, status: pd.DataFrame, consistency: pd.DataFrame
+) -> dict[str, Any]:
     """Headline KPIs of the global overview (``global_kpis.json``).
 
     ``regions_complete`` (regions whose reports both succeeded),
@@ -1963,7 +2474,7 @@ def global_kpis(period: str, table: pd.DataFrame, status: pd.DataFrame,
     a = table.dropna(subset=["alpha"])
     n = consistency["n"].sum() if len(consistency) else 0
     pooled = consistency.attrs.get("pooled_pass_rate") if len(consistency) else None
-    mean = (float((consistency["mean_score"] * consistency["n"]).sum() / n) if n else None)
+    mean = float((consistency["mean_score"] * consistency["n"]).sum() / n) if n else None
     return {
         "period": period,
         "regions_complete": len(ok),
@@ -1974,13 +2485,17 @@ def global_kpis(period: str, table: pd.DataFrame, status: pd.DataFrame,
         "mean_score": _num(mean),
         "regions_pass_target_met": int((pr["status"] == "met").sum()) if len(pr) else 0,
         "regions_pass_target_missed": int((pr["status"] == "missed").sum()) if len(pr) else 0,
-        "regions_outside_funnel": int((consistency["position"] != "within").sum()) if len(consistency) else 0,
+        "regions_outside_funnel": int((consistency["position"] != "within").sum())
+        if len(consistency)
+        else 0,
         "lowest_alpha_region": str(a.loc[a["alpha"].idxmin(), "region"]) if len(a) else None,
         "lowest_alpha": _num(a["alpha"].min()) if len(a) else None,
     }
 
 
-def global_markdown(kpis: Mapping[str, Any], consistency: pd.DataFrame, targets: Mapping[str, Any]) -> str:
+def global_markdown(
+    kpis: Mapping[str, Any], consistency: pd.DataFrame, targets: Mapping[str, Any]
+) -> str:
     """The overview's headline paragraph."""
     lines = []
     if kpis.get("n_evaluations"):
@@ -1988,23 +2503,35 @@ def global_markdown(kpis: Mapping[str, Any], consistency: pd.DataFrame, targets:
             f"In {report_window(kpis['period'], 0).label}, {kpis['n_evaluations']:,} evaluations across "
             f"{len(consistency)} regions: global pass rate {_fmt(kpis['pass_rate'], 1, pct=True)} "
             f"(target {_fmt(targets.get('pass_rate'), 1, pct=True)}), mean score "
-            f"{_fmt(kpis['mean_score'], 1)}.")
+            f"{_fmt(kpis['mean_score'], 1)}."
+        )
     else:
         lines.append("No evaluations in the data for this month.")
-    lines.append(f"{kpis['regions_pass_target_met']} region(s) meet the pass-rate target, "
-                 f"{kpis['regions_pass_target_missed']} miss it.")
+    lines.append(
+        f"{kpis['regions_pass_target_met']} region(s) meet the pass-rate target, "
+        f"{kpis['regions_pass_target_missed']} miss it."
+    )
     if len(consistency):
         off = consistency.loc[consistency["position"] != "within"]
         if len(off):
-            lines.append("Regions scoring differently from the pooled rate by more than chance "
-                         "(outside the 99.8% funnel limits): " + ", ".join(
-                             f"**{r['region']}** ({r['position']}, {_fmt(r['pass_rate'], 1, pct=True)})"
-                             for r in off.to_dict("records")) + ".")
+            lines.append(
+                "Regions scoring differently from the pooled rate by more than chance "
+                "(outside the 99.8% funnel limits): "
+                + ", ".join(
+                    f"**{r['region']}** ({r['position']}, {_fmt(r['pass_rate'], 1, pct=True)})"
+                    for r in off.to_dict("records")
+                )
+                + "."
+            )
         else:
-            lines.append("Every region's pass rate is within the funnel limits around the pooled rate.")
+            lines.append(
+                "Every region's pass rate is within the funnel limits around the pooled rate."
+            )
     if kpis.get("lowest_alpha_region"):
-        lines.append(f"Calibration is weakest in **{kpis['lowest_alpha_region']}** (median alpha "
-                     f"{_fmt(kpis['lowest_alpha'])}; target {_fmt(targets.get('alpha'), 3)}).")
+        lines.append(
+            f"Calibration is weakest in **{kpis['lowest_alpha_region']}** (median alpha "
+            f"{_fmt(kpis['lowest_alpha'])}; target {_fmt(targets.get('alpha'), 3)})."
+        )
     if kpis.get("regions_missing") not in (None, "none"):
         lines.append(f"Reports missing or failed: {kpis['regions_missing']}.")
     return " ".join(lines)

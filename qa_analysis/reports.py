@@ -77,12 +77,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from qa_analysis.errors import ParamsError
-from qa_analysis.io import write_text_atomic
-from qa_analysis.privacy import (  # noqa: F401  (re-exported for compatibility)
+from qa_analysis.io import (
+    KPI_FILES,
+    OPTIONAL_KPI_FILES,
+    REGION_KPI_FILE,
+    read_kpis,
+    write_kpis,
+    write_text_atomic,
+)
+from qa_analysis.privacy import (
     DEFAULT_PSEUDONYM_KEY,
     PSEUDONYM_ENV,
     pseudonym_key_source,
@@ -115,14 +121,6 @@ __all__ = [
 REGIONAL_NOTEBOOKS: tuple[str, ...] = ("calibration_report", "performance_report")
 #: Notebook run once per period, after the regions, into ``<period>/``.
 GLOBAL_NOTEBOOK = "global_overview"
-#: The KPI file each notebook writes into its ``output_dir``.
-KPI_FILES: dict[str, str] = {
-    "calibration_report": "calibration_kpis.json",
-    "performance_report": "performance_kpis.json",
-    "global_overview": "global_kpis.json",
-}
-#: KPI files a notebook may skip without being marked failed.
-OPTIONAL_KPI_FILES: frozenset[str] = frozenset({"global_kpis.json"})
 #: Parameters holding paths; relative values are resolved against the project root.
 PATH_KEYS: tuple[str, ...] = ("data", "scorecard")
 #: Parameters the batch sets itself; a params file may not set them.
@@ -233,106 +231,29 @@ class RunResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per notebook: region, notebook, status, durations, error, paths."""
-        rows = [{k: v for k, v in dataclasses.asdict(r).items() if k != "kpis"} for r in self.results]
-        return pd.DataFrame(rows, columns=["notebook", "region", "status", "duration_s",
-                                           "render_s", "error", "ipynb", "html", "started",
-                                           "finished"])
+        rows = [
+            {k: v for k, v in dataclasses.asdict(r).items() if k != "kpis"} for r in self.results
+        ]
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "notebook",
+                "region",
+                "status",
+                "duration_s",
+                "render_s",
+                "error",
+                "ipynb",
+                "html",
+                "started",
+                "finished",
+            ],
+        )
 
 
 # ---------------------------------------------------------------------------
 # KPIs and pseudonyms (called from the notebooks)
 # ---------------------------------------------------------------------------
-def write_kpis(kpis: Mapping[str, Any], path: str | Path) -> Path:
-    """Write a notebook's KPIs as JSON, atomically.
-
-    Parameters
-    ----------
-    kpis : mapping
-        KPI name -> value. Values may be Python, numpy or pandas scalars,
-        NaN / NA / NaT, timestamps, periods, paths, arrays, Series,
-        DataFrames (written as a list of records), dataclass instances (e.g.
-        the library's result objects) and nested mappings or sequences.
-    path : str or Path
-        File to write; its folder is created if needed.
-
-    Returns
-    -------
-    Path
-        ``path``.
-
-    Notes
-    -----
-    Method: values are converted recursively to JSON types: numpy integers
-    and floats to ``int`` / ``float``, non-finite floats (NaN, +-inf) and
-    missing values to ``null``, dates to ISO 8601 strings, mapping keys to
-    strings. The text is written to a temporary file in the same folder and
-    renamed over ``path`` (:func:`qa_analysis.io.write_text_atomic`), so a
-    reader never sees half a file. A value of any other type raises
-    ``TypeError`` naming its key.
-
-    References
-    ----------
-    .. [1] ECMA-404, The JSON Data Interchange Syntax, 2nd ed., 2017 (no NaN or
-       infinity literals, hence ``null``).
-
-    Examples
-    --------
-    >>> import json, tempfile, numpy as np
-    >>> from pathlib import Path
-    >>> p = Path(tempfile.mkdtemp()) / "kpis.json"
-    >>> _ = write_kpis({"pass_rate": np.float64(0.91), "n": np.int64(40), "alpha": np.nan}, p)
-    >>> json.loads(p.read_text())
-    {'pass_rate': 0.91, 'n': 40, 'alpha': None}
-    """
-    if not isinstance(kpis, Mapping):
-        raise TypeError(f"kpis must be a mapping (KPI name -> value), got {type(kpis).__name__}")
-    text = json.dumps(_jsonable(kpis, "kpis"), indent=2, allow_nan=False, ensure_ascii=False)
-    return write_text_atomic(text + "\n", path)
-
-
-def read_kpis(path: str | Path) -> dict[str, Any]:
-    """Read a KPI file written by :func:`write_kpis` (a JSON object)."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: a KPI file must hold a JSON object, got {type(data).__name__}")
-    return data
-
-
-def _jsonable(obj: Any, where: str) -> Any:
-    if obj is None or isinstance(obj, str | bool):
-        return obj
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v, f"{where}[{k!r}]") for k, v in obj.items()}
-    if isinstance(obj, pd.DataFrame):
-        return [_jsonable(r, f"{where}[{i}]") for i, r in enumerate(obj.to_dict(orient="records"))]
-    if isinstance(obj, pd.Series):
-        return _jsonable(obj.to_dict(), where)
-    if isinstance(obj, np.ndarray):
-        return [_jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj.tolist())]
-    if isinstance(obj, list | tuple | set | frozenset):
-        return [_jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj)]
-    if isinstance(obj, np.datetime64 | np.timedelta64):
-        return None if np.isnat(obj) else str(obj)
-    if isinstance(obj, dt.datetime | dt.date | dt.time):  # pd.Timestamp is a datetime
-        return obj.isoformat()
-    if isinstance(obj, pd.Timedelta | dt.timedelta):
-        return obj.total_seconds()
-    if isinstance(obj, pd.Period | Path):
-        return str(obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _jsonable({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}, where)
-    raise TypeError(f"{where}: cannot write a {type(obj).__name__} as JSON")
-
-
 # ---------------------------------------------------------------------------
 # parameters
 # ---------------------------------------------------------------------------
@@ -359,8 +280,10 @@ def read_params(path: str | Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ParamsError(f"{path}: a params file must be a mapping of parameter names to values, "
-                          f"got a {type(data).__name__}")
+        raise ParamsError(
+            f"{path}: a params file must be a mapping of parameter names to values, "
+            f"got a {type(data).__name__}"
+        )
     bad = [k for k in data if not isinstance(k, str) or not k.isidentifier()]
     if bad:
         raise ParamsError(f"{path}: parameter names must be identifiers, got {bad[0]!r}")
@@ -421,9 +344,13 @@ class BatchParams:
         return {k: v for k, v in src.items() if k in keys}
 
 
-def load_batch_params(regions: Sequence[str] | str = "all", *, params_dir: str | Path = "params",
-                      period: str | None = None,
-                      notebooks_dir: str | Path | None = None) -> BatchParams:
+def load_batch_params(
+    regions: Sequence[str] | str = "all",
+    *,
+    params_dir: str | Path = "params",
+    period: str | None = None,
+    notebooks_dir: str | Path | None = None,
+) -> BatchParams:
     """Read, merge and validate the parameters for a batch, before anything runs.
 
     Parameters
@@ -451,16 +378,19 @@ def load_batch_params(regions: Sequence[str] | str = "all", *, params_dir: str |
         raise ParamsError(f"{params_dir}: params folder not found")
     root = params_dir.parent
     nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else root / "notebooks"
-    nb_info = {name: notebook_parameters(nb_dir / f"{name}.ipynb")
-               for name in (*REGIONAL_NOTEBOOKS, GLOBAL_NOTEBOOK)}
+    nb_info = {
+        name: notebook_parameters(nb_dir / f"{name}.ipynb")
+        for name in (*REGIONAL_NOTEBOOKS, GLOBAL_NOTEBOOK)
+    }
     known = {k for info in nb_info.values() for k in info}
 
     defaults_path = params_dir / "defaults.yaml"
     defaults = read_params(defaults_path)
     _check_keys(defaults, defaults_path, nb_info, known)
     if "region" in defaults:
-        raise ParamsError(f"{defaults_path}: key 'region' belongs in the region files, "
-                          f"not in defaults.yaml")
+        raise ParamsError(
+            f"{defaults_path}: key 'region' belongs in the region files, not in defaults.yaml"
+        )
 
     files = _region_files(regions, params_dir, defaults, root)
     region_params: dict[str, dict[str, Any]] = {}
@@ -469,42 +399,62 @@ def load_batch_params(regions: Sequence[str] | str = "all", *, params_dir: str |
         _check_keys(data, path, nb_info, known)
         for k in RUN_KEYS:
             if k in data:
-                raise ParamsError(f"{path}: key {k!r} is the same for every region; set it in "
-                                  f"defaults.yaml or on the command line")
+                raise ParamsError(
+                    f"{path}: key {k!r} is the same for every region; set it in "
+                    f"defaults.yaml or on the command line"
+                )
         code = data.get("region")
         if not isinstance(code, str) or not code:
-            raise ParamsError(f"{path}: missing key 'region' (every params/*.yaml except "
-                              f"defaults.yaml and the scorecard is a region file)")
+            raise ParamsError(
+                f"{path}: missing key 'region' (every params/*.yaml except "
+                f"defaults.yaml and the scorecard is a region file)"
+            )
         if code.lower() != path.stem.lower():
-            raise ParamsError(f"{path}: region {code!r} does not match the file name "
-                              f"(expected {path.stem.upper()!r})")
+            raise ParamsError(
+                f"{path}: region {code!r} does not match the file name "
+                f"(expected {path.stem.upper()!r})"
+            )
         if code in region_params:
             raise ParamsError(f"{path}: region {code!r} appears twice")
         region_params[code] = _resolve_paths(merge_params(defaults, data), root)
 
     period = period if period is not None else defaults.get("period")
     if not isinstance(period, str) or not _PERIOD_RE.match(period):
-        where = "--period" if period is not None and period != defaults.get("period") else str(defaults_path)
+        where = (
+            "--period"
+            if period is not None and period != defaults.get("period")
+            else str(defaults_path)
+        )
         raise ParamsError(f"{where}: period must be YYYY-MM (e.g. 2026-10), got {period!r}")
     for p in region_params.values():
         p["period"] = period
     global_params = _resolve_paths(dict(defaults), root)
     global_params["period"] = period
-    return BatchParams(root=root, notebooks_dir=nb_dir, period=period,
-                       regions=tuple(region_params), region_params=region_params,
-                       global_params=global_params,
-                       notebook_keys={k: frozenset(v) for k, v in nb_info.items()})
+    return BatchParams(
+        root=root,
+        notebooks_dir=nb_dir,
+        period=period,
+        regions=tuple(region_params),
+        region_params=region_params,
+        global_params=global_params,
+        notebook_keys={k: frozenset(v) for k, v in nb_info.items()},
+    )
 
 
-def _check_keys(data: Mapping[str, Any], path: Path, nb_info: Mapping[str, Mapping[str, Any]],
-                known: set[str]) -> None:
+def _check_keys(
+    data: Mapping[str, Any], path: Path, nb_info: Mapping[str, Mapping[str, Any]], known: set[str]
+) -> None:
     for key, value in data.items():
         if key not in known:
-            raise ParamsError(f"{path}: unknown parameter {key!r}: no notebook declares it "
-                              f"(known: {', '.join(sorted(known))})")
+            raise ParamsError(
+                f"{path}: unknown parameter {key!r}: no notebook declares it "
+                f"(known: {', '.join(sorted(known))})"
+            )
         if key in BATCH_KEYS:
-            raise ParamsError(f"{path}: parameter {key!r} is set by the batch itself "
-                              f"(use --out / --regions); remove it from the file")
+            raise ParamsError(
+                f"{path}: parameter {key!r} is set by the batch itself "
+                f"(use --out / --regions); remove it from the file"
+            )
         for name, info in nb_info.items():
             if key not in info:
                 continue
@@ -512,15 +462,19 @@ def _check_keys(data: Mapping[str, Any], path: Path, nb_info: Mapping[str, Mappi
             ok_types = _TYPES.get(type_name)
             if ok_types is None or value is None:
                 continue
-            if not isinstance(value, ok_types) or (type_name in ("int", "float")
-                                                   and isinstance(value, bool)):
-                raise ParamsError(f"{path}: parameter {key!r} must be {type_name} "
-                                  f"(as declared in {name}.ipynb), got {type(value).__name__} "
-                                  f"{value!r}")
+            if not isinstance(value, ok_types) or (
+                type_name in ("int", "float") and isinstance(value, bool)
+            ):
+                raise ParamsError(
+                    f"{path}: parameter {key!r} must be {type_name} "
+                    f"(as declared in {name}.ipynb), got {type(value).__name__} "
+                    f"{value!r}"
+                )
 
 
-def _region_files(regions: Sequence[str] | str, params_dir: Path, defaults: Mapping[str, Any],
-                  root: Path) -> list[Path]:
+def _region_files(
+    regions: Sequence[str] | str, params_dir: Path, defaults: Mapping[str, Any], root: Path
+) -> list[Path]:
     if isinstance(regions, str):
         regions = [regions]
     regions = list(regions)
@@ -588,18 +542,27 @@ def _run_task(task: _Task) -> NotebookResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     ipynb = out_dir / f"{task.notebook}.ipynb"
     html_path = out_dir / f"{task.notebook}.html"
-    rel = (Path(task.rel_dir) if task.rel_dir else Path())
+    rel = Path(task.rel_dir) if task.rel_dir else Path()
     error: str | None = None
     started = time.time()
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(
-            task.input_path, str(ipynb), parameters=task.parameters, cwd=task.cwd,
-            engine_name=_ENGINE_NAME, kernel_name=task.kernel_name, progress_bar=False,
-            request_save_on_cell_execute=False, start_timeout=task.start_timeout,
-            execution_timeout=task.cell_timeout, shutdown_kernel="immediate",
-            config=_kernel_config(), save_on_abort=str(ipynb),
-            notebook_timeout=task.timeout, kill_grace=task.kill_grace,
+            task.input_path,
+            str(ipynb),
+            parameters=task.parameters,
+            cwd=task.cwd,
+            engine_name=_ENGINE_NAME,
+            kernel_name=task.kernel_name,
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            start_timeout=task.start_timeout,
+            execution_timeout=task.cell_timeout,
+            shutdown_kernel="immediate",
+            config=_kernel_config(),
+            save_on_abort=str(ipynb),
+            notebook_timeout=task.timeout,
+            kill_grace=task.kill_grace,
         )
     except NotebookTimeoutError as exc:
         error = f"NotebookTimeoutError: {_first_line(exc)}"
@@ -607,8 +570,9 @@ def _run_task(task: _Task) -> NotebookResult:
         evalue = _first_line(exc.evalue) if exc.evalue else ""
         error = f"{exc.ename}: {evalue} (cell In [{exc.exec_count}])" if evalue else exc.ename
     except CellTimeoutError:
-        error = (f"CellTimeoutError: a cell ran longer than the {task.cell_timeout:g} s "
-                 f"per-cell limit")
+        error = (
+            f"CellTimeoutError: a cell ran longer than the {task.cell_timeout:g} s per-cell limit"
+        )
     except DeadKernelError as exc:
         error = f"DeadKernelError: the kernel died ({_first_line(exc)})"
     except Exception as exc:  # kernel start-up, I/O, anything else: isolate this notebook
@@ -639,15 +603,24 @@ def _run_task(task: _Task) -> NotebookResult:
         elif kpi_name not in OPTIONAL_KPI_FILES:
             error = f"the notebook finished without writing {kpi_name} to its output_dir"
     return NotebookResult(
-        notebook=task.notebook, region=task.region, status="ok" if error is None else "failed",
-        duration_s=duration, render_s=render_s, error=error,
-        ipynb=str(rel / ipynb.name) if ipynb.is_file() else None, html=html_rel, kpis=kpis,
-        started=started, finished=time.time())
+        notebook=task.notebook,
+        region=task.region,
+        status="ok" if error is None else "failed",
+        duration_s=duration,
+        render_s=render_s,
+        error=error,
+        ipynb=str(rel / ipynb.name) if ipynb.is_file() else None,
+        html=html_rel,
+        kpis=kpis,
+        started=started,
+        finished=time.time(),
+    )
 
 
 def _worker_init() -> None:
     """Set up a pool worker process (ours alone, so process-wide changes are safe)
-    and import what every task needs."""
+    and import what every task needs.
+    """
     # The kernel inherits this worker's environment. A non-interactive backend such as
     # MPLBACKEND=Agg (common in test and CI set-ups) makes figures vanish from the
     # executed notebook, so the kernel keeps its default inline backend.
@@ -682,7 +655,9 @@ def _worker_terminate(signum: int, frame: Any) -> None:
                     leftovers.append(cmd[cmd.index("-f") + 1])
                 child.kill()
     # the killed kernels' IPC socket files (see _kernel_config)
-    leftovers += [str(p) for base in _IPC_BASES for p in Path(base).parent.glob(f"{Path(base).name}-*")]
+    leftovers += [
+        str(p) for base in _IPC_BASES for p in Path(base).parent.glob(f"{Path(base).name}-*")
+    ]
     for f in leftovers:
         with contextlib.suppress(OSError):
             os.unlink(f)
@@ -736,7 +711,8 @@ _IPC_BASES: list[str] = []
 def _register_engine() -> None:
     """Register papermill's nbclient engine, extended with the whole-notebook
     limit (:class:`_Watchdog`) and saving the notebook when it stops early on a
-    time limit or a dead kernel (papermill saves only on cell errors)."""
+    time limit or a dead kernel (papermill saves only on cell errors).
+    """
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
     from papermill.log import logger
@@ -747,18 +723,34 @@ def _register_engine() -> None:
 
     class SaveOnAbortEngine(NBClientEngine):
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
-                                     stdout_file=None, stderr_file=None, start_timeout=60,
-                                     execution_timeout=None, save_on_abort=None,
-                                     notebook_timeout=None, kill_grace=5.0, **kwargs):
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            save_on_abort=None,
+            notebook_timeout=None,
+            kill_grace=5.0,
+            **kwargs,
+        ):
             # As NBClientEngine.execute_managed_notebook (papermill 2.7), keeping the
             # client so that the watchdog can reach its kernel.
             kwargs = remove_args(["input_path"], **kwargs)
             safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
             final_kwargs = merge_kwargs(
-                safe_kwargs, timeout=execution_timeout or kwargs.get("timeout"),
-                startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
-                log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+                safe_kwargs,
+                timeout=execution_timeout or kwargs.get("timeout"),
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
             watchdog = _Watchdog(notebook_timeout, kill_grace) if notebook_timeout else None
             if watchdog is not None:
                 final_kwargs["on_notebook_start"] = watchdog.start
@@ -772,15 +764,21 @@ def _register_engine() -> None:
                 finally:
                     if watchdog is not None:
                         watchdog.stop()
-                if (watchdog is not None and watchdog.fired
-                        and nb_man.nb.metadata.get("papermill", {}).get("exception")):
+                if (
+                    watchdog is not None
+                    and watchdog.fired
+                    and nb_man.nb.metadata.get("papermill", {}).get("exception")
+                ):
                     # the interrupt stopped a cell (KeyboardInterrupt): a timeout
                     raise watchdog.error(nb_man.nb)
                 return nb_man.nb
             except Exception as exc:
                 err = exc
-                if (watchdog is not None and watchdog.fired
-                        and not isinstance(exc, NotebookTimeoutError)):
+                if (
+                    watchdog is not None
+                    and watchdog.fired
+                    and not isinstance(exc, NotebookTimeoutError)
+                ):
                     err = watchdog.error(nb_man.nb)  # the kill made the kernel "die"
                 if save_on_abort:
                     _save_aborted(nb_man.nb, err, save_on_abort)
@@ -793,7 +791,8 @@ def _register_engine() -> None:
 
 def _save_aborted(nb: Any, exc: BaseException, path: str) -> None:
     """Write a notebook that stopped early: the error on the last started cell and a
-    banner on top (papermill writes neither for a timeout or a dead kernel)."""
+    banner on top (papermill writes neither for a timeout or a dead kernel).
+    """
     from nbformat.v4 import new_markdown_cell, new_output
     from papermill.iorw import write_ipynb
 
@@ -806,18 +805,34 @@ def _save_aborted(nb: Any, exc: BaseException, path: str) -> None:
         cell.metadata.papermill["status"] = "failed"
         cell.metadata.papermill["exception"] = True
         if cell.get("cell_type") == "code":
-            cell.outputs.append(new_output(
-                "error", ename=type(exc).__name__, evalue=msg,
-                traceback=[f"{type(exc).__name__}: {msg}"]))
+            cell.outputs.append(
+                new_output(
+                    "error",
+                    ename=type(exc).__name__,
+                    evalue=msg,
+                    traceback=[f"{type(exc).__name__}: {msg}"],
+                )
+            )
     nb.metadata.setdefault("papermill", {})["exception"] = True
     # a banner like papermill's for cell errors (same tag, so a re-run of this output
     # notebook removes it)
-    nb.cells.insert(0, new_markdown_cell(
-        '<span style="color:red; font-size:1.5em;">This report stopped early: '
-        f"{html.escape(type(exc).__name__)}: {html.escape(msg)}</span>",
-        metadata={"tags": ["papermill-error-cell-tag"],
-                  "papermill": {"status": "completed", "exception": None,
-                                "start_time": None, "end_time": None, "duration": None}}))
+    nb.cells.insert(
+        0,
+        new_markdown_cell(
+            '<span style="color:red; font-size:1.5em;">This report stopped early: '
+            f"{html.escape(type(exc).__name__)}: {html.escape(msg)}</span>",
+            metadata={
+                "tags": ["papermill-error-cell-tag"],
+                "papermill": {
+                    "status": "completed",
+                    "exception": None,
+                    "start_time": None,
+                    "end_time": None,
+                    "duration": None,
+                },
+            },
+        ),
+    )
     write_ipynb(nb, path)
 
 
@@ -853,8 +868,9 @@ class _Watchdog:
     def start(self, **_: Any) -> None:
         if self.deadline is None:
             self.deadline = time.monotonic() + self.limit
-            self._thread = threading.Thread(target=self._watch, name="qa-notebook-timeout",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._watch, name="qa-notebook-timeout", daemon=True
+            )
             self._thread.start()
 
     def check(self, cell: Any = None, cell_index: int | None = None, **_: Any) -> None:
@@ -871,14 +887,16 @@ class _Watchdog:
     def error(self, nb: Any) -> NotebookTimeoutError:
         if self.stopped_before is not None:
             return NotebookTimeoutError(self._message(f"before cell {self.stopped_before}"))
-        started = [c for c in nb.cells
-                   if c.get("metadata", {}).get("papermill", {}).get("start_time")]
+        started = [
+            c for c in nb.cells if c.get("metadata", {}).get("papermill", {}).get("start_time")
+        ]
         count = started[-1].get("execution_count") if started else None
         return NotebookTimeoutError(self._message(f"in cell In [{count}]" if count else ""))
 
     def _message(self, where: str) -> str:
-        return (f"timed out after {self.limit:g} s (whole-notebook limit)"
-                + (f", stopped {where}" if where else ""))
+        return f"timed out after {self.limit:g} s (whole-notebook limit)" + (
+            f", stopped {where}" if where else ""
+        )
 
     def _watch(self) -> None:
         assert self.deadline is not None
@@ -938,9 +956,12 @@ def render_html(ipynb: str | Path, html_path: str | Path, title: str | None = No
     c.HTMLExporter.exclude_input = True
     c.HTMLExporter.exclude_input_prompt = True
     c.HTMLExporter.exclude_output_prompt = True
-    exporter = HTMLExporter(config=c, template_name="lab",
-                            extra_loaders=[DictLoader({_OFFLINE_TEMPLATE_NAME: _OFFLINE_TEMPLATE})],
-                            template_file=_OFFLINE_TEMPLATE_NAME)
+    exporter = HTMLExporter(
+        config=c,
+        template_name="lab",
+        extra_loaders=[DictLoader({_OFFLINE_TEMPLATE_NAME: _OFFLINE_TEMPLATE})],
+        template_file=_OFFLINE_TEMPLATE_NAME,
+    )
     exporter.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
     nb = nbformat.read(str(ipynb), as_version=4)
     name = title or Path(ipynb).stem
@@ -959,12 +980,20 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_batch(regions: Sequence[str] | str = "all", *, period: str | None = None,
-              out: str | Path = "outputs", params_dir: str | Path = "params",
-              notebooks_dir: str | Path | None = None, workers: int | None = None,
-              timeout: float | None = 900, cell_timeout: float | None = 600,
-              start_timeout: float = 60, progress: bool | None = False,
-              on_result: Callable[[NotebookResult], None] | None = None) -> RunResult:
+def run_batch(
+    regions: Sequence[str] | str = "all",
+    *,
+    period: str | None = None,
+    out: str | Path = "outputs",
+    params_dir: str | Path = "params",
+    notebooks_dir: str | Path | None = None,
+    workers: int | None = None,
+    timeout: float | None = 900,
+    cell_timeout: float | None = 600,
+    start_timeout: float = 60,
+    progress: bool | None = False,
+    on_result: Callable[[NotebookResult], None] | None = None,
+) -> RunResult:
     """Run a period's report batch: every region's notebooks, then the overview.
 
     Parameters
@@ -1028,11 +1057,15 @@ def run_batch(regions: Sequence[str] | str = "all", *, period: str | None = None
         timeout = None
     if cell_timeout is not None and cell_timeout <= 0:
         cell_timeout = None
-    bp = load_batch_params(regions, params_dir=params_dir, period=period,
-                           notebooks_dir=notebooks_dir)
+    bp = load_batch_params(
+        regions, params_dir=params_dir, period=period, notebooks_dir=notebooks_dir
+    )
     workers = min(workers, len(bp.regions) * len(REGIONAL_NOTEBOOKS))
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init)
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+    )
     bar = None
     tmp: Path | None = None
     try:
@@ -1045,8 +1078,11 @@ def run_batch(regions: Sequence[str] | str = "all", *, period: str | None = None
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
-        tasks = [_make_task(bp, nb, r, tmp, timeout, cell_timeout, start_timeout)
-                 for r in bp.regions for nb in REGIONAL_NOTEBOOKS]
+        tasks = [
+            _make_task(bp, nb, r, tmp, timeout, cell_timeout, start_timeout)
+            for r in bp.regions
+            for nb in REGIONAL_NOTEBOOKS
+        ]
         gtask = _make_task(bp, GLOBAL_NOTEBOOK, None, tmp, timeout, cell_timeout, start_timeout)
         bar = _progress_bar(len(tasks) + 1, bp.period, progress)
         results: list[NotebookResult] = []
@@ -1063,9 +1099,16 @@ def run_batch(regions: Sequence[str] | str = "all", *, period: str | None = None
         _tick(bar, res, on_result)
         order = {(t.region, t.notebook): i for i, t in enumerate([*tasks, gtask])}
         results.sort(key=lambda r: order[(r.region, r.notebook)])
-        result = RunResult(period=bp.period, out_dir=out / bp.period, results=tuple(results),
-                           wall_s=time.perf_counter() - t0, workers=workers, regions=bp.regions,
-                           started_at=started.isoformat(), pseudonym_key=pseudonym_key_source())
+        result = RunResult(
+            period=bp.period,
+            out_dir=out / bp.period,
+            results=tuple(results),
+            wall_s=time.perf_counter() - t0,
+            workers=workers,
+            regions=bp.regions,
+            started_at=started.isoformat(),
+            pseudonym_key=pseudonym_key_source(),
+        )
         write_index(result, tmp / "index.html")
         _write_run_json(result, tmp / "run.json")
         _swap_into_place(tmp, out / bp.period)
@@ -1082,9 +1125,15 @@ def run_batch(regions: Sequence[str] | str = "all", *, period: str | None = None
     return result
 
 
-def _make_task(bp: BatchParams, notebook: str, region: str | None, tmp: Path,
-               timeout: float | None, cell_timeout: float | None,
-               start_timeout: float) -> _Task:
+def _make_task(
+    bp: BatchParams,
+    notebook: str,
+    region: str | None,
+    tmp: Path,
+    timeout: float | None,
+    cell_timeout: float | None,
+    start_timeout: float,
+) -> _Task:
     rel = region.lower() if region else ""
     params = bp.for_notebook(notebook, region)
     keys = bp.notebook_keys[notebook]
@@ -1096,10 +1145,19 @@ def _make_task(bp: BatchParams, notebook: str, region: str | None, tmp: Path,
         if "reports_dir" in keys:
             params["reports_dir"] = str(tmp)
     title = f"{region + ' ' if region else ''}{notebook.replace('_', ' ')} {bp.period}"
-    return _Task(notebook=notebook, region=region,
-                 input_path=str(bp.notebooks_dir / f"{notebook}.ipynb"), period_dir=str(tmp),
-                 rel_dir=rel, parameters=params, cwd=str(bp.root), timeout=timeout,
-                 cell_timeout=cell_timeout, start_timeout=start_timeout, title=title)
+    return _Task(
+        notebook=notebook,
+        region=region,
+        input_path=str(bp.notebooks_dir / f"{notebook}.ipynb"),
+        period_dir=str(tmp),
+        rel_dir=rel,
+        parameters=params,
+        cwd=str(bp.root),
+        timeout=timeout,
+        cell_timeout=cell_timeout,
+        start_timeout=start_timeout,
+        title=title,
+    )
 
 
 def _noop() -> None:
@@ -1110,9 +1168,13 @@ def _result_of(fut: Future[NotebookResult], t: _Task) -> NotebookResult:
     try:
         return fut.result()
     except Exception as exc:  # the worker process itself died (BrokenProcessPool, ...)
-        return NotebookResult(notebook=t.notebook, region=t.region, status="failed",
-                              duration_s=float("nan"),
-                              error=f"{type(exc).__name__}: {_first_line(exc)}")
+        return NotebookResult(
+            notebook=t.notebook,
+            region=t.region,
+            status="failed",
+            duration_s=float("nan"),
+            error=f"{type(exc).__name__}: {_first_line(exc)}",
+        )
 
 
 def _progress_bar(total: int, period: str, progress: bool | None) -> Any:
@@ -1120,12 +1182,18 @@ def _progress_bar(total: int, period: str, progress: bool | None) -> Any:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="notebook", desc=f"reports {period}",
-                disable=None if progress is None else False, file=sys.stderr)
+    return tqdm(
+        total=total,
+        unit="notebook",
+        desc=f"reports {period}",
+        disable=None if progress is None else False,
+        file=sys.stderr,
+    )
 
 
-def _tick(bar: Any, res: NotebookResult,
-          on_result: Callable[[NotebookResult], None] | None) -> None:
+def _tick(
+    bar: Any, res: NotebookResult, on_result: Callable[[NotebookResult], None] | None
+) -> None:
     if bar is not None:
         bar.set_postfix_str(f"{res.label}: {res.status}", refresh=False)
         bar.update(1)
@@ -1133,8 +1201,9 @@ def _tick(bar: Any, res: NotebookResult,
         on_result(res)
 
 
-def _write_region_kpis(region_dir: Path, region: str, period: str,
-                       results: Iterable[NotebookResult]) -> Path:
+def _write_region_kpis(
+    region_dir: Path, region: str, period: str, results: Iterable[NotebookResult]
+) -> Path:
     """Merge the region's notebook KPI files into ``<region>/kpis.json``."""
     merged: dict[str, Any] = {"region": region, "period": period}
     status: dict[str, str] = {}
@@ -1148,7 +1217,7 @@ def _write_region_kpis(region_dir: Path, region: str, period: str,
             errors[nb] = r.error
     merged["status"] = status
     merged["errors"] = errors
-    return write_kpis(merged, region_dir / "kpis.json")
+    return write_kpis(merged, region_dir / REGION_KPI_FILE)
 
 
 def _swap_into_place(tmp: Path, final: Path) -> None:
@@ -1187,21 +1256,30 @@ def _pid_alive(pid: int) -> bool:
 
 def list_periods(out: str | Path = "outputs") -> list[str]:
     """Complete periods in an outputs folder (``YYYY-MM`` folders holding an index.html),
-    oldest first. Temporary folders of running or killed batches are never listed."""
+    oldest first. Temporary folders of running or killed batches are never listed.
+    """
     out = Path(out)
     if not out.is_dir():
         return []
-    return sorted(p.name for p in out.iterdir()
-                  if p.is_dir() and _PERIOD_RE.match(p.name) and (p / "index.html").is_file())
+    return sorted(
+        p.name
+        for p in out.iterdir()
+        if p.is_dir() and _PERIOD_RE.match(p.name) and (p / "index.html").is_file()
+    )
 
 
 def _write_run_json(result: RunResult, path: Path) -> Path:
     data = {
-        "period": result.period, "started_at": result.started_at, "wall_s": result.wall_s,
-        "workers": result.workers, "regions": list(result.regions), "ok": result.ok,
+        "period": result.period,
+        "started_at": result.started_at,
+        "wall_s": result.wall_s,
+        "workers": result.workers,
+        "regions": list(result.regions),
+        "ok": result.ok,
         "pseudonym_key": result.pseudonym_key,
-        "notebooks": [{k: v for k, v in dataclasses.asdict(r).items() if k != "kpis"}
-                      for r in result.results],
+        "notebooks": [
+            {k: v for k, v in dataclasses.asdict(r).items() if k != "kpis"} for r in result.results
+        ],
     }
     return write_kpis(data, path)
 
@@ -1252,14 +1330,21 @@ def write_index(result: RunResult, path: str | Path) -> Path:
     """
     e = html.escape
     n_failed = len(result.failed)
-    summary = (f'<span class="summary ok">All {len(result.results)} reports succeeded</span>'
-               if n_failed == 0 else
-               f'<span class="summary failed">{n_failed} of {len(result.results)} reports '
-               f'failed</span>')
+    summary = (
+        f'<span class="summary ok">All {len(result.results)} reports succeeded</span>'
+        if n_failed == 0
+        else f'<span class="summary failed">{n_failed} of {len(result.results)} reports '
+        f"failed</span>"
+    )
     parts = [
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>QA reports {e(result.period)}</title>", f"<style>{_CSS}</style>", "</head>",
+        f"<title>QA reports {e(result.period)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
         "<body><main>",
         f"<h1>Quality reports &middot; {e(result.period)}</h1>",
         f'<p class="meta">Generated {e(result.started_at.replace("T", " "))} '
@@ -1275,23 +1360,30 @@ def write_index(result: RunResult, path: str | Path) -> Path:
     if regional:
         parts.append("<h2>Regional reports</h2>")
         parts.append(_table(regional, show_region=True))
-    key_note = ("agent and reviewer ids are pseudonymised with the key in QA_PSEUDONYM_KEY"
-                if result.pseudonym_key == PSEUDONYM_ENV else
-                "agent and reviewer ids are pseudonymised with the public demo key, which is "
-                "used only for the bundled demo data (any other data needs QA_PSEUDONYM_KEY "
-                "set, or its reports fail)")
-    parts.append(f"<footer>Reports where the pseudonymise parameter is on: {e(key_note)}. "
-                 f"Durations are notebook execution times including kernel start-up. "
-                 f"Made by qa-analysis.</footer>")
+    key_note = (
+        "agent and reviewer ids are pseudonymised with the key in QA_PSEUDONYM_KEY"
+        if result.pseudonym_key == PSEUDONYM_ENV
+        else "agent and reviewer ids are pseudonymised with the public demo key, which is "
+        "used only for the bundled demo data (any other data needs QA_PSEUDONYM_KEY "
+        "set, or its reports fail)"
+    )
+    parts.append(
+        f"<footer>Reports where the pseudonymise parameter is on: {e(key_note)}. "
+        f"Durations are notebook execution times including kernel start-up. "
+        f"Made by qa-analysis.</footer>"
+    )
     parts.append("</main></body></html>")
     return write_text_atomic("\n".join(parts) + "\n", path)
 
 
 def _table(results: Sequence[NotebookResult], show_region: bool) -> str:
     e = html.escape
-    head = ("<tr>" + ("<th>Region</th>" if show_region else "")
-            + "<th>Report</th><th>Status</th><th class=\"num\">Duration</th>"
-              "<th>Headline KPIs</th></tr>")
+    head = (
+        "<tr>"
+        + ("<th>Region</th>" if show_region else "")
+        + '<th>Report</th><th>Status</th><th class="num">Duration</th>'
+        "<th>Headline KPIs</th></tr>"
+    )
     rows = [f"<table>{head}"]
     for r in results:
         links = []
@@ -1303,8 +1395,9 @@ def _table(results: Sequence[NotebookResult], show_region: bool) -> str:
         if r.ipynb:
             extra.append(f'<a href="{e(_url(r.ipynb))}">notebook</a>')
         if r.notebook == "performance_report" and r.region and r.ok:
-            extra.append(f'<a href="{e(_url(r.region.lower() + "/audit_plan.csv"))}">audit plan '
-                         f"(CSV)</a>")
+            extra.append(
+                f'<a href="{e(_url(r.region.lower() + "/audit_plan.csv"))}">audit plan (CSV)</a>'
+            )
         if r.region and r.ok:
             extra.append(f'<a href="{e(_url(r.region.lower() + "/kpis.json"))}">kpis.json</a>')
         cell = links[0] + (f'<div class="small">{" &middot; ".join(extra)}</div>' if extra else "")
@@ -1312,27 +1405,33 @@ def _table(results: Sequence[NotebookResult], show_region: bool) -> str:
         if r.error:
             status += f'<div class="error">{e(r.error)}</div>'
         rows.append(
-            "<tr>" + (f"<td><strong>{e(r.region or '')}</strong></td>" if show_region else "")
+            "<tr>"
+            + (f"<td><strong>{e(r.region or '')}</strong></td>" if show_region else "")
             + f"<td>{cell}</td><td>{status}</td>"
             + f'<td class="num">{_fmt_seconds(r.duration_s)}</td>'
-            + f"<td>{_kpi_list(r.kpis)}</td></tr>")
+            + f"<td>{_kpi_list(r.kpis)}</td></tr>"
+        )
     rows.append("</table>")
     return "\n".join(rows)
 
 
 def _kpi_list(kpis: Mapping[str, Any] | None) -> str:
     """Headline KPIs: top-level scalars except ``region`` / ``period`` (the row says
-    them); ``x_ci_low`` / ``x_ci_high`` are shown next to ``x``."""
+    them); ``x_ci_low`` / ``x_ci_high`` are shown next to ``x``.
+    """
     if not kpis:
         return '<span class="small">&ndash;</span>'
     e = html.escape
 
     def value(k: str, v: Any, like: str | None = None) -> str:
-        return (f'<span data-kpi="{e(str(k))}" data-value="{e(json.dumps(v))}">'
-                f"{e(_fmt_value(v, like or k))}</span>")
+        return (
+            f'<span data-kpi="{e(str(k))}" data-value="{e(json.dumps(v))}">'
+            f"{e(_fmt_value(v, like or k))}</span>"
+        )
 
-    shown = {k: v for k, v in kpis.items()
-             if not isinstance(v, dict | list) and k not in _INDEX_SKIP}
+    shown = {
+        k: v for k, v in kpis.items() if not isinstance(v, dict | list) and k not in _INDEX_SKIP
+    }
     items = []
     for k, v in shown.items():
         base = k[:-7] if k.endswith("_ci_low") else k[:-8] if k.endswith("_ci_high") else None
@@ -1341,8 +1440,10 @@ def _kpi_list(kpis: Mapping[str, Any] | None) -> str:
         text = value(k, v)
         lo, hi = f"{k}_ci_low", f"{k}_ci_high"
         if lo in shown and hi in shown:
-            text += (f' <span class="small">(CI {value(lo, shown[lo], k)}&ndash;'
-                     f"{value(hi, shown[hi], k)})</span>")
+            text += (
+                f' <span class="small">(CI {value(lo, shown[lo], k)}&ndash;'
+                f"{value(hi, shown[hi], k)})</span>"
+            )
         items.append(f"<dt>{e(str(k).replace('_', ' '))}</dt><dd>{text}</dd>")
     if not items:
         return '<span class="small">&ndash;</span>'
@@ -1389,12 +1490,16 @@ def write_periods_index(out: str | Path) -> Path:
     """Write ``<out>/index.html`` linking every complete period, newest first."""
     out = Path(out)
     e = html.escape
-    items = "".join(f'<li><a href="{e(_url(p + "/index.html"))}">{e(p)}</a></li>'
-                    for p in reversed(list_periods(out)))
-    page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>QA reports</title><style>{_CSS}</style></head><body><main>"
-            "<h1>Quality reports</h1><p class=\"meta\">One page per month.</p>"
-            f"<ul>{items}</ul></main></body></html>\n")
+    items = "".join(
+        f'<li><a href="{e(_url(p + "/index.html"))}">{e(p)}</a></li>'
+        for p in reversed(list_periods(out))
+    )
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>QA reports</title><style>{_CSS}</style></head><body><main>"
+        '<h1>Quality reports</h1><p class="meta">One page per month.</p>'
+        f"<ul>{items}</ul></main></body></html>\n"
+    )
     return write_text_atomic(page, out / "index.html")
 
 
@@ -1403,28 +1508,53 @@ def write_periods_index(out: str | Path) -> Path:
 # ---------------------------------------------------------------------------
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``qa-reports run`` options to ``parser``."""
-    parser.add_argument("--regions", nargs="+", default=["all"], metavar="REGION",
-                        help="region codes (eu na ...) or 'all' (default: every params/<region>.yaml)")
-    parser.add_argument("--period", default=None,
-                        help="report month YYYY-MM (default: period in params/defaults.yaml)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help=f"notebooks run in parallel (default: usable cores, {default_workers()})")
+    parser.add_argument(
+        "--regions",
+        nargs="+",
+        default=["all"],
+        metavar="REGION",
+        help="region codes (eu na ...) or 'all' (default: every params/<region>.yaml)",
+    )
+    parser.add_argument(
+        "--period",
+        default=None,
+        help="report month YYYY-MM (default: period in params/defaults.yaml)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"notebooks run in parallel (default: usable cores, {default_workers()})",
+    )
     parser.add_argument("--out", default="outputs", help="outputs folder (default: outputs)")
-    parser.add_argument("--params", default="params",
-                        help="params folder; its parent is the project root (default: params)")
-    parser.add_argument("--notebooks", default=None,
-                        help="notebooks folder (default: <project root>/notebooks)")
-    parser.add_argument("--timeout", type=float, default=900,
-                        help="longest a whole notebook may run, seconds from its kernel being "
-                             "ready; then it is stopped and marked failed (default 900; 0 = none)")
-    parser.add_argument("--cell-timeout", type=float, default=600,
-                        help="longest a single notebook cell may run, seconds (default 600; 0 = none)")
+    parser.add_argument(
+        "--params",
+        default="params",
+        help="params folder; its parent is the project root (default: params)",
+    )
+    parser.add_argument(
+        "--notebooks", default=None, help="notebooks folder (default: <project root>/notebooks)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=900,
+        help="longest a whole notebook may run, seconds from its kernel being "
+        "ready; then it is stopped and marked failed (default 900; 0 = none)",
+    )
+    parser.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=600,
+        help="longest a single notebook cell may run, seconds (default 600; 0 = none)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
 def main_run(args: argparse.Namespace) -> int:
     """Run the batch from parsed arguments; return the exit code (0 ok, 1 a notebook
-    failed, 2 bad parameters)."""
+    failed, 2 bad parameters).
+    """
     quiet = bool(getattr(args, "quiet", False))
     _skip_slow_optional_imports()  # this is the qa-reports process: ours
 
@@ -1435,17 +1565,25 @@ def main_run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main_thread else None
     try:
         regions = [x for r in args.regions for x in str(r).split(",") if x]  # "eu,na" too
-        result = run_batch(regions, period=args.period, out=args.out,
-                           params_dir=args.params, notebooks_dir=getattr(args, "notebooks", None),
-                           workers=args.workers, timeout=args.timeout or None,
-                           cell_timeout=getattr(args, "cell_timeout", 600) or None,
-                           progress=False if quiet else None)
+        result = run_batch(
+            regions,
+            period=args.period,
+            out=args.out,
+            params_dir=args.params,
+            notebooks_dir=getattr(args, "notebooks", None),
+            workers=args.workers,
+            timeout=args.timeout or None,
+            cell_timeout=getattr(args, "cell_timeout", 600) or None,
+            progress=False if quiet else None,
+        )
     except ParamsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: no period was written (the previous one, if any, is unchanged)",
-              file=sys.stderr)
+        print(
+            "interrupted: no period was written (the previous one, if any, is unchanged)",
+            file=sys.stderr,
+        )
         return 130
     finally:
         if in_main_thread:
@@ -1456,9 +1594,11 @@ def main_run(args: argparse.Namespace) -> int:
             line = f"{r.label:<{width}}  {r.status:<6}  {r.duration_s:6.1f} s"
             print(line + (f"  {r.error}" if r.error else ""))
         total = sum(r.duration_s for r in result.results if math.isfinite(r.duration_s))
-        print(f"{len(result.results) - len(result.failed)}/{len(result.results)} reports ok "
-              f"in {result.wall_s:.1f} s wall ({total:.1f} s notebook time, "
-              f"{result.workers} worker(s)) -> {result.out_dir / 'index.html'}")
+        print(
+            f"{len(result.results) - len(result.failed)}/{len(result.results)} reports ok "
+            f"in {result.wall_s:.1f} s wall ({total:.1f} s notebook time, "
+            f"{result.workers} worker(s)) -> {result.out_dir / 'index.html'}"
+        )
     for r in result.failed:
         print(f"error: {r.label} failed: {r.error}", file=sys.stderr)
     return result.exit_code

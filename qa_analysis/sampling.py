@@ -78,7 +78,9 @@ def _check_population(population: int | None) -> int | None:
     return int(population)
 
 
-def _rows(index: pd.Index, positions: np.ndarray, values: Iterable | None = None, k: int = 5) -> str:
+def _rows(
+    index: pd.Index, positions: np.ndarray, values: Iterable | None = None, k: int = 5
+) -> str:
     """Describe the first offending rows by index label (and value)."""
     pos = np.asarray(positions)[:k]
     labels = [index[p] for p in pos]
@@ -400,7 +402,9 @@ def allocate(
     if not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
     if n > N.sum():
-        raise ValueError(f"n={n} is larger than the population ({int(N.sum())} tickets in all strata)")
+        raise ValueError(
+            f"n={n} is larger than the population ({int(N.sum())} tickets in all strata)"
+        )
     if isinstance(minimum, numbers.Integral):
         m = np.full(len(N), int(minimum), dtype=np.int64)
     else:
@@ -518,7 +522,11 @@ def _id_hash(ids: pd.Series, column: str) -> np.ndarray:
         return _mix_chunked(ids.to_numpy(dtype=np.uint64))
     if pd.api.types.is_integer_dtype(dtype):
         v = ids.to_numpy()
-        v = v.astype(np.int64, copy=False) if v.dtype.kind == "i" else v.astype(np.uint64, copy=False)
+        v = (
+            v.astype(np.int64, copy=False)
+            if v.dtype.kind == "i"
+            else v.astype(np.uint64, copy=False)
+        )
         return _mix_chunked(v.view(np.uint64))
     if pd.api.types.is_float_dtype(dtype):
         v = ids.to_numpy(dtype=float)
@@ -579,8 +587,9 @@ def _strictly_monotonic(ids: pd.Series) -> bool:
     if isinstance(dtype, pd.StringDtype | pd.ArrowDtype):
         try:
             a = pa.array(ids.array)
-            return bool(pc.all(pc.less(a[:-1], a[1:])).as_py()
-                        or pc.all(pc.greater(a[:-1], a[1:])).as_py())
+            return bool(
+                pc.all(pc.less(a[:-1], a[1:])).as_py() or pc.all(pc.greater(a[:-1], a[1:])).as_py()
+            )
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             return False
     return False
@@ -724,8 +733,12 @@ def _n_per_stratum(n: int | pd.Series | Mapping, keys: pd.Index, per_stratum: bo
 # ---------------------------------------------------------------------------
 
 
-def _k_smallest(codes: np.ndarray, order_keys: Sequence[np.ndarray], k: np.ndarray,
-                rows: np.ndarray | None = None) -> np.ndarray:
+def _k_smallest(
+    codes: np.ndarray,
+    order_keys: Sequence[np.ndarray],
+    k: np.ndarray,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
     """Row positions of the k[h] smallest (lexicographic order_keys) rows per stratum h.
 
     ``order_keys`` are given primary first; ``rows`` restricts the candidates.
@@ -743,8 +756,13 @@ def _k_smallest(codes: np.ndarray, order_keys: Sequence[np.ndarray], k: np.ndarr
     return rows[rank < k[c]]
 
 
-def _srs_select(codes: np.ndarray, key: np.ndarray, k: np.ndarray, sizes: np.ndarray,
-                slack: tuple[float, float] = (4.0, 8.0)) -> np.ndarray:
+def _srs_select(
+    codes: np.ndarray,
+    key: np.ndarray,
+    k: np.ndarray,
+    sizes: np.ndarray,
+    slack: tuple[float, float] = (4.0, 8.0),
+) -> np.ndarray:
     """Order sampling with equal probabilities: the k smallest keys per stratum.
 
     Prefilters keys below a per-stratum threshold that keeps about
@@ -756,8 +774,9 @@ def _srs_select(codes: np.ndarray, key: np.ndarray, k: np.ndarray, sizes: np.nda
         t = np.where(sizes > 0, (k + a_ * np.sqrt(k) + b_) / np.maximum(sizes, 1), 0.0)
     t = np.where(k > 0, np.maximum(t, 0.0), 0.0)
     full = t >= 1.0
-    thr = np.where(full, np.uint64(0xFFFFFFFFFFFFFFFF),
-                   (np.minimum(t, 0.9999) * 2.0**64).astype(np.uint64))
+    thr = np.where(
+        full, np.uint64(0xFFFFFFFFFFFFFFFF), (np.minimum(t, 0.9999) * 2.0**64).astype(np.uint64)
+    )
     parts = []
     for a in range(0, len(key), _CHUNK):
         kc, cc = key[a : a + _CHUNK], codes[a : a + _CHUNK]
@@ -809,9 +828,17 @@ def _pps_select(codes: np.ndarray, key: np.ndarray, lam: np.ndarray, k: np.ndarr
     return _k_smallest(codes, [q, key], k, rows)
 
 
-def _draw_codes(population: pd.DataFrame, codes: np.ndarray, keys: pd.Index, k: np.ndarray,
-                *, id: str, seed: int, weight: str | None,
-                sizes: np.ndarray | None = None) -> pd.DataFrame:
+def _draw_codes(
+    population: pd.DataFrame,
+    codes: np.ndarray,
+    keys: pd.Index,
+    k: np.ndarray,
+    *,
+    id: str,
+    seed: int,
+    weight: str | None,
+    sizes: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Core of :func:`draw` on precomputed stratum codes (and sizes, when the caller has them)."""
     ids = population[id]
     h = _id_hash(ids, id)
@@ -1079,11 +1106,13 @@ def audit_plan(
         cols.append(risk)
     plan = sample[cols + ["inclusion_prob", "design_weight"]].reset_index(drop=True)
     agent_total = pd.Series(n_agent, index=agents)
-    plan["take_all"] = (agent_total.reindex(plan[strata[0]]).to_numpy() <= per_agent)
+    plan["take_all"] = agent_total.reindex(plan[strata[0]]).to_numpy() <= per_agent
     n_short = int((n_agent < per_agent).sum())
     plan.attrs["note"] = (
         f"{n_short} of {A} agents have fewer than {per_agent} tickets: all their tickets are "
-        f"in the plan (take_all=True)" if n_short else f"all {A} agents get {per_agent} audits"
+        f"in the plan (take_all=True)"
+        if n_short
+        else f"all {A} agents get {per_agent} audits"
     )
     return plan
 
@@ -1213,8 +1242,9 @@ def calibration_set(
         raise ValueError(f"n={n} is larger than the number of scored tickets ({len(tickets_idx)})")
     M = m.to_numpy()
     cells = np.asarray(m.columns)
-    all_cells = np.array([f"{c}:{o}" for c in pd.unique(ev[criterion].astype(str))
-                          for o in ("pass", "fail")])
+    all_cells = np.array(
+        [f"{c}:{o}" for c in pd.unique(ev[criterion].astype(str)) for o in ("pass", "fail")]
+    )
     uncoverable = sorted(set(all_cells) - set(cells))
     tie = _uniform(_keys(_id_hash(pd.Series(tickets_idx), ticket), seed)) * 1e-3
     if use_channel:
@@ -1364,7 +1394,7 @@ def estimate_rate(
         notes.append(f"{int((~keep).sum())} rows with missing {value!r} excluded")
     method = "Hajek weighted mean; Taylor-linearised stratified SE with FPC; t interval"
     y, w = yv[keep], w_all[keep]
-    n = int(len(y))
+    n = len(y)
     if n == 0:
         notes.append("no observations")
         return Estimate(np.nan, np.nan, np.nan, np.nan, 0, confidence, method, "; ".join(notes))
@@ -1460,7 +1490,9 @@ def coverage(
     _require_columns(evaluations, [id, *by_list], "evaluations")
     _z(confidence)
     p = plan[[id, *by_list]].copy()
-    p["population"] = plan["design_weight"].to_numpy(dtype=float) if "design_weight" in plan else np.nan
+    p["population"] = (
+        plan["design_weight"].to_numpy(dtype=float) if "design_weight" in plan else np.nan
+    )
     done_ids = pd.unique(evaluations[id])
     p["done"] = p[id].isin(done_ids)
     g = p.groupby(by_list, sort=True, observed=True, dropna=False)
@@ -1471,7 +1503,9 @@ def coverage(
     ev = ev[~ev[id].isin(plan[id])]
     unpl = ev.groupby(by_list, sort=True, observed=True, dropna=False).size().rename("unplanned")
     out = out.join(unpl, how="outer")
-    out[["planned", "done", "unplanned"]] = out[["planned", "done", "unplanned"]].fillna(0).astype(np.int64)
+    out[["planned", "done", "unplanned"]] = (
+        out[["planned", "done", "unplanned"]].fillna(0).astype(np.int64)
+    )
     out["population"] = np.round(out["population"].to_numpy(dtype=float))
     pop = out["population"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -1479,4 +1513,3 @@ def coverage(
         out["moe_planned"] = margin_of_error(out["planned"].to_numpy(), confidence, population=pop)
         out["moe_achieved"] = margin_of_error(out["done"].to_numpy(), confidence, population=pop)
     return out.reset_index()
-

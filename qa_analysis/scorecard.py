@@ -170,10 +170,18 @@ class Scorecard:
             raise ScorecardError(f"{source}: method must be one of {METHODS}, got {method!r}")
         mode = spec.get("critical_mode", "zero")
         if mode not in CRITICAL_MODES:
-            raise ScorecardError(f"{source}: critical_mode must be one of {CRITICAL_MODES}, got {mode!r}")
+            raise ScorecardError(
+                f"{source}: critical_mode must be one of {CRITICAL_MODES}, got {mode!r}"
+            )
         pass_mark = spec.get("pass_mark", 80)
-        if not isinstance(pass_mark, int | float) or isinstance(pass_mark, bool) or not 0 <= pass_mark <= 100:
-            raise ScorecardError(f"{source}: pass_mark must be a number in [0, 100], got {pass_mark!r}")
+        if (
+            not isinstance(pass_mark, int | float)
+            or isinstance(pass_mark, bool)
+            or not 0 <= pass_mark <= 100
+        ):
+            raise ScorecardError(
+                f"{source}: pass_mark must be a number in [0, 100], got {pass_mark!r}"
+            )
         return cls(
             criteria=criteria,
             pass_mark=float(pass_mark),
@@ -216,7 +224,8 @@ class Scorecard:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per criterion: id, name, section, scale, level, weight, critical, na_allowed,
-        pass_at, min, max, range."""
+        pass_at, min, max, range.
+        """
         rows = [
             {
                 "criterion": c.id,
@@ -241,7 +250,17 @@ def _criterion(raw: Any, i: int, source: str) -> Criterion:
     where = f"{source}: criteria[{i}]"
     if not isinstance(raw, Mapping):
         raise ScorecardError(f"{where} must be a mapping")
-    known = {"id", "name", "section", "scale", "level", "weight", "critical", "na_allowed", "pass_at"}
+    known = {
+        "id",
+        "name",
+        "section",
+        "scale",
+        "level",
+        "weight",
+        "critical",
+        "na_allowed",
+        "pass_at",
+    }
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ScorecardError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(known)}")
@@ -253,7 +272,9 @@ def _criterion(raw: Any, i: int, source: str) -> Criterion:
     if not isinstance(scale, Iterable) or isinstance(scale, str | bytes):
         raise ScorecardError(f"{where}: 'scale' must be a list of allowed scores, e.g. [0, 1]")
     scale = list(scale)
-    if len(scale) < 2 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in scale):
+    if len(scale) < 2 or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in scale
+    ):
         raise ScorecardError(f"{where}: 'scale' needs at least two numeric levels, got {scale!r}")
     if sorted(set(scale)) != scale:
         raise ScorecardError(f"{where}: 'scale' must be strictly increasing, got {scale!r}")
@@ -348,7 +369,9 @@ def _score_matrix(
     ecodes, _ = pd.factorize(ev, sort=False)
     ecodes = ecodes.astype(np.int64, copy=False)
     try:
-        vals = pd.to_numeric(evaluations[score], errors="raise").to_numpy(dtype=float, na_value=np.nan)
+        vals = pd.to_numeric(evaluations[score], errors="raise").to_numpy(
+            dtype=float, na_value=np.nan
+        )
     except (TypeError, ValueError) as exc:
         raise ValueError(f"column {score!r}: scores must be numeric ({exc})") from None
     k = len(scorecard)
@@ -366,7 +389,9 @@ def _score_matrix(
         col = matrix[:, j]
         off = ~np.isnan(col) & ~np.isin(col, np.asarray(c.scale, dtype=float))
         if off.any():
-            bad_rows = (ccodes == j) & ~np.isnan(vals) & ~np.isin(vals, np.asarray(c.scale, dtype=float))
+            bad_rows = (
+                (ccodes == j) & ~np.isnan(vals) & ~np.isin(vals, np.asarray(c.scale, dtype=float))
+            )
             rows = _first_rows(bad_rows)
             raise ValueError(
                 f"column {score!r}: score(s) {sorted(set(vals[rows].tolist()))} off the scale "
@@ -505,7 +530,9 @@ def score_evaluations(
     possible = (applicable * unit).sum(axis=1)
     n_app = applicable.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pct = np.where(possible > 0, 100.0 * earned.sum(axis=1) / np.where(possible > 0, possible, 1.0), np.nan)
+        pct = np.where(
+            possible > 0, 100.0 * earned.sum(axis=1) / np.where(possible > 0, possible, 1.0), np.nan
+        )
     if mode == "zero":
         pct = np.where(critical_fail, 0.0, pct)
 
@@ -591,7 +618,9 @@ def criterion_rates(
     frame["_code"] = codes
     frame["n"] = applicable.astype(np.int64)
     frame["fails"] = fail.astype(np.int64)
-    out = frame.groupby([*by, "_code"], sort=True, dropna=False, observed=True)[["n", "fails"]].sum()
+    out = frame.groupby([*by, "_code"], sort=True, dropna=False, observed=True)[
+        ["n", "fails"]
+    ].sum()
     out = out.reset_index()
     info = scorecard.to_frame()[["criterion", "name", "section", "critical"]]
     out = pd.concat([out, info.iloc[out["_code"].to_numpy()].reset_index(drop=True)], axis=1)
@@ -611,5 +640,16 @@ def criterion_rates(
     with np.errstate(invalid="ignore", divide="ignore"):
         out["share"] = np.where(total > 0, fails / np.where(total > 0, total, 1), np.nan)
         out["cum_share"] = np.where(total > 0, cum / np.where(total > 0, total, 1), np.nan)
-    cols = [*by, "criterion", "name", "section", "critical", "n", "fails", "fail_rate", "share", "cum_share"]
+    cols = [
+        *by,
+        "criterion",
+        "name",
+        "section",
+        "critical",
+        "n",
+        "fails",
+        "fail_rate",
+        "share",
+        "cum_share",
+    ]
     return out[cols]

@@ -269,9 +269,22 @@ def aggregate(
     _require(scores, [*by, date, score, passed, critical])
     if freq not in ("W", "MS"):
         raise ValueError(f"freq must be 'W' (weeks starting Monday) or 'MS' (months), got {freq!r}")
-    cols = ["period", *by, "n", "mean_score", "sd_score", "score_ci_low", "score_ci_high",
-            "passed", "pass_rate", "pass_ci_low", "pass_ci_high", "critical_fails",
-            "critical_rate", "n_unscored"]
+    cols = [
+        "period",
+        *by,
+        "n",
+        "mean_score",
+        "sd_score",
+        "score_ci_low",
+        "score_ci_high",
+        "passed",
+        "pass_rate",
+        "pass_ci_low",
+        "pass_ci_high",
+        "critical_fails",
+        "critical_rate",
+        "n_unscored",
+    ]
     if len(scores) == 0:
         out = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
         out["period"] = pd.Series(dtype="datetime64[ns]")
@@ -391,17 +404,27 @@ def _chart_one(
     if kind == "p":
         x = _safe_div(g[passed].to_numpy(dtype=float), nn)
         nb = np.where(base & (nn > 0), nn, 0.0)
-        center = float(_safe_div(np.sum(np.where(nb > 0, g[passed].to_numpy(dtype=float), 0.0)), nb.sum()))
+        center = float(
+            _safe_div(np.sum(np.where(nb > 0, g[passed].to_numpy(dtype=float), 0.0)), nb.sum())
+        )
         with np.errstate(invalid="ignore"):
             sig = np.sqrt(center * (1 - center) / np.where(nn > 0, nn, np.nan))
     elif kind == "xbar":
         x = np.where(nn > 0, g[value].to_numpy(dtype=float), np.nan)
         sdv = g[sd].to_numpy(dtype=float)
         use = base & (nn > 0) & ~np.isnan(x)
-        center = float(_safe_div(np.sum(np.where(use, nn * np.nan_to_num(x), 0)), np.sum(np.where(use, nn, 0))))
+        center = float(
+            _safe_div(np.sum(np.where(use, nn * np.nan_to_num(x), 0)), np.sum(np.where(use, nn, 0)))
+        )
         pool = use & (nn >= 2) & ~np.isnan(sdv)
-        sw = float(np.sqrt(_safe_div(np.sum(np.where(pool, (nn - 1) * np.nan_to_num(sdv) ** 2, 0)),
-                                     np.sum(np.where(pool, nn - 1, 0)))))
+        sw = float(
+            np.sqrt(
+                _safe_div(
+                    np.sum(np.where(pool, (nn - 1) * np.nan_to_num(sdv) ** 2, 0)),
+                    np.sum(np.where(pool, nn - 1, 0)),
+                )
+            )
+        )
         with np.errstate(invalid="ignore"):
             sig = sw / np.sqrt(np.where(nn > 0, nn, np.nan))
     else:  # imr
@@ -424,8 +447,11 @@ def _chart_one(
         lcl, ucl = np.clip(lcl, 0, 1), np.clip(ucl, 0, 1)
     dev = x - center
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(sig > 0, dev / np.where(sig > 0, sig, 1.0),
-                     np.where(dev > 0, np.inf, np.where(dev < 0, -np.inf, 0.0)))
+        z = np.where(
+            sig > 0,
+            dev / np.where(sig > 0, sig, 1.0),
+            np.where(dev > 0, np.inf, np.where(dev < 0, -np.inf, 0.0)),
+        )
     z = np.where(np.isnan(x) | np.isnan(sig), np.nan, z)
     valid = ~np.isnan(z)
     rules = [np.zeros(len(z), dtype=bool) for _ in range(4)]
@@ -537,11 +563,15 @@ def control_chart(
     if kind in ("p", "xbar") and (agg[n].to_numpy(dtype=float) < 0).any():
         raise ValueError(f"column {n!r}: negative counts")
     if kind == "p":
-        bad = (agg[passed].to_numpy(dtype=float) > agg[n].to_numpy(dtype=float))
+        bad = agg[passed].to_numpy(dtype=float) > agg[n].to_numpy(dtype=float)
         if bad.any():
-            raise ValueError(f"column {passed!r} exceeds {n!r} in rows {np.flatnonzero(bad)[:5].tolist()}")
+            raise ValueError(
+                f"column {passed!r} exceeds {n!r} in rows {np.flatnonzero(bad)[:5].tolist()}"
+            )
     if not by or len(agg) == 0:
-        return _chart_one(agg, kind, period, n, passed, value, sd, baseline, limit).reset_index(drop=True)
+        return _chart_one(agg, kind, period, n, passed, value, sd, baseline, limit).reset_index(
+            drop=True
+        )
     parts = [
         _chart_one(g, kind, period, n, passed, value, sd, baseline, limit)
         for _, g in agg.groupby(by, sort=True, dropna=False, observed=True)
@@ -581,7 +611,9 @@ class Trend:
     note: str = ""
 
 
-def mann_kendall(series: Sequence[float] | pd.Series | np.ndarray, *, confidence: float = 0.95) -> Trend:
+def mann_kendall(
+    series: Sequence[float] | pd.Series | np.ndarray, *, confidence: float = 0.95
+) -> Trend:
     """Mann-Kendall test for a monotonic trend, with Sen's slope.
 
     Parameters
@@ -657,9 +689,17 @@ def mann_kendall(series: Sequence[float] | pd.Series | np.ndarray, *, confidence
     hi_i = min(int(np.round((nt + zc * sigma) / 2.0)), nt - 1)
     lo_i = max(int(np.round((nt - zc * sigma) / 2.0)) - 1, 0)
     return Trend(
-        tau=float(tau), s=s, z=float(z), p_value=p, slope=slope,
-        slope_low=float(slopes[lo_i]), slope_high=float(slopes[hi_i]),
-        n=n, n_missing=n_missing, var_s=var_s, note="; ".join(notes),
+        tau=float(tau),
+        s=s,
+        z=float(z),
+        p_value=p,
+        slope=slope,
+        slope_low=float(slopes[lo_i]),
+        slope_high=float(slopes[hi_i]),
+        n=n,
+        n_missing=n_missing,
+        var_s=var_s,
+        note="; ".join(notes),
     )
 
 
@@ -762,7 +802,11 @@ def compare_periods(
     in_b = _in_period(d, period_b, "period_b")
     v = _float(scores[col])
     ok = ~np.isnan(_float(scores[score])) & ~np.isnan(v)
-    frame = scores[by].copy() if by else pd.DataFrame({"_all": np.zeros(len(scores))}, index=scores.index)
+    frame = (
+        scores[by].copy()
+        if by
+        else pd.DataFrame({"_all": np.zeros(len(scores))}, index=scores.index)
+    )
     sel = (in_a | in_b) & ok
     frame = frame.loc[sel]
     frame["_b"] = in_b[sel]
@@ -778,18 +822,27 @@ def compare_periods(
     long = pd.concat(parts, ignore_index=True)
     keys = [*(by or ["_all"]), "_which"]
     if len(long):
-        st = long.groupby(keys, sort=True, dropna=False, observed=True)["_v"].agg(["count", "sum", "mean", "var"])
+        st = long.groupby(keys, sort=True, dropna=False, observed=True)["_v"].agg(
+            ["count", "sum", "mean", "var"]
+        )
         wide = st.unstack("_which")
     else:
         wide = pd.DataFrame()
     get = {}
     for stat in ("count", "mean", "var", "sum"):
         for w in ("_a", "_b"):
-            get[stat + w] = (wide[(stat, w)].to_numpy(dtype=float) if (stat, w) in wide.columns
-                             else np.full(len(wide), np.nan))
+            get[stat + w] = (
+                wide[(stat, w)].to_numpy(dtype=float)
+                if (stat, w) in wide.columns
+                else np.full(len(wide), np.nan)
+            )
     n_a = np.nan_to_num(get["count_a"])
     n_b = np.nan_to_num(get["count_b"])
-    out = (wide.index.to_frame(index=False) if by and len(wide) else pd.DataFrame(index=range(len(wide))))
+    out = (
+        wide.index.to_frame(index=False)
+        if by and len(wide)
+        else pd.DataFrame(index=range(len(wide)))
+    )
     if not by and len(wide) == 0:
         out = pd.DataFrame(index=range(1))
         n_a = n_b = np.zeros(1)

@@ -84,7 +84,10 @@ def test_planted_raters_listed(small):
 def test_planted_leniency_visible_in_raw_deviation(small):
     cal = small.calibration
     ref = cal[cal["role"] == "expert"].set_index(["session_id", "ticket_id", "criterion"])["score"]
-    dev = cal["score"] - cal.join(ref.rename("ref"), on=["session_id", "ticket_id", "criterion"])["ref"]
+    dev = (
+        cal["score"]
+        - cal.join(ref.rename("ref"), on=["session_id", "ticket_id", "criterion"])["ref"]
+    )
     by_rater = dev.groupby(cal["rater_id"]).mean()
     assert (by_rater[small.planted["lenient_raters"]] > 0.2).all()
     assert (by_rater[small.planted["severe_raters"]] < -0.2).all()
@@ -96,7 +99,9 @@ def test_planted_critical_channel_and_csat_visible(small):
     fail = (crit["score"] == 0).groupby(crit["channel"]).mean()
     assert fail.idxmax() == "phone" and fail["phone"] > 1.5 * fail.drop("phone").max()
     ordinal = ev[ev["criterion"].isin(["understanding", "empathy", "tone", "ownership", "closing"])]
-    per_eval = ordinal.groupby("evaluation_id").agg(q=("score", "mean"), csat=("csat", "first")).dropna()
+    per_eval = (
+        ordinal.groupby("evaluation_id").agg(q=("score", "mean"), csat=("csat", "first")).dropna()
+    )
     assert len(per_eval) > 200
     assert per_eval["q"].corr(per_eval["csat"], method="spearman") > 0.2
 
@@ -111,7 +116,9 @@ def test_write_demo_writes_parquet_and_duckdb(tmp_path):
     assert tables == {"evaluations", "calibration", "tickets"}
     assert n == len(pd.read_parquet(paths["evaluations"]))
     assert not list(tmp_path.glob("*.tmp"))
-    eu = io.load_evaluations(str(paths["duckdb"]), region="EU", start="2026-10-01", end="2026-10-31")
+    eu = io.load_evaluations(
+        str(paths["duckdb"]), region="EU", start="2026-10-01", end="2026-10-31"
+    )
     assert set(eu["region"]) == {"EU"} and eu["evaluated_at"].dt.month.eq(10).all()
 
 

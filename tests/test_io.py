@@ -14,14 +14,16 @@ from qa_analysis import io
 from qa_analysis.io import DataError
 from qa_analysis.scorecard import Scorecard
 
-SCORECARD = Scorecard.from_dict({
-    "pass_mark": 80,
-    "criteria": [
-        {"id": "greeting", "scale": [0, 1], "na_allowed": False},
-        {"id": "tools", "scale": [0, 1], "na_allowed": True},
-        {"id": "tone", "scale": [1, 2, 3, 4, 5], "na_allowed": False},
-    ],
-})
+SCORECARD = Scorecard.from_dict(
+    {
+        "pass_mark": 80,
+        "criteria": [
+            {"id": "greeting", "scale": [0, 1], "na_allowed": False},
+            {"id": "tools", "scale": [0, 1], "na_allowed": True},
+            {"id": "tone", "scale": [1, 2, 3, 4, 5], "na_allowed": False},
+        ],
+    }
+)
 
 
 def evaluations_frame() -> pd.DataFrame:
@@ -29,12 +31,21 @@ def evaluations_frame() -> pd.DataFrame:
     rows = []
     for e, (region, day) in enumerate([("EU", "2026-10-05"), ("NA", "2026-09-20")], start=1):
         for crit, score in [("greeting", 1), ("tools", np.nan), ("tone", 4)]:
-            rows.append({
-                "evaluation_id": f"E{e}", "ticket_id": f"T{e}", "agent_id": f"A{e}",
-                "reviewer_id": "R1", "region": region, "market": "DE", "channel": "chat",
-                "queue": "billing", "evaluated_at": f"{day} 10:00:00", "criterion": crit,
-                "score": score,
-            })
+            rows.append(
+                {
+                    "evaluation_id": f"E{e}",
+                    "ticket_id": f"T{e}",
+                    "agent_id": f"A{e}",
+                    "reviewer_id": "R1",
+                    "region": region,
+                    "market": "DE",
+                    "channel": "chat",
+                    "queue": "billing",
+                    "evaluated_at": f"{day} 10:00:00",
+                    "criterion": crit,
+                    "score": score,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -42,18 +53,33 @@ def calibration_frame() -> pd.DataFrame:
     rows = []
     for rater, role in [("S1", "specialist"), ("X1", "expert")]:
         for crit in ("greeting", "tone"):
-            rows.append({"session_id": "C1", "session_date": "2026-10-01", "region": "EU",
-                         "ticket_id": "T1", "rater_id": rater, "role": role, "criterion": crit,
-                         "score": 1 if crit == "greeting" else 3})
+            rows.append(
+                {
+                    "session_id": "C1",
+                    "session_date": "2026-10-01",
+                    "region": "EU",
+                    "ticket_id": "T1",
+                    "rater_id": rater,
+                    "role": role,
+                    "criterion": crit,
+                    "score": 1 if crit == "greeting" else 3,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def tickets_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "ticket_id": ["T1", "T2", "T3"], "agent_id": "A1", "region": ["EU", "EU", "NA"],
-        "market": "DE", "channel": "chat", "queue": "billing",
-        "created_at": ["2026-10-01", "2026-10-31 23:59", "2026-11-01"],
-    })
+    return pd.DataFrame(
+        {
+            "ticket_id": ["T1", "T2", "T3"],
+            "agent_id": "A1",
+            "region": ["EU", "EU", "NA"],
+            "market": "DE",
+            "channel": "chat",
+            "queue": "billing",
+            "created_at": ["2026-10-01", "2026-10-31 23:59", "2026-11-01"],
+        }
+    )
 
 
 def write_csv(df: pd.DataFrame, path) -> str:
@@ -92,8 +118,9 @@ def test_every_source_format_gives_the_same_table(tmp_path, fmt):
             con.execute("CREATE TABLE evaluations AS SELECT * FROM raw")
     df = io.load_evaluations(src, scorecard=SCORECARD)
     expected = io.load_evaluations(raw, scorecard=SCORECARD)
-    pd.testing.assert_frame_equal(df[expected.columns].reset_index(drop=True), expected,
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        df[expected.columns].reset_index(drop=True), expected, check_dtype=False
+    )
 
 
 def test_glob_of_parquet_files_loads_them_all(tmp_path):
@@ -134,10 +161,20 @@ def test_duckdb_region_month_filter_is_pushed_into_the_scan(tmp_path):
     n = 2_400_000  # about 20 DuckDB row groups of 122,880 rows
     rng = np.random.default_rng(0)
     region = np.repeat(np.array(["APAC", "EU", "LATAM", "MEA", "NA"]), n // 5)
-    created = pd.Timestamp("2025-11-01") + pd.to_timedelta(np.tile(np.sort(rng.integers(0, 365 * 86400, n // 5)), 5), unit="s")
-    tickets = pd.DataFrame({"ticket_id": np.arange(n), "agent_id": "A1",
-                            "region": region, "market": "X", "channel": "chat", "queue": "q",
-                            "created_at": created})
+    created = pd.Timestamp("2025-11-01") + pd.to_timedelta(
+        np.tile(np.sort(rng.integers(0, 365 * 86400, n // 5)), 5), unit="s"
+    )
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": np.arange(n),
+            "agent_id": "A1",
+            "region": region,
+            "market": "X",
+            "channel": "chat",
+            "queue": "q",
+            "created_at": created,
+        }
+    )
     src = str(tmp_path / "qa.duckdb")
     with duckdb.connect(src) as con:
         con.register("tickets", tickets)
@@ -162,7 +199,11 @@ def test_duckdb_region_month_filter_is_pushed_into_the_scan(tmp_path):
     assert scan["total_row_groups_to_scan"] >= 19
     assert scan["row_groups_scanned"] <= 2  # the month of EU lies in one or two row groups
     expected = ((region == "EU") & (created >= "2026-10-01") & (created < "2026-11-01")).sum()
-    assert n_out == expected == len(io.load_tickets(src, region="EU", start="2026-10-01", end="2026-10-31"))
+    assert (
+        n_out
+        == expected
+        == len(io.load_tickets(src, region="EU", start="2026-10-01", end="2026-10-31"))
+    )
 
 
 # -- malformed input: one test per case, each names column and rows ------------
@@ -199,7 +240,9 @@ def test_na_on_criterion_that_does_not_allow_it(tmp_path):
     raw = evaluations_frame()
     raw.loc[3, "score"] = np.nan  # greeting of E2
     src = write_csv(raw, tmp_path / "e.csv")
-    with pytest.raises(DataError, match=r"column 'score': empty score \(N/A\) on criterion 'greeting'.*line 5"):
+    with pytest.raises(
+        DataError, match=r"column 'score': empty score \(N/A\) on criterion 'greeting'.*line 5"
+    ):
         io.load_evaluations(src, scorecard=SCORECARD)
 
 
@@ -216,7 +259,10 @@ def test_duplicate_evaluation_criterion(tmp_path):
 def test_duplicate_calibration_rating(tmp_path):
     raw = pd.concat([calibration_frame(), calibration_frame().iloc[[1]]], ignore_index=True)
     src = write_csv(raw, tmp_path / "c.csv")
-    with pytest.raises(DataError, match=r"duplicate \(session_id, ticket_id, rater_id, criterion\) in 2 rows: line 3 .*line 6"):
+    with pytest.raises(
+        DataError,
+        match=r"duplicate \(session_id, ticket_id, rater_id, criterion\) in 2 rows: line 3 .*line 6",
+    ):
         io.load_calibration(src)
 
 
@@ -224,7 +270,10 @@ def test_unparseable_date_names_column_and_line(tmp_path):
     raw = evaluations_frame()
     raw.loc[1, "evaluated_at"] = "05/13/2026 noon"
     src = write_csv(raw, tmp_path / "e.csv")
-    with pytest.raises(DataError, match=r"column 'evaluated_at': unparseable date .* line 3 \(evaluated_at='05/13/2026 noon'\)"):
+    with pytest.raises(
+        DataError,
+        match=r"column 'evaluated_at': unparseable date .* line 3 \(evaluated_at='05/13/2026 noon'\)",
+    ):
         io.load_evaluations(src)
 
 
@@ -241,14 +290,18 @@ def test_score_that_is_not_a_number(tmp_path):
     raw = evaluations_frame().astype({"score": object})
     raw.loc[0, "score"] = "yes"
     src = write_csv(raw, tmp_path / "e.csv")
-    with pytest.raises(DataError, match=r"column 'score': not a number in 1 row: line 2 \(score='yes'\)"):
+    with pytest.raises(
+        DataError, match=r"column 'score': not a number in 1 row: line 2 \(score='yes'\)"
+    ):
         io.load_evaluations(src)
 
 
 def test_empty_id_value_names_the_row():
     raw = evaluations_frame()
     raw.loc[5, "agent_id"] = ""
-    with pytest.raises(DataError, match=r"<DataFrame>: column 'agent_id': empty value in 1 row: row 5"):
+    with pytest.raises(
+        DataError, match=r"<DataFrame>: column 'agent_id': empty value in 1 row: row 5"
+    ):
         io.load_evaluations(raw)
 
 
@@ -336,9 +389,17 @@ def test_csat_outside_one_to_five():
 
 # -- wide -> long -----------------------------------------------------------------
 def test_from_wide_melts_and_reads_na_texts():
-    wide = pd.DataFrame({"evaluation_id": ["e1", "e2"], "agent_id": ["a", "b"],
-                         "Greeting": [1, 0], "Tone": ["4", "N/A"]})
-    long = io.from_wide(wide, ["evaluation_id", "agent_id"], {"Greeting": "greeting", "Tone": "tone"})
+    wide = pd.DataFrame(
+        {
+            "evaluation_id": ["e1", "e2"],
+            "agent_id": ["a", "b"],
+            "Greeting": [1, 0],
+            "Tone": ["4", "N/A"],
+        }
+    )
+    long = io.from_wide(
+        wide, ["evaluation_id", "agent_id"], {"Greeting": "greeting", "Tone": "tone"}
+    )
     assert long["evaluation_id"].tolist() == ["e1", "e1", "e2", "e2"]
     assert long["agent_id"].tolist() == ["a", "a", "b", "b"]
     assert long["criterion"].tolist() == ["greeting", "tone", "greeting", "tone"]

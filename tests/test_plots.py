@@ -32,28 +32,47 @@ def n_points(ax) -> int:
 
 @pytest.fixture
 def by_item() -> pd.DataFrame:
-    return pd.DataFrame({
-        "criterion": ["greeting", "empathy", "tone"], "name": ["Greeting", "Empathy", "Tone"],
-        "alpha": [0.9, 0.2, 0.7], "alpha_ci_low": [0.8, 0.05, np.nan],
-        "alpha_ci_high": [0.95, 0.35, np.nan], "gwet": [0.95, 0.3, 0.75],
-        "verdict": ["reliable", "unreliable", "tentative"]})
+    return pd.DataFrame(
+        {
+            "criterion": ["greeting", "empathy", "tone"],
+            "name": ["Greeting", "Empathy", "Tone"],
+            "alpha": [0.9, 0.2, 0.7],
+            "alpha_ci_low": [0.8, 0.05, np.nan],
+            "alpha_ci_high": [0.95, 0.35, np.nan],
+            "gwet": [0.95, 0.3, 0.75],
+            "verdict": ["reliable", "unreliable", "tentative"],
+        }
+    )
 
 
 @pytest.fixture
 def raters() -> pd.DataFrame:
-    return pd.DataFrame({
-        "rater_id": ["R-1", "R-2", "R-3"], "deviation_share": [0.2, -0.15, 0.0],
-        "deviation_share_ci_low": [0.1, -0.25, -0.05], "deviation_share_ci_high": [0.3, -0.05, 0.05],
-        "verdict": ["lenient", "severe", "aligned"]})
+    return pd.DataFrame(
+        {
+            "rater_id": ["R-1", "R-2", "R-3"],
+            "deviation_share": [0.2, -0.15, 0.0],
+            "deviation_share_ci_low": [0.1, -0.25, -0.05],
+            "deviation_share_ci_high": [0.3, -0.05, 0.05],
+            "verdict": ["lenient", "severe", "aligned"],
+        }
+    )
 
 
 @pytest.fixture
 def chart() -> pd.DataFrame:
     periods = pd.date_range("2026-08-03", periods=8, freq="7D")
     value = np.array([0.8, 0.82, 0.79, 0.81, 0.5, 0.8, 0.83, 0.8])
-    return pd.DataFrame({"period": periods, "value": value, "center": 0.8,
-                         "lcl": 0.65, "ucl": 0.95, "signal": value < 0.65,
-                         "baseline": periods < "2026-09-01"})
+    return pd.DataFrame(
+        {
+            "period": periods,
+            "value": value,
+            "center": 0.8,
+            "lcl": 0.65,
+            "ucl": 0.95,
+            "signal": value < 0.65,
+            "baseline": periods < "2026-09-01",
+        }
+    )
 
 
 def test_figures_do_not_touch_pyplot_or_global_style(by_item):
@@ -68,7 +87,9 @@ def test_figures_do_not_touch_pyplot_or_global_style(by_item):
 
 
 def test_agreement_forest_points_intervals_and_threshold_lines(by_item):
-    fig = plots.agreement_forest(by_item, thresholds={"alpha_tentative": 0.667, "alpha_reliable": 0.8})
+    fig = plots.agreement_forest(
+        by_item, thresholds={"alpha_tentative": 0.667, "alpha_reliable": 0.8}
+    )
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Empathy", "Tone", "Greeting"]
     assert n_points(ax) == 6  # alpha points + Gwet diamonds
@@ -84,8 +105,14 @@ def test_rater_bias_orders_severe_to_lenient(raters):
 
 
 def test_deviation_heatmap_is_rater_by_criterion():
-    t = pd.DataFrame({"rater_id": ["R-1", "R-1", "R-2", "R-2"], "criterion": ["a", "b", "a", "b"],
-                      "name": ["A", "B", "A", "B"], "deviation_share": [0.1, -0.2, 0.0, 0.3]})
+    t = pd.DataFrame(
+        {
+            "rater_id": ["R-1", "R-1", "R-2", "R-2"],
+            "criterion": ["a", "b", "a", "b"],
+            "name": ["A", "B", "A", "B"],
+            "deviation_share": [0.1, -0.2, 0.0, 0.3],
+        }
+    )
     fig = plots.deviation_heatmap(t)
     ax = fig.axes[0]
     mesh = ax.collections[0]
@@ -95,10 +122,16 @@ def test_deviation_heatmap_is_rater_by_criterion():
 
 
 def test_drift_draws_mean_and_highlighted_criterion():
-    d = pd.DataFrame({"session_id": ["s1", "s1", "s2", "s2"],
-                      "session_date": pd.to_datetime(["2026-09-03"] * 2 + ["2026-09-17"] * 2),
-                      "criterion": ["empathy", "tone"] * 2, "name": ["Empathy", "Tone"] * 2,
-                      "alpha": [0.2, 0.8, 0.3, 0.7], "mean_alpha": [0.5, 0.5, 0.5, 0.5]})
+    d = pd.DataFrame(
+        {
+            "session_id": ["s1", "s1", "s2", "s2"],
+            "session_date": pd.to_datetime(["2026-09-03"] * 2 + ["2026-09-17"] * 2),
+            "criterion": ["empathy", "tone"] * 2,
+            "name": ["Empathy", "Tone"] * 2,
+            "alpha": [0.2, 0.8, 0.3, 0.7],
+            "mean_alpha": [0.5, 0.5, 0.5, 0.5],
+        }
+    )
     fig = plots.drift(d, highlight=["empathy"])
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["Empathy", "mean over criteria"]
@@ -113,8 +146,15 @@ def test_control_chart_marks_signals(chart):
 
 
 def test_pareto_has_bars_and_cumulative_axis():
-    r = pd.DataFrame({"criterion": ["a", "b", "c"], "name": ["A", "B", "C"], "critical": [False, True, False],
-                      "fails": [6, 3, 1], "cum_share": [0.6, 0.9, 1.0]})
+    r = pd.DataFrame(
+        {
+            "criterion": ["a", "b", "c"],
+            "name": ["A", "B", "C"],
+            "critical": [False, True, False],
+            "fails": [6, 3, 1],
+            "cum_share": [0.6, 0.9, 1.0],
+        }
+    )
     fig = plots.pareto(r)
     assert len(fig.axes) == 2
     assert len(fig.axes[0].patches) == 3
@@ -122,11 +162,25 @@ def test_pareto_has_bars_and_cumulative_axis():
 
 
 def test_funnel_plots_units_and_limits():
-    t = pd.DataFrame({"agent_id": ["a", "b", "c"], "n": [5, 10, 40], "rate": [0.6, 1.0, 0.8],
-                      "target": 0.8, "position": ["within", "within", "below"]})
+    t = pd.DataFrame(
+        {
+            "agent_id": ["a", "b", "c"],
+            "n": [5, 10, 40],
+            "rate": [0.6, 1.0, 0.8],
+            "target": 0.8,
+            "position": ["within", "within", "below"],
+        }
+    )
     t.attrs["target"] = 0.8
-    curve = pd.DataFrame({"n": [1, 10, 40], "lo95": [0.0, 0.5, 0.67], "hi95": [1.0, 1.0, 0.9],
-                          "lo998": [0.0, 0.3, 0.6], "hi998": [1.0, 1.0, 0.95]})
+    curve = pd.DataFrame(
+        {
+            "n": [1, 10, 40],
+            "lo95": [0.0, 0.5, 0.67],
+            "hi95": [1.0, 1.0, 0.9],
+            "lo998": [0.0, 0.3, 0.6],
+            "hi998": [1.0, 1.0, 0.95],
+        }
+    )
     fig = plots.funnel(t, curve)
     ax = fig.axes[0]
     assert n_points(ax) == 3
@@ -135,8 +189,15 @@ def test_funnel_plots_units_and_limits():
 
 
 def test_breakdown_bars_carry_n_and_target():
-    t = pd.DataFrame({"market": ["DE", "FR"], "n": [80, 20], "pass_rate": [0.9, 0.7],
-                      "pass_ci_low": [0.8, 0.5], "pass_ci_high": [0.95, 0.85]})
+    t = pd.DataFrame(
+        {
+            "market": ["DE", "FR"],
+            "n": [80, 20],
+            "pass_rate": [0.9, 0.7],
+            "pass_ci_low": [0.8, 0.5],
+            "pass_ci_high": [0.95, 0.85],
+        }
+    )
     fig = plots.breakdown(t, "market", target=0.85)
     ax = fig.axes[0]
     assert [x.get_text() for x in ax.get_yticklabels()] == ["FR (n=20)", "DE (n=80)"]
@@ -151,29 +212,39 @@ def test_csat_box_one_box_per_answer():
 
 
 def test_region_comparison_one_panel_per_kpi_and_no_data_label():
-    st = pd.DataFrame({"region": ["EU", "NA"] * 2, "kpi": ["pass_rate"] * 2 + ["alpha"] * 2,
-                       "label": ["Pass rate"] * 2 + ["Calibration alpha"] * 2,
-                       "value": [0.9, np.nan, 0.7, 0.6], "ci_low": [0.85, np.nan, np.nan, np.nan],
-                       "ci_high": [0.94, np.nan, np.nan, np.nan], "target": [0.85] * 2 + [0.667] * 2,
-                       "status": ["met", None, "met", "missed"]})
+    st = pd.DataFrame(
+        {
+            "region": ["EU", "NA"] * 2,
+            "kpi": ["pass_rate"] * 2 + ["alpha"] * 2,
+            "label": ["Pass rate"] * 2 + ["Calibration alpha"] * 2,
+            "value": [0.9, np.nan, 0.7, 0.6],
+            "ci_low": [0.85, np.nan, np.nan, np.nan],
+            "ci_high": [0.94, np.nan, np.nan, np.nan],
+            "target": [0.85] * 2 + [0.667] * 2,
+            "status": ["met", None, "met", "missed"],
+        }
+    )
     fig = plots.region_comparison(st)
     assert len(fig.axes) == 2
     assert [a.get_title() for a in fig.axes] == ["Pass rate", "Calibration alpha"]
     assert "no data" in [t.get_text() for t in fig.axes[0].texts]
 
 
-@pytest.mark.parametrize("call", [
-    lambda e: plots.agreement_forest(e),
-    lambda e: plots.rater_bias(e),
-    lambda e: plots.deviation_heatmap(e),
-    lambda e: plots.drift(e),
-    lambda e: plots.control_chart(e),
-    lambda e: plots.pareto(e),
-    lambda e: plots.funnel(e),
-    lambda e: plots.breakdown(e, "market"),
-    lambda e: plots.csat_box(e),
-    lambda e: plots.region_comparison(e),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda e: plots.agreement_forest(e),
+        lambda e: plots.rater_bias(e),
+        lambda e: plots.deviation_heatmap(e),
+        lambda e: plots.drift(e),
+        lambda e: plots.control_chart(e),
+        lambda e: plots.pareto(e),
+        lambda e: plots.funnel(e),
+        lambda e: plots.breakdown(e, "market"),
+        lambda e: plots.csat_box(e),
+        lambda e: plots.region_comparison(e),
+    ],
+)
 def test_empty_input_gives_an_empty_state_figure(call):
     fig = call(pd.DataFrame())
     assert isinstance(fig, Figure)
@@ -187,7 +258,9 @@ def test_pareto_without_fails_is_empty_state():
 
 
 def test_missing_column_names_the_column(by_item):
-    with pytest.raises(ValueError, match=r"agreement_forest: missing column\(s\) \['alpha_ci_low'\]"):
+    with pytest.raises(
+        ValueError, match=r"agreement_forest: missing column\(s\) \['alpha_ci_low'\]"
+    ):
         plots.agreement_forest(by_item.drop(columns="alpha_ci_low"))
 
 
@@ -198,13 +271,16 @@ def test_figures_render_to_png(chart, tmp_path):
 
 
 def test_audits_per_agent_counts_agents_per_audit_count_with_target_and_plan():
-    t = pd.DataFrame({"agent_id": list("abcde"), "tickets": [40, 30, 2, 50, 10],
-                      "audits": [5, 5, 2, 6, 0]})
+    t = pd.DataFrame(
+        {"agent_id": list("abcde"), "tickets": [40, 30, 2, 50, 10], "audits": [5, 5, 2, 6, 0]}
+    )
     fig = plots.audits_per_agent(t, target=5, planned=5)
     ax = fig.axes[0]
     assert [int(b.get_height()) for b in ax.patches] == [1, 0, 1, 0, 0, 2, 1]
-    below, at = matplotlib.colors.to_hex(ax.patches[2].get_facecolor()), \
-        matplotlib.colors.to_hex(ax.patches[5].get_facecolor())
+    below, at = (
+        matplotlib.colors.to_hex(ax.patches[2].get_facecolor()),
+        matplotlib.colors.to_hex(ax.patches[5].get_facecolor()),
+    )
     assert below != at  # under the target vs at it
     assert {"target 5 per agent", "plan 5 per agent"} <= {ln.get_label() for ln in ax.lines}
 

@@ -25,8 +25,13 @@ from qa_analysis import trends as tr
 from qa_analysis.io import DataError
 
 TH = {"alpha_reliable": 0.8, "alpha_tentative": 0.667, "bias_flag": 0.1, "n_boot": 200}
-TARGETS = {"pass_rate": 0.85, "mean_score": 85, "critical_rate": 0.02, "alpha": 0.667,
-           "audits_per_agent": 5}
+TARGETS = {
+    "pass_rate": 0.85,
+    "mean_score": 85,
+    "critical_rate": 0.02,
+    "alpha": 0.667,
+    "audits_per_agent": 5,
+}
 
 
 @pytest.fixture(scope="module")
@@ -45,21 +50,36 @@ def data_dir(small, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def loaded(data_dir, small) -> rc.ReportData:
-    return rc.load_report_data(data_dir, small.scorecard, region="EU", period="2026-10",
-                               history_months=3, pseudonymise=True, key="test-key")
+    return rc.load_report_data(
+        data_dir,
+        small.scorecard,
+        region="EU",
+        period="2026-10",
+        history_months=3,
+        pseudonymise=True,
+        key="test-key",
+    )
 
 
 @pytest.fixture(scope="module")
 def cal(loaded) -> rc.CalibrationResults:
-    return rc.calibration_results(loaded.calibration, loaded.scorecard, loaded.window,
-                                  thresholds=TH, seed=3, region="EU")
+    return rc.calibration_results(
+        loaded.calibration, loaded.scorecard, loaded.window, thresholds=TH, seed=3, region="EU"
+    )
 
 
 @pytest.fixture(scope="module")
 def perf(loaded) -> rc.PerformanceResults:
-    return rc.performance_results(loaded.evaluations, loaded.tickets, loaded.scorecard,
-                                  loaded.window, targets=TARGETS, sampling={"per_agent": 4},
-                                  seed=11, region="EU")
+    return rc.performance_results(
+        loaded.evaluations,
+        loaded.tickets,
+        loaded.scorecard,
+        loaded.window,
+        targets=TARGETS,
+        sampling={"per_agent": 4},
+        seed=11,
+        region="EU",
+    )
 
 
 def numbers(text: str) -> list[str]:
@@ -89,7 +109,9 @@ def test_resolve_path_returns_unknown_paths_unchanged(tmp_path, monkeypatch):
 
 def test_data_source_maps_a_folder_to_the_table_file(data_dir):
     assert rc.data_source(data_dir, "calibration") == str(data_dir / "calibration.parquet")
-    assert rc.data_source(data_dir / "tickets.parquet", "tickets") == str(data_dir / "tickets.parquet")
+    assert rc.data_source(data_dir / "tickets.parquet", "tickets") == str(
+        data_dir / "tickets.parquet"
+    )
 
 
 def test_report_window_spans_month_history_and_previous_month():
@@ -124,32 +146,48 @@ def test_load_report_data_cuts_the_windows(loaded):
 
 
 def test_load_report_data_pseudonymises_every_person_id(loaded, small):
-    raw = set(small.evaluations["agent_id"]) | set(small.evaluations["reviewer_id"]) \
-        | set(small.calibration["rater_id"]) | set(small.tickets["agent_id"])
-    for df, cols in ((loaded.evaluations, ["agent_id", "reviewer_id"]),
-                     (loaded.calibration, ["rater_id"]), (loaded.tickets, ["agent_id"])):
+    raw = (
+        set(small.evaluations["agent_id"])
+        | set(small.evaluations["reviewer_id"])
+        | set(small.calibration["rater_id"])
+        | set(small.tickets["agent_id"])
+    )
+    for df, cols in (
+        (loaded.evaluations, ["agent_id", "reviewer_id"]),
+        (loaded.calibration, ["rater_id"]),
+        (loaded.tickets, ["agent_id"]),
+    ):
         for c in cols:
             assert not set(df[c]) & raw
             assert df[c].str.match(r"^[AR]-[0-9a-f]{8}$").all()
 
 
 def test_load_report_data_without_pseudonymisation_keeps_ids(data_dir, small):
-    d = rc.load_report_data(data_dir, small.scorecard, region="EU", period="2026-10",
-                            history_months=0, pseudonymise=False, tables=("calibration",))
+    d = rc.load_report_data(
+        data_dir,
+        small.scorecard,
+        region="EU",
+        period="2026-10",
+        history_months=0,
+        pseudonymise=False,
+        tables=("calibration",),
+    )
     assert set(d.calibration["rater_id"]) <= set(small.calibration["rater_id"])
     assert len(d.evaluations) == 0 and len(d.tickets) == 0
 
 
 def test_load_report_data_names_a_missing_source(tmp_path, small):
     with pytest.raises(DataError, match="calibration.parquet"):
-        rc.load_report_data(tmp_path, small.scorecard, region="EU", period="2026-10",
-                            tables=("calibration",))
+        rc.load_report_data(
+            tmp_path, small.scorecard, region="EU", period="2026-10", tables=("calibration",)
+        )
 
 
 def test_load_report_data_rejects_unknown_tables(data_dir, small):
     with pytest.raises(ValueError, match="unknown table"):
-        rc.load_report_data(data_dir, small.scorecard, region="EU", period="2026-10",
-                            tables=("audits",))
+        rc.load_report_data(
+            data_dir, small.scorecard, region="EU", period="2026-10", tables=("audits",)
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -207,8 +245,11 @@ def test_agreement_sentence_numbers_equal_the_table(cal):
     row = cal.by_item.loc[cal.by_item["criterion"] == "empathy"].iloc[0]
     s = rc.agreement_sentence(row, TH)
     assert s.startswith("Alpha for *Empathy* is ")
-    assert numbers(s)[:3] == [f"{row['alpha']:.2f}", f"{row['alpha_ci_low']:.2f}",
-                              f"{row['alpha_ci_high']:.2f}"]
+    assert numbers(s)[:3] == [
+        f"{row['alpha']:.2f}",
+        f"{row['alpha_ci_low']:.2f}",
+        f"{row['alpha_ci_high']:.2f}",
+    ]
     assert "below the .667 floor (unreliable)" in s
 
 
@@ -229,10 +270,17 @@ def test_agreement_markdown_headline_counts(cal):
 
 
 def test_kappa_paradox_lists_high_gwet_low_alpha_criteria():
-    by_item = pd.DataFrame({"criterion": ["a", "b"], "name": ["Privacy", "Tone"],
-                            "alpha": [0.3, 0.9], "gwet": [0.9, 0.95],
-                            "gwet_coefficient": ["AC1", "AC2 (ordinal)"],
-                            "percent_agreement": [0.92, 0.97], "verdict": ["unreliable", "reliable"]})
+    by_item = pd.DataFrame(
+        {
+            "criterion": ["a", "b"],
+            "name": ["Privacy", "Tone"],
+            "alpha": [0.3, 0.9],
+            "gwet": [0.9, 0.95],
+            "gwet_coefficient": ["AC1", "AC2 (ordinal)"],
+            "percent_agreement": [0.92, 0.97],
+            "verdict": ["unreliable", "reliable"],
+        }
+    )
     res = _stub_calibration(by_item)
     md = rc.kappa_paradox_markdown(res)
     assert "*Privacy* (alpha 0.30, AC1 0.90, 92% of rater pairs agree)" in md
@@ -245,7 +293,10 @@ def test_rater_markdown_reports_bias_with_ci(cal):
     assert md.startswith(f"{len(flagged)} of {len(cal.raters)} raters")
     r = flagged.iloc[0]
     assert f"{r['deviation_share'] * 100:+.1f}%" in md
-    assert f"[{r['deviation_share_ci_low'] * 100:+.1f}%, {r['deviation_share_ci_high'] * 100:+.1f}%]" in md
+    assert (
+        f"[{r['deviation_share_ci_low'] * 100:+.1f}%, {r['deviation_share_ci_high'] * 100:+.1f}%]"
+        in md
+    )
 
 
 def test_split_table_separates_session_and_ticket(cal):
@@ -272,12 +323,16 @@ def test_calibration_kpis_equal_the_results(cal, tmp_path):
     assert k["worst_criterion"] == "empathy" and k["worst_alpha"] == pytest.approx(a.min())
     assert k["n_lenient"] == int((cal.raters["verdict"] == "lenient").sum())
     reports.write_kpis(k, tmp_path / "k.json")  # every value is JSON-writable
-    assert json.loads((tmp_path / "k.json").read_text())["criteria"]["empathy"] == pytest.approx(a.min())
+    assert json.loads((tmp_path / "k.json").read_text())["criteria"]["empathy"] == pytest.approx(
+        a.min()
+    )
 
 
 def test_calibration_empty_month_gives_null_kpis_and_says_so(loaded):
     w = rc.report_window("2027-02", 1)
-    res = rc.calibration_results(loaded.calibration, loaded.scorecard, w, thresholds=TH, region="EU")
+    res = rc.calibration_results(
+        loaded.calibration, loaded.scorecard, w, thresholds=TH, region="EU"
+    )
     assert res.empty and res.n_sessions == 0 and res.worst_criterion is None
     k = rc.calibration_kpis(res)
     assert k["n_sessions"] == 0 and k["median_alpha"] is None and k["n_lenient"] is None
@@ -288,11 +343,20 @@ def test_calibration_empty_month_gives_null_kpis_and_says_so(loaded):
 
 def _stub_calibration(by_item: pd.DataFrame) -> rc.CalibrationResults:
     e = pd.DataFrame()
-    return rc.CalibrationResults(region="EU", window=rc.report_window("2026-10"),
-                                 thresholds=dict(rc.DEFAULT_THRESHOLDS), n_ratings=10,
-                                 sessions=e, roles=pd.DataFrame(columns=["role", "raters"]),
-                                 by_item=by_item, raters=e, heatmap=e, split=e, drift=e,
-                                 drift_trend=tr.mann_kendall([]))
+    return rc.CalibrationResults(
+        region="EU",
+        window=rc.report_window("2026-10"),
+        thresholds=dict(rc.DEFAULT_THRESHOLDS),
+        n_ratings=10,
+        sessions=e,
+        roles=pd.DataFrame(columns=["role", "raters"]),
+        by_item=by_item,
+        raters=e,
+        heatmap=e,
+        split=e,
+        drift=e,
+        drift_trend=tr.mann_kendall([]),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -352,8 +416,9 @@ def test_critical_sentence_finds_phone(perf):
 def test_changes_have_overall_and_market_rows(perf):
     c = perf.pass_rate_changes
     assert c["market"].iloc[0] == "All" and len(c) > 1
-    ref = tr.compare_periods(perf.scores, period_a=("2026-09-01", "2026-09-30"),
-                             period_b=("2026-10-01", "2026-10-31"))
+    ref = tr.compare_periods(
+        perf.scores, period_a=("2026-09-01", "2026-09-30"), period_b=("2026-10-01", "2026-10-31")
+    )
     assert c["change"].iloc[0] == pytest.approx(ref["change"].iloc[0])
     assert f"{ref['change'].iloc[0] * 100:+.1f} points" in rc.changes_markdown(perf)
 
@@ -368,8 +433,15 @@ def test_csat_sentence_equals_csat_link(perf):
 def test_audit_plan_is_reproducible_and_pseudonymised(perf, loaded):
     assert perf.plan["agent_id"].str.startswith("A-").all()
     assert perf.plan.groupby("agent_id").size().max() <= 4
-    again = rc.performance_results(loaded.evaluations, loaded.tickets, loaded.scorecard,
-                                   loaded.window, targets=TARGETS, sampling={"per_agent": 4}, seed=11)
+    again = rc.performance_results(
+        loaded.evaluations,
+        loaded.tickets,
+        loaded.scorecard,
+        loaded.window,
+        targets=TARGETS,
+        sampling={"per_agent": 4},
+        seed=11,
+    )
     pd.testing.assert_frame_equal(perf.plan, again.plan)
     assert f"**{len(perf.plan):,} tickets**" in rc.plan_sentence(perf)
 
@@ -394,15 +466,29 @@ def test_performance_kpis_equal_the_results(perf, tmp_path):
 
 def test_performance_empty_month_gives_null_kpis(loaded):
     w = rc.report_window("2027-02", 1)
-    res = rc.performance_results(loaded.evaluations, loaded.tickets.iloc[0:0], loaded.scorecard, w,
-                                 targets=TARGETS, region="EU")
+    res = rc.performance_results(
+        loaded.evaluations,
+        loaded.tickets.iloc[0:0],
+        loaded.scorecard,
+        w,
+        targets=TARGETS,
+        region="EU",
+    )
     assert res.empty and len(res.plan) == 0
     k = rc.performance_kpis(res)
     assert k["n_evaluations"] == 0 and k["pass_rate"] is None and k["audit_plan_size"] == 0
     assert "No scored evaluations in February 2027" in rc.volume_markdown(res)
-    for f in (rc.control_markdown, rc.trend_sentence, rc.targets_markdown, rc.pareto_sentence,
-              rc.critical_sentence, rc.agents_markdown, rc.changes_markdown, rc.csat_sentence,
-              rc.plan_sentence):
+    for f in (
+        rc.control_markdown,
+        rc.trend_sentence,
+        rc.targets_markdown,
+        rc.pareto_sentence,
+        rc.critical_sentence,
+        rc.agents_markdown,
+        rc.changes_markdown,
+        rc.csat_sentence,
+        rc.plan_sentence,
+    ):
         assert isinstance(f(res), str)
 
 
@@ -412,16 +498,26 @@ def test_performance_empty_month_gives_null_kpis(loaded):
 def _write_region(root: Path, region: str, perf_kpis, cal_kpis, status=("ok", "ok")):
     d = root / region.lower()
     d.mkdir(parents=True)
-    reports.write_kpis({"region": region, "period": "2026-10", "performance": perf_kpis,
-                        "calibration": cal_kpis,
-                        "status": {"calibration_report": status[0], "performance_report": status[1]},
-                        "errors": {} if status == ("ok", "ok") else {"performance_report": "boom"}},
-                       d / "kpis.json")
+    reports.write_kpis(
+        {
+            "region": region,
+            "period": "2026-10",
+            "performance": perf_kpis,
+            "calibration": cal_kpis,
+            "status": {"calibration_report": status[0], "performance_report": status[1]},
+            "errors": {} if status == ("ok", "ok") else {"performance_report": "boom"},
+        },
+        d / "kpis.json",
+    )
 
 
 def test_region_table_marks_missing_and_failed_regions(tmp_path):
-    _write_region(tmp_path, "EU", {"pass_rate": 0.9, "mean_score": 88.0, "n_evaluations": 100},
-                  {"median_alpha": 0.7})
+    _write_region(
+        tmp_path,
+        "EU",
+        {"pass_rate": 0.9, "mean_score": 88.0, "n_evaluations": 100},
+        {"median_alpha": 0.7},
+    )
     _write_region(tmp_path, "NA", None, {"median_alpha": 0.6}, status=("ok", "failed"))
     t = rc.region_table(tmp_path, ["EU", "NA", "MEA"])
     assert list(t["status"]) == ["ok", "partial", "missing"]
@@ -430,18 +526,28 @@ def test_region_table_marks_missing_and_failed_regions(tmp_path):
 
 
 def test_region_targets_and_global_kpis(tmp_path, loaded):
-    _write_region(tmp_path, "EU", {"pass_rate": 0.9, "pass_rate_ci_low": 0.86,
-                                   "pass_rate_ci_high": 0.93, "mean_score": 88.0,
-                                   "critical_rate": 0.01, "audits_per_agent": 5.5},
-                  {"median_alpha": 0.7})
+    _write_region(
+        tmp_path,
+        "EU",
+        {
+            "pass_rate": 0.9,
+            "pass_rate_ci_low": 0.86,
+            "pass_rate_ci_high": 0.93,
+            "mean_score": 88.0,
+            "critical_rate": 0.01,
+            "audits_per_agent": 5.5,
+        },
+        {"median_alpha": 0.7},
+    )
     _write_region(tmp_path, "NA", {"pass_rate": 0.8, "mean_score": 80.0}, {"median_alpha": 0.6})
     t = rc.region_table(tmp_path, ["EU", "NA", "MEA"])
     st = rc.region_targets(t, TARGETS)
     pr = st.loc[st["kpi"] == "pass_rate"].set_index("region")
     assert pr.loc["EU", "status"] == "met" and bool(pr.loc["EU", "clear"]) is True
     assert pr.loc["NA", "status"] == "missed" and pd.isna(pr.loc["MEA", "status"])
-    cons = rc.region_consistency(loaded.evaluations[loaded.evaluations["evaluated_at"] >= "2026-10-01"],
-                                 loaded.scorecard)
+    cons = rc.region_consistency(
+        loaded.evaluations[loaded.evaluations["evaluated_at"] >= "2026-10-01"], loaded.scorecard
+    )
     k = rc.global_kpis("2026-10", t, st, cons)
     assert k["regions_complete"] == 2 and k["regions_missing"] == "MEA"
     assert k["regions"] == ["EU", "NA"] and k["lowest_alpha_region"] == "NA"
@@ -467,7 +573,9 @@ def test_region_links_are_relative_html_links():
 def test_agreement_table_formats_estimates_with_intervals(cal):
     t = rc.agreement_table(cal)
     row = cal.by_item.loc[cal.by_item["criterion"] == "empathy"].iloc[0]
-    assert t.loc["Empathy", "Alpha"] == rc.fmt_ci(row["alpha"], row["alpha_ci_low"], row["alpha_ci_high"])
+    assert t.loc["Empathy", "Alpha"] == rc.fmt_ci(
+        row["alpha"], row["alpha_ci_low"], row["alpha_ci_high"]
+    )
     assert t.loc["Empathy", "Gwet"].startswith("AC2 ")
     assert len(t) == len(cal.by_item)
 
@@ -479,13 +587,20 @@ def test_rater_table_keeps_the_severe_to_lenient_order(cal):
 
 
 def test_display_tables_are_empty_not_errors_for_an_empty_month(loaded):
-    res = rc.calibration_results(loaded.calibration, loaded.scorecard, rc.report_window("2027-02", 0))
+    res = rc.calibration_results(
+        loaded.calibration, loaded.scorecard, rc.report_window("2027-02", 0)
+    )
     assert len(rc.agreement_table(res)) == 0 and len(rc.rater_table(res)) == 0
 
 
 def test_margin_of_error_without_a_ticket_population(loaded):
-    res = rc.performance_results(loaded.evaluations, loaded.tickets.iloc[0:0], loaded.scorecard,
-                                 loaded.window, targets=TARGETS)
+    res = rc.performance_results(
+        loaded.evaluations,
+        loaded.tickets.iloc[0:0],
+        loaded.scorecard,
+        loaded.window,
+        targets=TARGETS,
+    )
     from qa_analysis.sampling import margin_of_error
 
     assert res.totals["n_tickets"] is None
@@ -523,19 +638,39 @@ def test_is_demo_data_is_true_for_write_demo_output(tmp_path):
 def test_load_report_data_without_a_key_refuses_real_data(data_dir, small, monkeypatch):
     monkeypatch.delenv(reports.PSEUDONYM_ENV, raising=False)
     with pytest.raises(ValueError, match=reports.PSEUDONYM_ENV):
-        rc.load_report_data(data_dir, small.scorecard, region="EU", period="2026-10",
-                            history_months=0, tables=("calibration",))
+        rc.load_report_data(
+            data_dir,
+            small.scorecard,
+            region="EU",
+            period="2026-10",
+            history_months=0,
+            tables=("calibration",),
+        )
 
 
 def test_load_report_data_without_a_key_uses_the_demo_key_for_demo_data(
-        data_dir, small, tmp_path, monkeypatch):
+    data_dir, small, tmp_path, monkeypatch
+):
     monkeypatch.delenv(reports.PSEUDONYM_ENV, raising=False)
     (tmp_path / "calibration.parquet").write_bytes((data_dir / "calibration.parquet").read_bytes())
     (tmp_path / "planted.json").write_text(json.dumps(small.planted))
-    d = rc.load_report_data(tmp_path, small.scorecard, region="EU", period="2026-10",
-                            history_months=0, tables=("calibration",))
-    raw = rc.load_report_data(tmp_path, small.scorecard, region="EU", period="2026-10",
-                              history_months=0, tables=("calibration",), pseudonymise=False)
+    d = rc.load_report_data(
+        tmp_path,
+        small.scorecard,
+        region="EU",
+        period="2026-10",
+        history_months=0,
+        tables=("calibration",),
+    )
+    raw = rc.load_report_data(
+        tmp_path,
+        small.scorecard,
+        region="EU",
+        period="2026-10",
+        history_months=0,
+        tables=("calibration",),
+        pseudonymise=False,
+    )
     expected = reports.pseudonymise(raw.calibration, key=reports.DEFAULT_PSEUDONYM_KEY)
     assert list(d.calibration["rater_id"]) == list(expected["rater_id"])
 
@@ -582,9 +717,17 @@ def _cal_frame(expert_on: list[str]) -> pd.DataFrame:
         for r, role, d in (("x", "expert", 0), ("a", "specialist", 1), ("b", "specialist", 0)):
             if role == "expert" and t not in expert_on:
                 continue
-            rows.append({"session_id": "s1", "session_date": pd.Timestamp("2026-10-08"),
-                         "ticket_id": t, "rater_id": r, "role": role, "criterion": "tone",
-                         "score": float(min(base + d, 5))})
+            rows.append(
+                {
+                    "session_id": "s1",
+                    "session_date": pd.Timestamp("2026-10-08"),
+                    "ticket_id": t,
+                    "rater_id": r,
+                    "role": role,
+                    "criterion": "tone",
+                    "score": float(min(base + d, 5)),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -592,14 +735,17 @@ def test_ratings_without_a_reference_are_counted_and_stated():
     from qa_analysis.scorecard import Scorecard
 
     sc = Scorecard.from_dict({"criteria": [{"id": "tone", "scale": [1, 2, 3, 4, 5]}]})
-    res = rc.calibration_results(_cal_frame(["t1", "t2"]), sc, rc.report_window("2026-10", 0),
-                                 thresholds={"n_boot": 50})
+    res = rc.calibration_results(
+        _cal_frame(["t1", "t2"]), sc, rc.report_window("2026-10", 0), thresholds={"n_boot": 50}
+    )
     # six specialist ratings; the two on t3 have no expert rating to compare with
     assert (res.n_compared, res.n_no_reference) == (4, 2)
     assert res.n_compared == int(res.raters["n_ratings"].sum())
     md = rc.rater_markdown(res)
-    assert "Compared on 4 ratings; 2 rating(s) had no expert rating of the same ticket and " \
-           "criterion and are left out of rater calibration." in md
+    assert (
+        "Compared on 4 ratings; 2 rating(s) had no expert rating of the same ticket and "
+        "criterion and are left out of rater calibration." in md
+    )
     k = rc.calibration_kpis(res)
     assert k["detail"]["n_no_reference"] == 2 and k["detail"]["n_compared"] == 4
 
@@ -608,8 +754,12 @@ def test_no_reference_count_is_zero_when_the_expert_rates_everything():
     from qa_analysis.scorecard import Scorecard
 
     sc = Scorecard.from_dict({"criteria": [{"id": "tone", "scale": [1, 2, 3, 4, 5]}]})
-    res = rc.calibration_results(_cal_frame(["t1", "t2", "t3"]), sc, rc.report_window("2026-10", 0),
-                                 thresholds={"n_boot": 50})
+    res = rc.calibration_results(
+        _cal_frame(["t1", "t2", "t3"]),
+        sc,
+        rc.report_window("2026-10", 0),
+        thresholds={"n_boot": 50},
+    )
     assert (res.n_compared, res.n_no_reference) == (6, 0)
     assert "left out of rater calibration" not in rc.rater_markdown(res)
 
@@ -619,10 +769,21 @@ SC1 = {"pass_mark": 80, "criteria": [{"id": "resolution", "scale": [0, 1], "na_a
 
 def _evals(passes: dict[str, list[float]], day: str = "2026-10-10") -> pd.DataFrame:
     """One evaluation per listed score (NaN = N/A), one criterion, all in one month."""
-    rows = [{"evaluation_id": f"{a}-{i}", "ticket_id": f"{a}-t{i}", "agent_id": a, "market": "DE",
-             "channel": "chat", "queue": "billing", "evaluated_at": pd.Timestamp(day),
-             "criterion": "resolution", "score": s}
-            for a, scores in passes.items() for i, s in enumerate(scores)]
+    rows = [
+        {
+            "evaluation_id": f"{a}-{i}",
+            "ticket_id": f"{a}-t{i}",
+            "agent_id": a,
+            "market": "DE",
+            "channel": "chat",
+            "queue": "billing",
+            "evaluated_at": pd.Timestamp(day),
+            "criterion": "resolution",
+            "score": s,
+        }
+        for a, scores in passes.items()
+        for i, s in enumerate(scores)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -630,8 +791,9 @@ def test_unscored_evaluations_are_counted_and_stated():
     from qa_analysis.scorecard import Scorecard
 
     ev = _evals({"a": [1.0, 1.0, 0.0, np.nan], "b": [1.0, np.nan, np.nan, 1.0]})
-    res = rc.performance_results(ev, pd.DataFrame(), Scorecard.from_dict(SC1),
-                                 rc.report_window("2026-10", 0))
+    res = rc.performance_results(
+        ev, pd.DataFrame(), Scorecard.from_dict(SC1), rc.report_window("2026-10", 0)
+    )
     assert (res.totals["n"], res.totals["n_unscored"]) == (5, 3)
     assert res.totals["pass_rate"] == pytest.approx(4 / 5)  # the N/A evaluations are in no rate
     md = rc.volume_markdown(res)
@@ -673,16 +835,31 @@ def test_coverage_equals_sampling_coverage_of_the_months_tickets(perf, loaded):
     np.testing.assert_array_equal(perf.coverage["planned"], ref["planned"])
     t = perf.totals
     assert (t["planned"], t["done"], t["unplanned"]) == (
-        int(ref["planned"].sum()), int(ref["done"].sum()), int(ref["unplanned"].sum()))
-    assert t["audits_other_tickets"] == ev.drop_duplicates("ticket_id")["ticket_id"].isin(
-        loaded.tickets["ticket_id"]).eq(False).sum()
+        int(ref["planned"].sum()),
+        int(ref["done"].sum()),
+        int(ref["unplanned"].sum()),
+    )
+    assert (
+        t["audits_other_tickets"]
+        == ev.drop_duplicates("ticket_id")["ticket_id"]
+        .isin(loaded.tickets["ticket_id"])
+        .eq(False)
+        .sum()
+    )
 
 
 def test_coverage_recovers_the_demo_plan_with_the_demos_seed(loaded, small):
     """The small demo audits each month's plan (five per agent, period_seed(7, month)) and
     misses about 4%: re-drawn with the same seed, nearly every planned audit is found."""
-    res = rc.performance_results(loaded.evaluations, loaded.tickets, loaded.scorecard, loaded.window,
-                                 targets=TARGETS, sampling={"per_agent": 5}, seed=small.planted["seed"])
+    res = rc.performance_results(
+        loaded.evaluations,
+        loaded.tickets,
+        loaded.scorecard,
+        loaded.window,
+        targets=TARGETS,
+        sampling={"per_agent": 5},
+        seed=small.planted["seed"],
+    )
     t = res.totals
     assert t["unplanned"] == 0 and t["planned"] == 5 * loaded.tickets["agent_id"].nunique()
     assert t["done"] + t["pending_late"] >= 0.9 * t["planned"]
@@ -693,20 +870,39 @@ def test_coverage_counts_done_unplanned_other_and_pending():
     from qa_analysis import sampling as smp
     from qa_analysis.scorecard import Scorecard
 
-    tickets = pd.DataFrame({
-        "ticket_id": [f"t{i}" for i in range(1, 11)],
-        "agent_id": ["a"] * 6 + ["b"] * 4, "channel": ["chat"] * 6 + ["email"] * 4,
-        "created_at": pd.to_datetime(["2026-10-05"] * 6 + ["2026-10-30"] * 4)})
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": [f"t{i}" for i in range(1, 11)],
+            "agent_id": ["a"] * 6 + ["b"] * 4,
+            "channel": ["chat"] * 6 + ["email"] * 4,
+            "created_at": pd.to_datetime(["2026-10-05"] * 6 + ["2026-10-30"] * 4),
+        }
+    )
     plan = smp.audit_plan(tickets, per_agent=2, seed=smp.period_seed(3, "2026-10"))
     done = plan.loc[plan["agent_id"] == "a", "ticket_id"].iloc[0]
-    extra = tickets.loc[(tickets["agent_id"] == "b") & ~tickets["ticket_id"].isin(plan["ticket_id"]),
-                        "ticket_id"].iloc[0]
-    ev = pd.DataFrame({"evaluation_id": ["e1", "e2", "e3"], "ticket_id": [done, extra, "t0"],
-                       "agent_id": ["a", "b", "a"], "market": "DE", "channel": "chat",
-                       "evaluated_at": pd.to_datetime(["2026-10-06", "2026-10-31", "2026-10-02"]),
-                       "criterion": "resolution", "score": [1.0, 1.0, 0.0]})
-    res = rc.performance_results(ev, tickets, Scorecard.from_dict(SC1), rc.report_window("2026-10", 0),
-                                 sampling={"per_agent": 2}, seed=3)
+    extra = tickets.loc[
+        (tickets["agent_id"] == "b") & ~tickets["ticket_id"].isin(plan["ticket_id"]), "ticket_id"
+    ].iloc[0]
+    ev = pd.DataFrame(
+        {
+            "evaluation_id": ["e1", "e2", "e3"],
+            "ticket_id": [done, extra, "t0"],
+            "agent_id": ["a", "b", "a"],
+            "market": "DE",
+            "channel": "chat",
+            "evaluated_at": pd.to_datetime(["2026-10-06", "2026-10-31", "2026-10-02"]),
+            "criterion": "resolution",
+            "score": [1.0, 1.0, 0.0],
+        }
+    )
+    res = rc.performance_results(
+        ev,
+        tickets,
+        Scorecard.from_dict(SC1),
+        rc.report_window("2026-10", 0),
+        sampling={"per_agent": 2},
+        seed=3,
+    )
     t = res.totals
     assert (t["planned"], t["done"], t["unplanned"], t["audits_other_tickets"]) == (4, 1, 1, 1)
     assert t["completion"] == 0.25 and t["pending_late"] == 2  # b's two planned tickets of 30 Oct
@@ -725,15 +921,21 @@ def test_coverage_counts_done_unplanned_other_and_pending():
 def test_volume_markdown_reports_completion_and_achieved_margin(perf):
     t = perf.totals
     md = rc.volume_markdown(perf)
-    assert (f"**{t['done']:,} of {t['planned']:,} planned audits done "
-            f"({t['completion'] * 100:.1f}%)**") in md
+    assert (
+        f"**{t['done']:,} of {t['planned']:,} planned audits done ({t['completion'] * 100:.1f}%)**"
+    ) in md
     assert f"achieve +-{t['moe_achieved'] * 100:.1f}%" in md
     assert f"{t['agents_at_target']} of {t['n_agents']} agents reached it" in md  # vs target kept
 
 
 def test_coverage_without_tickets_says_there_is_no_plan(loaded):
-    res = rc.performance_results(loaded.evaluations, loaded.tickets.iloc[0:0], loaded.scorecard,
-                                 loaded.window, targets=TARGETS)
+    res = rc.performance_results(
+        loaded.evaluations,
+        loaded.tickets.iloc[0:0],
+        loaded.scorecard,
+        loaded.window,
+        targets=TARGETS,
+    )
     assert res.totals["planned"] == 0 and len(res.coverage) == 0
     assert "No audit plan to check coverage against" in rc.volume_markdown(res)
     assert rc.performance_kpis(res)["plan_completion"] is None
@@ -745,8 +947,9 @@ def test_coverage_without_tickets_says_there_is_no_plan(loaded):
 def _agents_res(passes: dict[str, list[float]]) -> rc.PerformanceResults:
     from qa_analysis.scorecard import Scorecard
 
-    return rc.performance_results(_evals(passes), pd.DataFrame(), Scorecard.from_dict(SC1),
-                                  rc.report_window("2026-10", 0))
+    return rc.performance_results(
+        _evals(passes), pd.DataFrame(), Scorecard.from_dict(SC1), rc.report_window("2026-10", 0)
+    )
 
 
 def test_indistinguishable_agents_are_not_ranked():
@@ -757,13 +960,19 @@ def test_indistinguishable_agents_are_not_ranked():
     assert "pass rates do not differ beyond chance this month: no ranking" in md
     tb = rc.top_bottom(res)
     assert not set(tb["group"]) & {"top", "bottom"} and tb["rank"].isna().all()
-    assert tb.attrs["note"] == "agents' pass rates do not differ beyond chance this month: no ranking"
+    assert (
+        tb.attrs["note"] == "agents' pass rates do not differ beyond chance this month: no ranking"
+    )
     assert rc.performance_kpis(res)["detail"]["agents_ranked"] is False
 
 
 def test_distinguishable_agents_are_ranked_top_and_bottom():
-    res = _agents_res({**{f"g{i}": [1.0] * 20 for i in range(6)},
-                       **{f"p{i}": [0.0] * 15 + [1.0] * 5 for i in range(6)}})
+    res = _agents_res(
+        {
+            **{f"g{i}": [1.0] * 20 for i in range(6)},
+            **{f"p{i}": [0.0] * 15 + [1.0] * 5 for i in range(6)},
+        }
+    )
     assert res.ranked
     tb = rc.top_bottom(res, k=3)
     assert list(tb["group"]) == ["top"] * 3 + ["bottom"] * 3
@@ -783,16 +992,29 @@ def test_top_bottom_without_ranking_lists_only_funnel_outliers(perf):
     assert tb["agent_id"].iloc[0] == stub["agent_id"].iloc[-1]
 
 
-@pytest.mark.parametrize(("frame", "attrs", "expected"), [
-    ({"rank": [1, 2]}, {"distinguishable": False}, False),  # new shrink: attrs decide
-    ({"rank": [1, 2], "distinguishable": [False, False]}, {}, False),  # new: column
-    ({"rank": pd.array([pd.NA, pd.NA], dtype="Int64")}, {}, False),  # ranks withheld
-    ({"rank": [1, 2]}, {"note": "no between-unit variation beyond chance: prior concentration "
-                                "at its bound (10000000), rates shrink to the pooled rate"}, False),
-    ({"rank": [1, 2]}, {"note": "fewer than 2 units: no prior fitted; raw rates"}, False),  # old
-    ({"rank": [1, 2]}, {"note": ""}, True),  # old shrink, variation found
-    ({"rank": [1, 2], "distinguishable": [True, True]}, {"distinguishable": True}, True),
-])
+@pytest.mark.parametrize(
+    ("frame", "attrs", "expected"),
+    [
+        ({"rank": [1, 2]}, {"distinguishable": False}, False),  # new shrink: attrs decide
+        ({"rank": [1, 2], "distinguishable": [False, False]}, {}, False),  # new: column
+        ({"rank": pd.array([pd.NA, pd.NA], dtype="Int64")}, {}, False),  # ranks withheld
+        (
+            {"rank": [1, 2]},
+            {
+                "note": "no between-unit variation beyond chance: prior concentration "
+                "at its bound (10000000), rates shrink to the pooled rate"
+            },
+            False,
+        ),
+        (
+            {"rank": [1, 2]},
+            {"note": "fewer than 2 units: no prior fitted; raw rates"},
+            False,
+        ),  # old
+        ({"rank": [1, 2]}, {"note": ""}, True),  # old shrink, variation found
+        ({"rank": [1, 2], "distinguishable": [True, True]}, {"distinguishable": True}, True),
+    ],
+)
 def test_agents_ranked_reads_old_and_new_shrink_output(frame, attrs, expected):
     s = pd.DataFrame({"agent_id": ["a", "b"], **frame})
     s.attrs.update(attrs)
@@ -811,14 +1033,22 @@ def test_shrink_attrs_survive_the_merge_with_funnel_positions(perf):
 # merged targets in the notebooks
 # ---------------------------------------------------------------------------
 def test_target_values_merge_a_partial_targets_parameter(loaded):
-    res = rc.performance_results(loaded.evaluations, loaded.tickets.iloc[0:0], loaded.scorecard,
-                                 loaded.window, targets={"pass_rate": 0.9})
+    res = rc.performance_results(
+        loaded.evaluations,
+        loaded.tickets.iloc[0:0],
+        loaded.scorecard,
+        loaded.window,
+        targets={"pass_rate": 0.9},
+    )
     assert res.target_values == {**rc.DEFAULT_TARGETS, "pass_rate": 0.9}
 
 
 @pytest.mark.parametrize("name", ["performance_report", "global_overview"])
 def test_notebooks_plot_merged_targets_not_the_raw_parameter(name):
     nb = json.loads((rc.PROJECT_ROOT / "notebooks" / f"{name}.ipynb").read_text())
-    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
-                     and "parameters" not in c["metadata"].get("tags", []))
+    code = "\n".join(
+        "".join(c["source"])
+        for c in nb["cells"]
+        if c["cell_type"] == "code" and "parameters" not in c["metadata"].get("tags", [])
+    )
     assert "targets.get(" not in code and "tg.get(" in code

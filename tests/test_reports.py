@@ -37,7 +37,7 @@ RAW_ID = re.compile(r"\b(EU|NA|APAC|LATAM|MEA)-(A\d{3}|S\d{2}|X\d{2})\b")
 # ---------------------------------------------------------------------------
 # fixture project
 # ---------------------------------------------------------------------------
-PARAMS_CELL = '''region: str = "EU"
+PARAMS_CELL = """region: str = "EU"
 period: str = "2026-10"
 data: str = "data/ids.csv"
 scorecard: str = "params/scorecard.yaml"
@@ -48,9 +48,9 @@ history_months: int = 6
 thresholds: dict = {"alpha_reliable": 0.8}
 targets: dict = {"pass_rate": 0.85, "mean_score": 85}
 sampling: dict = {"per_agent": 5}
-'''
+"""
 
-SETUP_CELL = '''import json, os, sys, time
+SETUP_CELL = """import json, os, sys, time
 from pathlib import Path
 import pandas as pd
 from qa_analysis import io, reports
@@ -58,32 +58,32 @@ SOURCE_MARKER = "this-code-must-not-appear-in-html"
 ids = pd.read_csv(data)  # a missing data file fails here
 if pseudonymise:  # the demo key only for a demo data folder (as report_content does)
     ids = reports.pseudonymise(ids, demo_ok=(Path(data).parent / "planted.json").is_file())
-'''
+"""
 
-CALIBRATION_KPIS = '''if targets["pass_rate"] < 0:
+CALIBRATION_KPIS = """if targets["pass_rate"] < 0:
     raise ValueError(f"targets.pass_rate must be >= 0, got {targets['pass_rate']}")
 reports.write_kpis({"region": region, "n_raters": len(ids), "alpha": 0.734521,
                     "pass_rate_target": targets["pass_rate"], "undefined": float("nan"),
                     "sys_prefix": sys.prefix, "cwd": os.getcwd(), "data": data,
                     "detail": {"seed": seed, "history_months": history_months}},
                    Path(output_dir) / "calibration_kpis.json")
-'''
+"""
 
 PERFORMANCE_CELLS = [
-    '''time.sleep(sleep_s)  # a long cell (timeout test)''',
-    '''import matplotlib.pyplot as plt
+    """time.sleep(sleep_s)  # a long cell (timeout test)""",
+    """import matplotlib.pyplot as plt
 fig, ax = plt.subplots(figsize=(3, 2))
 ax.plot([1, 2, 3], [2, 1, 3])
 ax.set_title(f"{region} trend")
-plt.show()''',
-    '''print("audited agents:", ", ".join(ids["agent_id"]))
+plt.show()""",
+    """print("audited agents:", ", ".join(ids["agent_id"]))
 io.write_csv_atomic(ids, Path(output_dir) / "audit_plan.csv")
 reports.write_kpis({"pass_rate": 0.9125, "mean_score": 88.25, "n_evaluations": 40,
                     "targets": targets, "per_agent": sampling["per_agent"]},
-                   Path(output_dir) / "performance_kpis.json")''',
+                   Path(output_dir) / "performance_kpis.json")""",
 ]
 
-GLOBAL_PARAMS = '''period: str = "2026-10"
+GLOBAL_PARAMS = """period: str = "2026-10"
 regions: list = []
 reports_dir: str = "."
 output_dir: str = "."
@@ -91,9 +91,9 @@ data: str = "data/ids.csv"
 scorecard: str = "params/scorecard.yaml"
 targets: dict = {}
 pseudonymise: bool = True
-'''
+"""
 
-GLOBAL_BODY = '''import json
+GLOBAL_BODY = """import json
 from pathlib import Path
 from qa_analysis import reports
 present, missing = [], []
@@ -105,32 +105,38 @@ for r in regions:
 print("missing regions:", missing)
 reports.write_kpis({"regions_complete": len(present), "regions_missing": ", ".join(missing) or "none",
                     "regions": regions}, Path(output_dir) / "global_kpis.json")
-'''
+"""
 
 
 def _notebook(params: str, cells: list[str]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     p = nbformat.v4.new_code_cell(params)
     p.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# Fixture report"), p,
-                *(nbformat.v4.new_code_cell(c) for c in cells)]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Fixture report"),
+        p,
+        *(nbformat.v4.new_code_cell(c) for c in cells),
+    ]
     return nb
 
 
-LIGHT_BODY = '''import json, os, pathlib
+LIGHT_BODY = """import json, os, pathlib
 name = {"calibration_report": "calibration_kpis.json", "performance_report": "performance_kpis.json"}
 kpis = {"region": region, "targets": targets, "history_months": history_months,
         "worker_pid": os.getppid()}  # the kernel's parent: the pool worker
 pathlib.Path(output_dir, name[NOTEBOOK]).write_text(json.dumps(kpis))
-'''
+"""
 #: Light performance notebook: ``sleep_s`` spread over 8 short cells, then the KPIs.
 LIGHT_SLOW_CELLS = ["import time", *["time.sleep(sleep_s / 8)"] * 8]
-LIGHT_GLOBAL = '''import json, os, pathlib
+LIGHT_GLOBAL = """import json, os, pathlib
 print(regions)
 pathlib.Path(output_dir, "global_kpis.json").write_text(json.dumps({"worker_pid": os.getppid()}))
-'''
+"""
 
 
 def make_project(root: Path, regions: dict[str, str] | None = None, light: bool = False) -> Path:
@@ -139,43 +145,67 @@ def make_project(root: Path, regions: dict[str, str] | None = None, light: bool 
     (root / "params").mkdir(parents=True, exist_ok=True)
     (root / "notebooks").mkdir()
     (root / "data").mkdir()
-    pd.DataFrame({"agent_id": ["EU-A001", "EU-A002", "NA-A001"],
-                  "reviewer_id": ["EU-S01", "EU-S02", "NA-S01"]}).to_csv(root / "data/ids.csv",
-                                                                      index=False)
+    pd.DataFrame(
+        {
+            "agent_id": ["EU-A001", "EU-A002", "NA-A001"],
+            "reviewer_id": ["EU-S01", "EU-S02", "NA-S01"],
+        }
+    ).to_csv(root / "data/ids.csv", index=False)
     (root / "data/planted.json").write_text("{}")  # marks a demo data folder (demo.write_demo)
     (root / "params/scorecard.yaml").write_text("name: fixture\ncriteria: []\n")
     (root / "params/defaults.yaml").write_text(
         'period: "2026-10"\ndata: data/ids.csv\nscorecard: params/scorecard.yaml\n'
         "seed: 7\nhistory_months: 3\npseudonymise: true\n"
         "targets: {pass_rate: 0.85, mean_score: 85}\nsampling: {per_agent: 5}\n"
-        "thresholds: {alpha_reliable: 0.8}\nsleep_s: 0.0\n")
-    for name, text in (regions or {"eu": "region: EU\n",
-                                   "na": "region: NA\ntargets: {pass_rate: 0.9}\n"}).items():
+        "thresholds: {alpha_reliable: 0.8}\nsleep_s: 0.0\n"
+    )
+    for name, text in (
+        regions or {"eu": "region: EU\n", "na": "region: NA\ntargets: {pass_rate: 0.9}\n"}
+    ).items():
         (root / "params" / f"{name}.yaml").write_text(text)
     if light:
         for nb in reports.REGIONAL_NOTEBOOKS:
             slow = LIGHT_SLOW_CELLS if nb == "performance_report" else []
-            nbformat.write(_notebook(PARAMS_CELL + "sleep_s: float = 0.0\n",
-                                     [*slow, f"NOTEBOOK = {nb!r}\n" + LIGHT_BODY]),
-                           root / "notebooks" / f"{nb}.ipynb")
-        nbformat.write(_notebook(GLOBAL_PARAMS, [LIGHT_GLOBAL]),
-                       root / "notebooks/global_overview.ipynb")
+            nbformat.write(
+                _notebook(
+                    PARAMS_CELL + "sleep_s: float = 0.0\n",
+                    [*slow, f"NOTEBOOK = {nb!r}\n" + LIGHT_BODY],
+                ),
+                root / "notebooks" / f"{nb}.ipynb",
+            )
+        nbformat.write(
+            _notebook(GLOBAL_PARAMS, [LIGHT_GLOBAL]), root / "notebooks/global_overview.ipynb"
+        )
         return root
-    nbformat.write(_notebook(PARAMS_CELL, [SETUP_CELL, CALIBRATION_KPIS]),
-                   root / "notebooks/calibration_report.ipynb")
-    nbformat.write(_notebook(PARAMS_CELL + "sleep_s: float = 0.0\n",
-                             [SETUP_CELL, *PERFORMANCE_CELLS]),
-                   root / "notebooks/performance_report.ipynb")
-    nbformat.write(_notebook(GLOBAL_PARAMS, [GLOBAL_BODY]),
-                   root / "notebooks/global_overview.ipynb")
+    nbformat.write(
+        _notebook(PARAMS_CELL, [SETUP_CELL, CALIBRATION_KPIS]),
+        root / "notebooks/calibration_report.ipynb",
+    )
+    nbformat.write(
+        _notebook(PARAMS_CELL + "sleep_s: float = 0.0\n", [SETUP_CELL, *PERFORMANCE_CELLS]),
+        root / "notebooks/performance_report.ipynb",
+    )
+    nbformat.write(
+        _notebook(GLOBAL_PARAMS, [GLOBAL_BODY]), root / "notebooks/global_overview.ipynb"
+    )
     return root
 
 
 def run_args(root: Path, *extra: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     reports.add_run_arguments(parser)
-    return parser.parse_args(["--params", str(root / "params"), "--out", str(root / "outputs"),
-                              "--workers", "2", "--quiet", *extra])
+    return parser.parse_args(
+        [
+            "--params",
+            str(root / "params"),
+            "--out",
+            str(root / "outputs"),
+            "--workers",
+            "2",
+            "--quiet",
+            *extra,
+        ]
+    )
 
 
 def index_kpis(index_html: str) -> dict[str, dict[str, object]]:
@@ -184,9 +214,10 @@ def index_kpis(index_html: str) -> dict[str, dict[str, object]]:
     for row in re.findall(r"<tr>(.*?)</tr>", index_html, flags=re.S):
         link = re.search(r'<a href="([^"]+\.html)"', row)
         if link:
-            rows[link.group(1)] = {k: json.loads(v.replace("&quot;", '"'))
-                                   for k, v in re.findall(r'data-kpi="([^"]+)" data-value="([^"]*)"',
-                                                          row)}
+            rows[link.group(1)] = {
+                k: json.loads(v.replace("&quot;", '"'))
+                for k, v in re.findall(r'data-kpi="([^"]+)" data-value="([^"]*)"', row)
+            }
     return rows
 
 
@@ -235,18 +266,22 @@ def _good(root: Path):
 
 
 def _faulty(root: Path):
-    make_project(root, regions={
-        "eu": "region: EU\n",
-        "na": "region: NA\ndata: data/no_such_file.csv\n",
-        "apac": "region: APAC\ntargets: {pass_rate: -1}\n",
-        "mea": "region: MEA\nsleep_s: 120.0\n",
-        "latam": "region: LATAM\ndata: data/real/ids.csv\n",  # not demo data, no key
-    })
+    make_project(
+        root,
+        regions={
+            "eu": "region: EU\n",
+            "na": "region: NA\ndata: data/no_such_file.csv\n",
+            "apac": "region: APAC\ntargets: {pass_rate: -1}\n",
+            "mea": "region: MEA\nsleep_s: 120.0\n",
+            "latam": "region: LATAM\ndata: data/real/ids.csv\n",  # not demo data, no key
+        },
+    )
     (root / "data/real").mkdir()
     shutil.copy(root / "data/ids.csv", root / "data/real/ids.csv")
     with pseudonym_key(None):
-        result = reports.run_batch("all", params_dir=root / "params", out=root / "outputs",
-                                   workers=2, cell_timeout=8)
+        result = reports.run_batch(
+            "all", params_dir=root / "params", out=root / "outputs", workers=2, cell_timeout=8
+        )
     return root, result
 
 
@@ -271,10 +306,16 @@ def test_batch_writes_every_output_file(good_run):
     root, code, period_dir = good_run
     assert code == 0
     for region in ("eu", "na"):
-        for name in ("calibration_report.ipynb", "calibration_report.html",
-                     "performance_report.ipynb", "performance_report.html",
-                     "audit_plan.csv", "kpis.json", "calibration_kpis.json",
-                     "performance_kpis.json"):
+        for name in (
+            "calibration_report.ipynb",
+            "calibration_report.html",
+            "performance_report.ipynb",
+            "performance_report.html",
+            "audit_plan.csv",
+            "kpis.json",
+            "calibration_kpis.json",
+            "performance_kpis.json",
+        ):
             assert (period_dir / region / name).is_file(), f"{region}/{name}"
     for name in ("global_overview.ipynb", "global_overview.html", "index.html", "run.json"):
         assert (period_dir / name).is_file(), name
@@ -330,20 +371,28 @@ def test_index_lists_every_report_with_status_and_json_kpis(good_run):
     _, _, period_dir = good_run
     page = (period_dir / "index.html").read_text()
     rows = index_kpis(page)
-    expected = {"eu/calibration_report.html", "eu/performance_report.html",
-                "na/calibration_report.html", "na/performance_report.html",
-                "global_overview.html"}
+    expected = {
+        "eu/calibration_report.html",
+        "eu/performance_report.html",
+        "na/calibration_report.html",
+        "na/performance_report.html",
+        "global_overview.html",
+    }
     assert set(rows) == expected
     assert page.count('class="status ok"') == 5 and "FAILED" not in page
     for rel in expected - {"global_overview.html"}:
         kpi_file = "calibration_kpis.json" if "calibration" in rel else "performance_kpis.json"
         data = json.loads((period_dir / rel.split("/")[0] / kpi_file).read_text())
-        scalars = {k: v for k, v in data.items()
-                   if not isinstance(v, dict | list) and k not in ("region", "period")}
+        scalars = {
+            k: v
+            for k, v in data.items()
+            if not isinstance(v, dict | list) and k not in ("region", "period")
+        }
         assert rows[rel] == scalars
     assert rows["global_overview.html"]["regions_complete"] == 2
-    assert all(Path(period_dir, href).is_file()
-               for href in re.findall(r'href="([^"]+)"', page))  # relative links resolve
+    assert all(
+        Path(period_dir, href).is_file() for href in re.findall(r'href="([^"]+)"', page)
+    )  # relative links resolve
 
 
 @pytest.mark.slow
@@ -367,12 +416,20 @@ def test_outputs_hold_no_raw_ids_when_pseudonymised(good_run):
     assert plan["agent_id"].str.match(r"^A-[0-9a-f]{8}$").all()
     # the key came from QA_PSEUDONYM_KEY (not the demo key, though the folder is demo-like)
     raw_ids = pd.read_csv(good_run[0] / "data/ids.csv")
-    assert plan["agent_id"].tolist() == reports.pseudonymise(raw_ids, key=FIXTURE_KEY)["agent_id"].tolist()
-    assert "pseudonymised with the key in QA_PSEUDONYM_KEY" in (period_dir / "index.html").read_text()
+    assert (
+        plan["agent_id"].tolist()
+        == reports.pseudonymise(raw_ids, key=FIXTURE_KEY)["agent_id"].tolist()
+    )
+    assert (
+        "pseudonymised with the key in QA_PSEUDONYM_KEY" in (period_dir / "index.html").read_text()
+    )
 
 
-OFFLINE_BAD = re.compile(r"""<script[^>]*\ssrc=["']?(https?:)?//|<link[^>]*\shref=["']?(https?:)?//"""
-                         r"""|import\(["'](https?:)?//|cdnjs|cdn\.jsdelivr|unpkg\.com""", re.I)
+OFFLINE_BAD = re.compile(
+    r"""<script[^>]*\ssrc=["']?(https?:)?//|<link[^>]*\shref=["']?(https?:)?//"""
+    r"""|import\(["'](https?:)?//|cdnjs|cdn\.jsdelivr|unpkg\.com""",
+    re.I,
+)
 
 
 def test_render_html_has_no_cdn_scripts_or_styles(tmp_path):
@@ -380,7 +437,9 @@ def test_render_html_has_no_cdn_scripts_or_styles(tmp_path):
     reports must open offline or behind a proxy. No kernel needed: a hand-made notebook."""
     nb = _notebook("region = 'EU'", ["print('hello')"])
     nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
-    nb.cells.append(nbformat.v4.new_markdown_cell("Rate $p = k/n$ and a [link](https://example.org)."))
+    nb.cells.append(
+        nbformat.v4.new_markdown_cell("Rate $p = k/n$ and a [link](https://example.org).")
+    )
     nbformat.write(nb, tmp_path / "r.ipynb")
     text = reports.render_html(tmp_path / "r.ipynb", tmp_path / "r.html", title="T").read_text()
     assert not OFFLINE_BAD.search(text), OFFLINE_BAD.search(text)
@@ -426,15 +485,22 @@ def test_failed_notebooks_are_kept_with_traceback_and_rendered(faulty_run):
     _, result = faulty_run
     period_dir = result.out_dir
     nb = nbformat.read(period_dir / "apac" / "calibration_report.ipynb", as_version=4)
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
     assert errors and errors[0].ename == "ValueError"
     assert "ValueError" in (period_dir / "apac" / "calibration_report.html").read_text()
     timed = nbformat.read(period_dir / "mea" / "performance_report.ipynb", as_version=4)
-    assert any(o.get("ename") == "CellTimeoutError" for c in timed.cells
-               if c.cell_type == "code" for o in c.outputs)
-    assert "This report stopped early: CellTimeoutError" in (
-        period_dir / "mea" / "performance_report.html").read_text()
+    assert any(
+        o.get("ename") == "CellTimeoutError"
+        for c in timed.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+    assert (
+        "This report stopped early: CellTimeoutError"
+        in (period_dir / "mea" / "performance_report.html").read_text()
+    )
 
 
 @pytest.mark.slow
@@ -465,8 +531,14 @@ def test_notebook_timeout_stops_many_short_cells_and_the_worker_goes_on(tmp_path
     worker runs all three notebooks in turn, so the overview after it shows that the
     worker survived the timeout."""
     root = make_project(tmp_path, regions={"na": "region: NA\nsleep_s: 3.2\n"}, light=True)
-    result = reports.run_batch(["na"], params_dir=root / "params", out=root / "outputs",
-                               workers=1, timeout=1.0, cell_timeout=2.0)
+    result = reports.run_batch(
+        ["na"],
+        params_dir=root / "params",
+        out=root / "outputs",
+        workers=1,
+        timeout=1.0,
+        cell_timeout=2.0,
+    )
     status = {r.notebook: r for r in result.results}
     slow = status["performance_report"]
     assert not slow.ok
@@ -483,17 +555,20 @@ def test_notebook_timeout_stops_many_short_cells_and_the_worker_goes_on(tmp_path
     assert "timed out after 1 s" in (result.out_dir / "index.html").read_text()
     # the same worker process ran the overview after the timed-out notebook
     assert status["global_overview"].started >= slow.finished
-    assert status["global_overview"].kpis["worker_pid"] == status["calibration_report"].kpis["worker_pid"]
+    assert (
+        status["global_overview"].kpis["worker_pid"]
+        == status["calibration_report"].kpis["worker_pid"]
+    )
 
 
-STUBBORN_CELL = '''import time
+STUBBORN_CELL = """import time
 end = time.monotonic() + 30
 while time.monotonic() < end:  # swallows the interrupt (as a careless retry loop would)
     try:
         time.sleep(0.05)
     except KeyboardInterrupt:
         print("interrupt ignored")
-'''
+"""
 
 
 @pytest.mark.slow
@@ -504,18 +579,31 @@ def test_notebook_timeout_kills_a_kernel_that_ignores_the_interrupt(tmp_path):
     psutil = pytest.importorskip("psutil")
     nb = _notebook("x = 1", [STUBBORN_CELL, "print('never reached')"])
     nbformat.write(nb, tmp_path / "stubborn.ipynb")
-    task = reports._Task(notebook="stubborn", region=None,
-                         input_path=str(tmp_path / "stubborn.ipynb"), period_dir=str(tmp_path),
-                         rel_dir="", parameters={}, cwd=str(tmp_path), timeout=1.0,
-                         cell_timeout=60, start_timeout=60, title="stubborn", kill_grace=0.3)
+    task = reports._Task(
+        notebook="stubborn",
+        region=None,
+        input_path=str(tmp_path / "stubborn.ipynb"),
+        period_dir=str(tmp_path),
+        rel_dir="",
+        parameters={},
+        cwd=str(tmp_path),
+        timeout=1.0,
+        cell_timeout=60,
+        start_timeout=60,
+        title="stubborn",
+        kill_grace=0.3,
+    )
     res = reports._run_task(task)
     assert res.error.startswith("NotebookTimeoutError: timed out after 1 s")
     out = nbformat.read(tmp_path / "stubborn.ipynb", as_version=4)
-    texts = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
+    texts = "".join(
+        o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs
+    )
     assert "interrupt ignored" in texts and "never reached" not in texts
     assert (tmp_path / "stubborn.html").is_file()
-    kernels = [c for c in psutil.Process().children(recursive=True)
-               if "ipykernel" in " ".join(c.cmdline())]
+    kernels = [
+        c for c in psutil.Process().children(recursive=True) if "ipykernel" in " ".join(c.cmdline())
+    ]
     assert not kernels
 
 
@@ -525,15 +613,27 @@ def test_notebook_timeout_stops_before_the_next_cell_when_the_interrupt_is_misse
     (within the kill grace period): the next cell is not started."""
     cell = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(1.6)"
     nbformat.write(_notebook("x = 1", [cell, "print('never reached')"]), tmp_path / "nb.ipynb")
-    task = reports._Task(notebook="nb", region=None, input_path=str(tmp_path / "nb.ipynb"),
-                         period_dir=str(tmp_path), rel_dir="", parameters={}, cwd=str(tmp_path),
-                         timeout=0.8, cell_timeout=60, start_timeout=60, title="nb",
-                         kill_grace=30)
+    task = reports._Task(
+        notebook="nb",
+        region=None,
+        input_path=str(tmp_path / "nb.ipynb"),
+        period_dir=str(tmp_path),
+        rel_dir="",
+        parameters={},
+        cwd=str(tmp_path),
+        timeout=0.8,
+        cell_timeout=60,
+        start_timeout=60,
+        title="nb",
+        kill_grace=30,
+    )
     res = reports._run_task(task)
     assert res.error.startswith("NotebookTimeoutError: timed out after 0.8 s")
     assert "stopped before cell" in res.error
     out = nbformat.read(tmp_path / "nb.ipynb", as_version=4)
-    texts = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
+    texts = "".join(
+        o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs
+    )
     assert "never reached" not in texts
 
 
@@ -544,8 +644,10 @@ def test_watchdog_refuses_the_next_cell_once_the_deadline_has_passed():
     dog.check(cell=None, cell_index=3)  # clock not started (kernel not ready): no limit yet
     dog.start()
     try:
-        with pytest.raises(reports.NotebookTimeoutError,
-                           match=r"timed out after 0 s \(whole-notebook limit\), stopped before cell 4"):
+        with pytest.raises(
+            reports.NotebookTimeoutError,
+            match=r"timed out after 0 s \(whole-notebook limit\), stopped before cell 4",
+        ):
             dog.check(cell=None, cell_index=4)
         assert dog.fired
     finally:
@@ -567,14 +669,16 @@ def test_timeout_options_reach_run_batch(tmp_path, monkeypatch):
 
 
 def test_main_run_exits_1_and_names_failures(tmp_path, monkeypatch, capsys):
-    failed = reports.NotebookResult("calibration_report", "EU", "failed", 1.0,
-                                    error="FileNotFoundError: data/missing.csv")
+    failed = reports.NotebookResult(
+        "calibration_report", "EU", "failed", 1.0, error="FileNotFoundError: data/missing.csv"
+    )
     fake = reports.RunResult(PERIOD, tmp_path, (failed,), wall_s=1.0, workers=2)
     monkeypatch.setattr(reports, "run_batch", lambda *a, **k: fake)
     assert reports.main_run(run_args(tmp_path)) == 1
     assert "EU calibration_report failed: FileNotFoundError" in capsys.readouterr().err
-    ok = reports.RunResult(PERIOD, tmp_path, (dataclasses.replace(failed, status="ok",
-                                                                  error=None),), 1.0, 2)
+    ok = reports.RunResult(
+        PERIOD, tmp_path, (dataclasses.replace(failed, status="ok", error=None),), 1.0, 2
+    )
     monkeypatch.setattr(reports, "run_batch", lambda *a, **k: ok)
     assert reports.main_run(run_args(tmp_path)) == 0
 
@@ -587,8 +691,9 @@ def test_rerun_replaces_period_and_clears_killed_run_leftovers(tmp_path):
     root = make_project(tmp_path, regions={"eu": "region: EU\n"}, light=True)
     out = root / "outputs"
     seen = []
-    first = reports.run_batch(["eu"], params_dir=root / "params", out=out, workers=2,
-                              on_result=seen.append)
+    first = reports.run_batch(
+        ["eu"], params_dir=root / "params", out=out, workers=2, on_result=seen.append
+    )
     assert first.ok and len(seen) == 3  # one callback per notebook, as each finishes
     assert {r.notebook for r in seen} == set(NOTEBOOK_NAMES)
     (first.out_dir / "stale.txt").write_text("from the first run")
@@ -611,14 +716,21 @@ def test_sigterm_stops_workers_and_kernels_and_leaves_no_period(tmp_path):
 
     psutil = pytest.importorskip("psutil")  # an ipykernel dependency
     root = make_project(tmp_path, regions={"eu": "region: EU\nsleep_s: 120.0\n"}, light=False)
-    proc = subprocess.Popen([str(VENV_BIN / "qa-reports"), "run", "--params", "params", "--out",
-                             "outputs", "--quiet"], cwd=root, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "qa-reports"), "run", "--params", "params", "--out", "outputs", "--quiet"],
+        cwd=root,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     kernels = []
     while time.monotonic() < deadline and len(kernels) < 1:  # wait for a running kernel
         time.sleep(0.3)
-        kernels = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                   if "ipykernel_launcher" in " ".join(c.cmdline())]
+        kernels = [
+            c
+            for c in psutil.Process(proc.pid).children(recursive=True)
+            if "ipykernel_launcher" in " ".join(c.cmdline())
+        ]
     assert kernels, "no kernel started"
     time.sleep(1.0)
     family = psutil.Process(proc.pid).children(recursive=True)
@@ -731,8 +843,17 @@ def test_keys_go_only_to_notebooks_that_declare_them(tmp_path):
 def test_shipped_params_files_are_valid_yaml_mappings():
     params = Path(__file__).resolve().parent.parent / "params"
     defaults = reports.read_params(params / "defaults.yaml")
-    assert set(defaults) <= {"period", "data", "scorecard", "pseudonymise", "seed",
-                             "history_months", "thresholds", "targets", "sampling"}
+    assert set(defaults) <= {
+        "period",
+        "data",
+        "scorecard",
+        "pseudonymise",
+        "seed",
+        "history_months",
+        "thresholds",
+        "targets",
+        "sampling",
+    }
     for code in ("eu", "na", "apac", "latam", "mea"):
         region = reports.read_params(params / f"{code}.yaml")
         assert region["region"] == code.upper()
@@ -745,37 +866,74 @@ def test_shipped_params_files_are_valid_yaml_mappings():
 def test_plain_papermill_cli_runs_a_notebook_with_a_params_file(tmp_path):
     root = make_project(tmp_path / "project", light=True)
     params = tmp_path / "run.yaml"
-    params.write_text(f"region: NA\ndata: {root / 'data/ids.csv'}\noutput_dir: {tmp_path}\n"
-                      "targets: {pass_rate: 0.5, mean_score: 70}\nhistory_months: 2\n")
+    params.write_text(
+        f"region: NA\ndata: {root / 'data/ids.csv'}\noutput_dir: {tmp_path}\n"
+        "targets: {pass_rate: 0.5, mean_score: 70}\nhistory_months: 2\n"
+    )
     proc = subprocess.run(
-        [str(VENV_BIN / "papermill"), str(root / "notebooks/calibration_report.ipynb"),
-         str(tmp_path / "out.ipynb"), "-f", str(params), "-k", "python3", "--cwd", str(root)],
-        capture_output=True, text=True, timeout=120)
+        [
+            str(VENV_BIN / "papermill"),
+            str(root / "notebooks/calibration_report.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            "-f",
+            str(params),
+            "-k",
+            "python3",
+            "--cwd",
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     kpis = json.loads((tmp_path / "calibration_kpis.json").read_text())
     kpis.pop("worker_pid")
-    assert kpis == {"region": "NA", "targets": {"pass_rate": 0.5, "mean_score": 70},
-                    "history_months": 2}  # YAML mappings arrive as dicts
+    assert kpis == {
+        "region": "NA",
+        "targets": {"pass_rate": 0.5, "mean_score": 70},
+        "history_months": 2,
+    }  # YAML mappings arrive as dicts
 
 
 # ---------------------------------------------------------------------------
 # write_kpis
 # ---------------------------------------------------------------------------
 def test_write_kpis_converts_numpy_pandas_and_missing(tmp_path):
-    path = reports.write_kpis({
-        "n": np.int64(3), "rate": np.float32(0.5), "flag": np.bool_(True), "nan": np.nan,
-        "inf": float("inf"), "na": pd.NA, "nat": pd.NaT, "when": pd.Timestamp("2026-10-01"),
-        "month": pd.Period("2026-10", "M"), "arr": np.array([1.0, np.nan]),
-        "series": pd.Series({"a": 1, "b": 2}),
-        "frame": pd.DataFrame({"x": [1, 2], "y": [0.5, np.nan]}),
-        "nested": {1: {"deep": np.float64(2.5)}},
-    }, tmp_path / "sub" / "k.json")
+    path = reports.write_kpis(
+        {
+            "n": np.int64(3),
+            "rate": np.float32(0.5),
+            "flag": np.bool_(True),
+            "nan": np.nan,
+            "inf": float("inf"),
+            "na": pd.NA,
+            "nat": pd.NaT,
+            "when": pd.Timestamp("2026-10-01"),
+            "month": pd.Period("2026-10", "M"),
+            "arr": np.array([1.0, np.nan]),
+            "series": pd.Series({"a": 1, "b": 2}),
+            "frame": pd.DataFrame({"x": [1, 2], "y": [0.5, np.nan]}),
+            "nested": {1: {"deep": np.float64(2.5)}},
+        },
+        tmp_path / "sub" / "k.json",
+    )
     data = json.loads(path.read_text())
-    assert data == {"n": 3, "rate": 0.5, "flag": True, "nan": None, "inf": None, "na": None,
-                    "nat": None, "when": "2026-10-01T00:00:00", "month": "2026-10",
-                    "arr": [1.0, None], "series": {"a": 1, "b": 2},
-                    "frame": [{"x": 1, "y": 0.5}, {"x": 2, "y": None}],
-                    "nested": {"1": {"deep": 2.5}}}
+    assert data == {
+        "n": 3,
+        "rate": 0.5,
+        "flag": True,
+        "nan": None,
+        "inf": None,
+        "na": None,
+        "nat": None,
+        "when": "2026-10-01T00:00:00",
+        "month": "2026-10",
+        "arr": [1.0, None],
+        "series": {"a": 1, "b": 2},
+        "frame": [{"x": 1, "y": 0.5}, {"x": 2, "y": None}],
+        "nested": {"1": {"deep": 2.5}},
+    }
     assert [p.name for p in path.parent.iterdir()] == ["k.json"]  # no temp file left
 
 
@@ -787,8 +945,9 @@ def test_write_kpis_writes_dataclass_results(tmp_path):
         value: float
         ci: tuple[float, float]
 
-    path = reports.write_kpis({"alpha": Estimate(np.float64(0.71), (0.6, np.nan))},
-                              tmp_path / "k.json")
+    path = reports.write_kpis(
+        {"alpha": Estimate(np.float64(0.71), (0.6, np.nan))}, tmp_path / "k.json"
+    )
     assert json.loads(path.read_text()) == {"alpha": {"value": 0.71, "ci": [0.6, None]}}
 
 
@@ -804,9 +963,13 @@ def test_write_kpis_rejects_unknown_types_naming_the_key(tmp_path):
 # pseudonymise
 # ---------------------------------------------------------------------------
 def _people() -> pd.DataFrame:
-    return pd.DataFrame({"agent_id": ["EU-A001", "EU-A002", "EU-A001", None],
-                         "reviewer_id": ["EU-S01", "EU-S01", "EU-S02", "EU-S02"],
-                         "score": [1.0, 0.0, 1.0, 1.0]})
+    return pd.DataFrame(
+        {
+            "agent_id": ["EU-A001", "EU-A002", "EU-A001", None],
+            "reviewer_id": ["EU-S01", "EU-S01", "EU-S02", "EU-S02"],
+            "score": [1.0, 0.0, 1.0, 1.0],
+        }
+    )
 
 
 def test_pseudonymise_is_stable_keyed_and_keeps_missing():
@@ -857,7 +1020,8 @@ def test_pseudonymise_without_key_refuses_unless_demo_data(monkeypatch):
     with pytest.raises(ValueError, match="QA_PSEUDONYM_KEY is not set"):
         reports.pseudonymise(df)
     assert reports.pseudonymise(df, demo_ok=True).equals(
-        reports.pseudonymise(df, key=reports.DEFAULT_PSEUDONYM_KEY))
+        reports.pseudonymise(df, key=reports.DEFAULT_PSEUDONYM_KEY)
+    )
     assert reports.pseudonymise(df, key="k").equals(reports.pseudonymise(df, key="k", demo_ok=True))
     assert reports.pseudonymise(df[["score"]]).equals(df[["score"]])  # no ids: no key needed
 
@@ -867,8 +1031,10 @@ def test_index_note_names_the_key_source(tmp_path, monkeypatch):
     assert reports.pseudonym_key_source() == reports.PSEUDONYM_ENV
     monkeypatch.delenv(reports.PSEUDONYM_ENV)
     assert reports.pseudonym_key_source() == "demo key"
-    for source, note in ((reports.PSEUDONYM_ENV, "with the key in QA_PSEUDONYM_KEY"),
-                         ("demo key", "public demo key, which is used only for the bundled demo")):
+    for source, note in (
+        (reports.PSEUDONYM_ENV, "with the key in QA_PSEUDONYM_KEY"),
+        ("demo key", "public demo key, which is used only for the bundled demo"),
+    ):
         run = reports.RunResult(PERIOD, tmp_path, (), wall_s=0.0, workers=1, pseudonym_key=source)
         assert note in reports.write_index(run, tmp_path / "index.html").read_text()
 
@@ -898,8 +1064,13 @@ def _real(root: Path):
 
     shutil.copytree(REPO / "params", root / "params")
     demo.write_demo(root / "data" / "demo", small=True)  # = data: in params/defaults.yaml
-    result = reports.run_batch(["eu", "latam"], params_dir=root / "params",
-                               notebooks_dir=REPO / "notebooks", out=root / "outputs", workers=2)
+    result = reports.run_batch(
+        ["eu", "latam"],
+        params_dir=root / "params",
+        notebooks_dir=REPO / "notebooks",
+        out=root / "outputs",
+        workers=2,
+    )
     return root, result
 
 
@@ -916,8 +1087,12 @@ def test_real_batch_runs_every_notebook(real_run):
     assert result.ok, [(r.label, r.error) for r in result.failed]
     period_dir = result.out_dir
     for region in ("eu", "latam"):
-        for name in ("calibration_report.html", "performance_report.html", "audit_plan.csv",
-                     "kpis.json"):
+        for name in (
+            "calibration_report.html",
+            "performance_report.html",
+            "audit_plan.csv",
+            "kpis.json",
+        ):
             assert (period_dir / region / name).is_file(), f"{region}/{name}"
         page = (period_dir / region / "performance_report.html").read_text()
         assert re.search(r'<img [^>]*src="data:image/png;base64,', page)
@@ -927,9 +1102,12 @@ def test_real_batch_runs_every_notebook(real_run):
         assert merged["calibration"] and merged["performance"]
     assert (period_dir / "global_overview.html").is_file()
     assert set(index_kpis((period_dir / "index.html").read_text())) == {
-        "eu/calibration_report.html", "eu/performance_report.html",
-        "latam/calibration_report.html", "latam/performance_report.html",
-        "global_overview.html"}
+        "eu/calibration_report.html",
+        "eu/performance_report.html",
+        "latam/calibration_report.html",
+        "latam/performance_report.html",
+        "global_overview.html",
+    }
 
 
 @pytest.mark.slow
@@ -958,7 +1136,9 @@ def test_real_index_kpis_equal_the_library_on_the_same_data(real_run):
     shown = index_kpis((result.out_dir / "index.html").read_text())
     sc = Scorecard.from_yaml(root / "params" / "scorecard.yaml")
     data = root / "data" / "demo"
-    month = dict(start=f"{result.period}-01", end=str(pd.Period(result.period, "M").end_time.date()))
+    month = dict(
+        start=f"{result.period}-01", end=str(pd.Period(result.period, "M").end_time.date())
+    )
     ev = io.load_evaluations(str(data / "evaluations.parquet"), scorecard=sc, region="EU", **month)
     scores = score_evaluations(ev, sc)
     scored = scores.loc[scores["score"].notna()]
@@ -966,16 +1146,26 @@ def test_real_index_kpis_equal_the_library_on_the_same_data(real_run):
     assert perf["n_evaluations"] == len(scored)
     assert perf["pass_rate"] == pytest.approx(scored["passed"].astype(float).mean(), abs=1e-12)
     assert perf["mean_score"] == pytest.approx(scored["score"].mean(), abs=1e-9)
-    assert perf["critical_rate"] == pytest.approx(scored["critical_fail"].astype(float).mean(), abs=1e-12)
+    assert perf["critical_rate"] == pytest.approx(
+        scored["critical_fail"].astype(float).mean(), abs=1e-12
+    )
 
     cal = io.load_calibration(str(data / "calibration.parquet"), scorecard=sc, region="EU", **month)
-    params = reports.merge_params(reports.read_params(root / "params" / "defaults.yaml"),
-                                  reports.read_params(root / "params" / "eu.yaml"))
-    res = rc.calibration_results(cal, sc, rc.report_window(result.period, params["history_months"]),
-                                 thresholds={**rc.DEFAULT_THRESHOLDS, **params["thresholds"]},
-                                 seed=params["seed"], region="EU")
-    direct = reliability.agreement_by_item(cal.assign(ticket_id=cal["session_id"] + "/" + cal["ticket_id"]),
-                                           scorecard=sc, ci=None)
+    params = reports.merge_params(
+        reports.read_params(root / "params" / "defaults.yaml"),
+        reports.read_params(root / "params" / "eu.yaml"),
+    )
+    res = rc.calibration_results(
+        cal,
+        sc,
+        rc.report_window(result.period, params["history_months"]),
+        thresholds={**rc.DEFAULT_THRESHOLDS, **params["thresholds"]},
+        seed=params["seed"],
+        region="EU",
+    )
+    direct = reliability.agreement_by_item(
+        cal.assign(ticket_id=cal["session_id"] + "/" + cal["ticket_id"]), scorecard=sc, ci=None
+    )
     calib = shown["eu/calibration_report.html"]
     assert calib["n_sessions"] == cal["session_id"].nunique()
     assert calib["median_alpha"] == pytest.approx(float(res.by_item["alpha"].median()), abs=1e-12)

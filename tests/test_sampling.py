@@ -32,11 +32,13 @@ def _population(sizes=(8, 12, 20), seed=0, string_ids=True) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     n = sum(sizes)
     ids = [f"T{i:05d}" for i in range(n)] if string_ids else np.arange(100, 100 + n)
-    return pd.DataFrame({
-        "ticket_id": ids,
-        "channel": np.repeat(["chat", "email", "phone"], sizes),
-        "risk": rng.gamma(2.0, 1.0, n) + 0.2,
-    })
+    return pd.DataFrame(
+        {
+            "ticket_id": ids,
+            "channel": np.repeat(["chat", "email", "phone"], sizes),
+            "risk": rng.gamma(2.0, 1.0, n) + 0.2,
+        }
+    )
 
 
 def _tickets(seed=0) -> pd.DataFrame:
@@ -45,14 +47,16 @@ def _tickets(seed=0) -> pd.DataFrame:
     volumes = {"a1": 60, "a2": 40, "a3": 25, "a4": 12, "a5": 7, "a6": 3}
     agent = np.repeat(list(volumes), list(volumes.values()))
     n = len(agent)
-    return pd.DataFrame({
-        "ticket_id": [f"T{i:06d}" for i in range(n)],
-        "agent_id": agent,
-        "region": "EU",
-        "channel": rng.choice(["chat", "email", "phone"], n, p=[0.5, 0.3, 0.2]),
-        "queue": "billing",
-        "csat": rng.integers(1, 6, n).astype(float),
-    })
+    return pd.DataFrame(
+        {
+            "ticket_id": [f"T{i:06d}" for i in range(n)],
+            "agent_id": agent,
+            "region": "EU",
+            "channel": rng.choice(["chat", "email", "phone"], n, p=[0.5, 0.3, 0.2]),
+            "queue": "billing",
+            "csat": rng.integers(1, 6, n).astype(float),
+        }
+    )
 
 
 def _chi2_inclusion(pop, n, strata, weight, reps=2000):
@@ -73,9 +77,17 @@ def _chi2_inclusion(pop, n, strata, weight, reps=2000):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("population", "expected"), [
-    (100, 80), (500, 217), (1000, 278), (10_000, 370), (100_000, 383), (None, 384),
-])
+@pytest.mark.parametrize(
+    ("population", "expected"),
+    [
+        (100, 80),
+        (500, 217),
+        (1000, 278),
+        (10_000, 370),
+        (100_000, 383),
+        (None, 384),
+    ],
+)
 def test_sample_size_reproduces_krejcie_morgan_table_within_one(population, expected):
     """Krejcie & Morgan (1970), Table 1 (chi-square 3.841, d = .05, P = .5); the
     infinite-population value is 384.16, which rounds up to 385."""
@@ -120,7 +132,11 @@ def test_sample_size_rejects_bad_arguments():
 
 
 def test_allocate_proportional_hand_computed():
-    assert allocate(pd.Series({"chat": 600, "email": 300, "phone": 100}), 50).tolist() == [30, 15, 5]
+    assert allocate(pd.Series({"chat": 600, "email": 300, "phone": 100}), 50).tolist() == [
+        30,
+        15,
+        5,
+    ]
     # 2.5, 3.5, 4.0 -> floors 2, 3, 4; one left over: tie on .5 goes to the earlier stratum
     assert allocate(pd.Series([5, 7, 8]), 10).tolist() == [3, 3, 4]
 
@@ -130,8 +146,12 @@ def test_allocate_neyman_hand_computed():
     out = allocate(pd.Series([100, 200, 300]), 60, method="neyman", sd=pd.Series([10.0, 5.0, 2.0]))
     assert out.tolist() == [23, 23, 14]
     # take-all: stratum 0 wants 25 but has 10; the rest goes to stratum 1
-    out = allocate(pd.Series({"small": 10, "big": 1000}), 50, method="neyman",
-                   sd=pd.Series({"small": 100.0, "big": 1.0}))
+    out = allocate(
+        pd.Series({"small": 10, "big": 1000}),
+        50,
+        method="neyman",
+        sd=pd.Series({"small": 100.0, "big": 1.0}),
+    )
     assert out.to_dict() == {"small": 10, "big": 40}
 
 
@@ -144,9 +164,14 @@ def test_allocate_equal_and_minimum():
 
 def test_allocate_neyman_with_zero_sd_strata_spreads_the_rest_by_room():
     # all sd = 0: nothing to optimise; the minimum first, the rest where there is room
-    assert allocate(pd.Series([396, 0, 3]), 37, method="neyman", sd=[0.0, 0.0, 0.0],
-                    minimum=4).tolist() == [34, 0, 3]
-    assert allocate(pd.Series([5, 5, 10]), 12, method="neyman", sd=[0.0, 1.0, 0.0]).tolist() == [2, 5, 5]
+    assert allocate(
+        pd.Series([396, 0, 3]), 37, method="neyman", sd=[0.0, 0.0, 0.0], minimum=4
+    ).tolist() == [34, 0, 3]
+    assert allocate(pd.Series([5, 5, 10]), 12, method="neyman", sd=[0.0, 1.0, 0.0]).tolist() == [
+        2,
+        5,
+        5,
+    ]
 
 
 def test_allocate_impossible_requests_raise_clear_errors():
@@ -255,14 +280,18 @@ def test_draw_different_seeds_give_different_samples():
 
 def test_draw_adding_tickets_to_one_stratum_leaves_others_unchanged():
     pop = _population(sizes=(30, 30, 30))
-    extra = pd.DataFrame({"ticket_id": [f"X{i}" for i in range(50)], "channel": "chat", "risk": 1.0})
+    extra = pd.DataFrame(
+        {"ticket_id": [f"X{i}" for i in range(50)], "channel": "chat", "risk": 1.0}
+    )
     grown = pd.concat([pop, extra], ignore_index=True)
     for weight in (None, "risk"):
         a = draw(pop, 4, strata="channel", seed=9, weight=weight)
         b = draw(grown, 4, strata="channel", seed=9, weight=weight)
         for ch in ("email", "phone"):
-            assert (a.loc[a.channel == ch, "ticket_id"].tolist()
-                    == b.loc[b.channel == ch, "ticket_id"].tolist())
+            assert (
+                a.loc[a.channel == ch, "ticket_id"].tolist()
+                == b.loc[b.channel == ch, "ticket_id"].tolist()
+            )
 
 
 def test_draw_returns_rows_with_inclusion_probabilities_and_weights():
@@ -280,10 +309,17 @@ def test_draw_without_strata_and_with_multiindex_n():
     pop = _population(sizes=(10, 10, 10)).assign(region=lambda d: np.where(d.index % 2, "EU", "NA"))
     s = draw(pop, 7, seed=1)
     assert len(s) == 7 and np.allclose(s["inclusion_prob"], 7 / 30)
-    n = pd.Series([1, 2], index=pd.MultiIndex.from_tuples([("chat", "EU"), ("phone", "NA")],
-                                                          names=["channel", "region"]))
+    n = pd.Series(
+        [1, 2],
+        index=pd.MultiIndex.from_tuples(
+            [("chat", "EU"), ("phone", "NA")], names=["channel", "region"]
+        ),
+    )
     s = draw(pop, n, strata=["channel", "region"], seed=1)
-    assert s.groupby(["channel", "region"]).size().to_dict() == {("chat", "EU"): 1, ("phone", "NA"): 2}
+    assert s.groupby(["channel", "region"]).size().to_dict() == {
+        ("chat", "EU"): 1,
+        ("phone", "NA"): 2,
+    }
 
 
 @settings(max_examples=25, deadline=None)
@@ -293,10 +329,16 @@ def test_draw_without_strata_and_with_multiindex_n():
     seed=st.integers(-(2**63), 2**64 - 1),
 )
 def test_draw_takes_exactly_n_per_stratum_on_random_inputs(sizes, fracs, seed):
-    pop = pd.DataFrame({"ticket_id": [f"id-{i}" for i in range(sum(sizes))],
-                        "stratum": np.repeat([f"s{i}" for i in range(len(sizes))], sizes)})
-    n = pd.Series([int(f * z) for f, z in zip(fracs, sizes, strict=False)],
-                  index=[f"s{i}" for i in range(len(sizes))])
+    pop = pd.DataFrame(
+        {
+            "ticket_id": [f"id-{i}" for i in range(sum(sizes))],
+            "stratum": np.repeat([f"s{i}" for i in range(len(sizes))], sizes),
+        }
+    )
+    n = pd.Series(
+        [int(f * z) for f, z in zip(fracs, sizes, strict=False)],
+        index=[f"s{i}" for i in range(len(sizes))],
+    )
     s = draw(pop, n, strata="stratum", seed=seed)
     got = s.groupby("stratum").size().reindex(n.index, fill_value=0)
     assert got.tolist() == n.tolist()
@@ -453,8 +495,9 @@ def test_estimate_rate_is_unbiased_and_covers_about_95_percent():
     rng = np.random.default_rng(5)
     sizes = {"chat": 400, "email": 250, "phone": 150}
     rate = {"chat": 0.9, "email": 0.75, "phone": 0.6}
-    pop = pd.DataFrame({"ticket_id": np.arange(800),
-                        "channel": np.repeat(list(sizes), list(sizes.values()))})
+    pop = pd.DataFrame(
+        {"ticket_id": np.arange(800), "channel": np.repeat(list(sizes), list(sizes.values()))}
+    )
     pop["passed"] = (rng.uniform(size=800) < pop["channel"].map(rate)).astype(float)
     truth = pop["passed"].mean()
     n = allocate(pop.groupby("channel").size(), 80)
@@ -474,16 +517,23 @@ def test_estimate_rate_pps_weights_are_approximately_unbiased():
     pop["risk"] = rng.gamma(2.0, 1.0, 600) + 0.1
     pop["score"] = 60 + 5 * pop["risk"] + rng.normal(0, 5, 600)  # correlated with the size measure
     truth = pop["score"].mean()
-    est = [estimate_rate(draw(pop, 20, strata="channel", seed=s, weight="risk"), "score",
-                         strata="channel").estimate for s in range(300)]
+    est = [
+        estimate_rate(
+            draw(pop, 20, strata="channel", seed=s, weight="risk"), "score", strata="channel"
+        ).estimate
+        for s in range(300)
+    ]
     assert abs(np.mean(est) - truth) < 3 * np.std(est) / np.sqrt(len(est))
-    unweighted = np.mean([draw(pop, 20, strata="channel", seed=s, weight="risk")["score"].mean()
-                          for s in range(20)])
+    unweighted = np.mean(
+        [draw(pop, 20, strata="channel", seed=s, weight="risk")["score"].mean() for s in range(20)]
+    )
     assert unweighted > truth + 2  # without the weights the oversampling would bias it
 
 
 def test_estimate_rate_edge_cases_are_defined():
-    empty = pd.DataFrame({"passed": pd.Series([], dtype=float), "design_weight": pd.Series([], dtype=float)})
+    empty = pd.DataFrame(
+        {"passed": pd.Series([], dtype=float), "design_weight": pd.Series([], dtype=float)}
+    )
     e = estimate_rate(empty, "passed")
     assert np.isnan(e.estimate) and e.n == 0 and "no observations" in e.note
     df = pd.DataFrame({"passed": [1.0, np.nan, 0.0, 1.0], "design_weight": 5.0})
@@ -517,8 +567,16 @@ def test_audit_plan_gives_each_agent_its_quota_spread_by_channel_volume():
     expect = allocate(vol, 5)
     got = plan[plan.agent_id == "a1"].groupby("channel").size().reindex(vol.index, fill_value=0)
     assert got.tolist() == expect.tolist()
-    assert {"ticket_id", "agent_id", "channel", "region", "queue", "inclusion_prob",
-            "design_weight", "take_all"} <= set(plan.columns)
+    assert {
+        "ticket_id",
+        "agent_id",
+        "channel",
+        "region",
+        "queue",
+        "inclusion_prob",
+        "design_weight",
+        "take_all",
+    } <= set(plan.columns)
     assert plan["ticket_id"].is_unique
 
 
@@ -542,8 +600,14 @@ def _evaluations() -> pd.DataFrame:
     for i in range(30):
         ch = ["chat", "email", "phone"][i % 3]
         for c, scale in crit.items():
-            rows.append({"ticket_id": f"T{i:03d}", "channel": ch, "criterion": c,
-                         "score": float(rng.choice(scale, p=None if len(scale) == 5 else [0.2, 0.8]))})
+            rows.append(
+                {
+                    "ticket_id": f"T{i:03d}",
+                    "channel": ch,
+                    "criterion": c,
+                    "score": float(rng.choice(scale, p=None if len(scale) == 5 else [0.2, 0.8])),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -562,11 +626,13 @@ def test_calibration_set_covers_every_criterion_pass_and_fail_and_mixes_channels
 def test_calibration_set_uses_scorecard_pass_at_and_reports_uncoverable_cells():
     from qa_analysis.scorecard import Criterion, Scorecard
 
-    sc = Scorecard(criteria=(
-        Criterion("greeting", "Greeting", "Opening", (0, 1)),
-        Criterion("empathy", "Empathy", "Soft skills", (1, 2, 3, 4, 5), pass_at=2),
-        Criterion("resolution", "Resolution", "Outcome", (0, 1)),
-    ))
+    sc = Scorecard(
+        criteria=(
+            Criterion("greeting", "Greeting", "Opening", (0, 1)),
+            Criterion("empathy", "Empathy", "Soft skills", (1, 2, 3, 4, 5), pass_at=2),
+            Criterion("resolution", "Resolution", "Outcome", (0, 1)),
+        )
+    )
     ev = _evaluations()
     ev.loc[ev.criterion == "greeting", "score"] = 1.0  # nobody fails greeting
     cs = calibration_set(ev, 5, seed=1, scorecard=sc)
@@ -576,10 +642,22 @@ def test_calibration_set_uses_scorecard_pass_at_and_reports_uncoverable_cells():
 
 
 def test_coverage_counts_done_planned_unplanned_and_margins():
-    plan = pd.DataFrame({"ticket_id": [1, 2, 3, 4], "agent_id": ["a", "a", "a", "b"],
-                         "channel": "chat", "design_weight": [20.0, 20.0, 20.0, 4.0]})
-    ev = pd.DataFrame({"ticket_id": [1, 1, 2, 9], "agent_id": ["a", "a", "a", "b"],
-                       "channel": "chat", "criterion": ["x", "y", "x", "x"]})
+    plan = pd.DataFrame(
+        {
+            "ticket_id": [1, 2, 3, 4],
+            "agent_id": ["a", "a", "a", "b"],
+            "channel": "chat",
+            "design_weight": [20.0, 20.0, 20.0, 4.0],
+        }
+    )
+    ev = pd.DataFrame(
+        {
+            "ticket_id": [1, 1, 2, 9],
+            "agent_id": ["a", "a", "a", "b"],
+            "channel": "chat",
+            "criterion": ["x", "y", "x", "x"],
+        }
+    )
     cov = coverage(plan, ev)
     a = cov.set_index("agent_id").loc["a"]
     assert (a.population, a.planned, a.done, a.unplanned) == (60, 3, 2, 0)

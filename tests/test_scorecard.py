@@ -24,8 +24,9 @@ def test_demo_scorecard_has_twelve_criteria_two_critical():
 
 
 def test_criterion_defaults_and_properties():
-    sc = Scorecard.from_dict({"criteria": [{"id": "a", "scale": [0, 1]},
-                                           {"id": "b", "scale": [1, 2, 3, 4, 5]}]})
+    sc = Scorecard.from_dict(
+        {"criteria": [{"id": "a", "scale": [0, 1]}, {"id": "b", "scale": [1, 2, 3, 4, 5]}]}
+    )
     a, b = sc["a"], sc["b"]
     assert a.level == "nominal" and a.pass_at == 1 and a.is_binary and a.range == 1
     assert b.level == "ordinal" and b.pass_at == 3 and b.range == 4 and b.min == 1 and b.max == 5
@@ -40,20 +41,50 @@ def test_to_frame_has_one_row_per_criterion():
     assert {"weight", "critical", "na_allowed", "scale", "level", "range"} <= set(frame.columns)
 
 
-@pytest.mark.parametrize("spec, match", [
-    ({"criteria": []}, "non-empty list"),
-    ({"criteria": [{"id": "a", "scale": [1]}]}, "at least two numeric levels"),
-    ({"criteria": [{"id": "a", "scale": [3, 1, 2]}]}, "strictly increasing"),
-    ({"criteria": [{"id": "a", "scale": [0, 1], "level": "ratio-ish"}]}, "level must be one of"),
-    ({"criteria": [{"id": "a", "scale": [0, 1], "weight": 0}]}, "weight must be a positive number"),
-    ({"criteria": [{"id": "a", "scale": [0, 1], "critical": "yes"}]}, "critical must be true or false"),
-    ({"criteria": [{"id": "a", "scale": [0, 1], "pass_at": 2}]}, "pass_at 2 is not on the scale"),
-    ({"criteria": [{"id": "a", "scale": [0, 1]}, {"id": "a", "scale": [0, 1]}]}, "duplicate criterion"),
-    ({"criteria": [{"id": "a", "scale": [0, 1], "wieght": 2}]}, r"unknown key\(s\) \['wieght'\]"),
-    ({"criteria": [{"id": "a", "scale": [0, 1]}], "method": "average"}, "method must be one of"),
-    ({"criteria": [{"id": "a", "scale": [0, 1]}], "critical_mode": "nuke"}, "critical_mode must be one of"),
-    ({"criteria": [{"id": "a", "scale": [0, 1]}], "pass_mark": 120}, r"pass_mark must be a number in \[0, 100\]"),
-])
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        ({"criteria": []}, "non-empty list"),
+        ({"criteria": [{"id": "a", "scale": [1]}]}, "at least two numeric levels"),
+        ({"criteria": [{"id": "a", "scale": [3, 1, 2]}]}, "strictly increasing"),
+        (
+            {"criteria": [{"id": "a", "scale": [0, 1], "level": "ratio-ish"}]},
+            "level must be one of",
+        ),
+        (
+            {"criteria": [{"id": "a", "scale": [0, 1], "weight": 0}]},
+            "weight must be a positive number",
+        ),
+        (
+            {"criteria": [{"id": "a", "scale": [0, 1], "critical": "yes"}]},
+            "critical must be true or false",
+        ),
+        (
+            {"criteria": [{"id": "a", "scale": [0, 1], "pass_at": 2}]},
+            "pass_at 2 is not on the scale",
+        ),
+        (
+            {"criteria": [{"id": "a", "scale": [0, 1]}, {"id": "a", "scale": [0, 1]}]},
+            "duplicate criterion",
+        ),
+        (
+            {"criteria": [{"id": "a", "scale": [0, 1], "wieght": 2}]},
+            r"unknown key\(s\) \['wieght'\]",
+        ),
+        (
+            {"criteria": [{"id": "a", "scale": [0, 1]}], "method": "average"},
+            "method must be one of",
+        ),
+        (
+            {"criteria": [{"id": "a", "scale": [0, 1]}], "critical_mode": "nuke"},
+            "critical_mode must be one of",
+        ),
+        (
+            {"criteria": [{"id": "a", "scale": [0, 1]}], "pass_mark": 120},
+            r"pass_mark must be a number in \[0, 100\]",
+        ),
+    ],
+)
 def test_invalid_scorecards_raise_with_the_key(spec, match):
     with pytest.raises(ScorecardError, match=match):
         Scorecard.from_dict(spec, source="card.yaml")

@@ -34,7 +34,13 @@ def two_section_card() -> Scorecard:
                 {"id": "greeting", "section": "A", "scale": [0, 1], "weight": 1},
                 {"id": "privacy", "section": "A", "scale": [0, 1], "weight": 3, "critical": True},
                 {"id": "understanding", "section": "B", "scale": [1, 2, 3, 4, 5], "weight": 2},
-                {"id": "empathy", "section": "B", "scale": [1, 2, 3, 4, 5], "weight": 1, "na_allowed": True},
+                {
+                    "id": "empathy",
+                    "section": "B",
+                    "scale": [1, 2, 3, 4, 5],
+                    "weight": 1,
+                    "na_allowed": True,
+                },
             ],
         }
     )
@@ -49,7 +55,12 @@ def hand_evaluations() -> pd.DataFrame:
             # no critical fail, empathy N/A
             "E2": {"greeting": 1, "privacy": 1, "understanding": 4, "empathy": np.nan},
             # every criterion N/A
-            "E3": {"greeting": np.nan, "privacy": np.nan, "understanding": np.nan, "empathy": np.nan},
+            "E3": {
+                "greeting": np.nan,
+                "privacy": np.nan,
+                "understanding": np.nan,
+                "empathy": np.nan,
+            },
         }
     )
 
@@ -84,12 +95,21 @@ def test_every_method_and_critical_mode_matches_hand_computation(
 
 def test_scorecard_conventions_are_the_default(two_section_card, hand_evaluations):
     card = Scorecard.from_dict(
-        {"pass_mark": 80, "method": "points", "critical_mode": "section",
-         "criteria": [
-             {"id": c.id, "section": c.section, "scale": list(c.scale), "weight": c.weight,
-              "critical": c.critical}
-             for c in two_section_card
-         ]}
+        {
+            "pass_mark": 80,
+            "method": "points",
+            "critical_mode": "section",
+            "criteria": [
+                {
+                    "id": c.id,
+                    "section": c.section,
+                    "scale": list(c.scale),
+                    "weight": c.weight,
+                    "critical": c.critical,
+                }
+                for c in two_section_card
+            ],
+        }
     )
     out = score_evaluations(hand_evaluations, card)
     assert out["score"].iloc[0] == pytest.approx(50.0)
@@ -99,20 +119,24 @@ def test_weighted_and_points_differ_like_the_platform_docs():
     # Zendesk QA-style weighted mean of percentages vs MaestroQA-style total points:
     # percentages 100, 50, 0, 100, 100 -> 70; points 1+2+0+5+5 = 13 of 20 -> 65.
     card = Scorecard.from_dict(
-        {"criteria": [
-            {"id": "yes_no", "scale": [0, 1]},
-            {"id": "likert", "scale": [1, 2, 3, 4, 5]},
-            {"id": "p1", "scale": [0, 5]},
-            {"id": "p2", "scale": [0, 5]},
-            {"id": "p3", "scale": [0, 5]},
-        ]}
+        {
+            "criteria": [
+                {"id": "yes_no", "scale": [0, 1]},
+                {"id": "likert", "scale": [1, 2, 3, 4, 5]},
+                {"id": "p1", "scale": [0, 5]},
+                {"id": "p2", "scale": [0, 5]},
+                {"id": "p3", "scale": [0, 5]},
+            ]
+        }
     )
     ev = _long({"E": {"yes_no": 1, "likert": 3, "p1": 0, "p2": 5, "p3": 5}})
     assert score_evaluations(ev, card, method="weighted")["score"].iloc[0] == pytest.approx(70.0)
     assert score_evaluations(ev, card, method="points")["score"].iloc[0] == pytest.approx(65.0)
 
 
-def test_all_na_evaluation_has_nan_score_na_passed_and_zero_applicable(two_section_card, hand_evaluations):
+def test_all_na_evaluation_has_nan_score_na_passed_and_zero_applicable(
+    two_section_card, hand_evaluations
+):
     out = score_evaluations(hand_evaluations, two_section_card).set_index("evaluation_id")
     assert np.isnan(out.loc["E3", "score"])
     assert out.loc["E3", "passed"] is pd.NA
@@ -142,10 +166,13 @@ def test_score_exactly_at_pass_mark_passes():
 
 def test_critical_fail_below_pass_at_only():
     card = Scorecard.from_dict(
-        {"pass_mark": 0, "criteria": [
-            {"id": "accuracy", "scale": [1, 2, 3, 4, 5], "critical": True, "pass_at": 3},
-            {"id": "tone", "scale": [1, 2, 3, 4, 5]},
-        ]}
+        {
+            "pass_mark": 0,
+            "criteria": [
+                {"id": "accuracy", "scale": [1, 2, 3, 4, 5], "critical": True, "pass_at": 3},
+                {"id": "tone", "scale": [1, 2, 3, 4, 5]},
+            ],
+        }
     )
     ev = _long({"E1": {"accuracy": 3, "tone": 1}, "E2": {"accuracy": 2, "tone": 5}})
     out = score_evaluations(ev, card, critical_mode="flag")
@@ -164,8 +191,17 @@ def test_metadata_columns_are_carried_in_first_appearance_order(two_section_card
     )
     out = score_evaluations(ev, two_section_card)
     assert out["evaluation_id"].tolist() == ["B", "A"]
-    assert list(out.columns) == ["evaluation_id", "agent_id", "region", "evaluated_at", "csat",
-                                 "score", "passed", "critical_fail", "n_applicable"]
+    assert list(out.columns) == [
+        "evaluation_id",
+        "agent_id",
+        "region",
+        "evaluated_at",
+        "csat",
+        "score",
+        "passed",
+        "critical_fail",
+        "n_applicable",
+    ]
     assert out["agent_id"].tolist() == ["ag2", "ag1"]
     assert np.isnan(out["csat"].iloc[1])
 
@@ -177,8 +213,9 @@ def test_unknown_criterion_raises_naming_column_and_rows(two_section_card):
 
 
 def test_duplicate_evaluation_criterion_raises(two_section_card):
-    ev = pd.DataFrame({"evaluation_id": ["E", "E"], "criterion": ["greeting", "greeting"],
-                       "score": [1, 0]})
+    ev = pd.DataFrame(
+        {"evaluation_id": ["E", "E"], "criterion": ["greeting", "greeting"], "score": [1, 0]}
+    )
     with pytest.raises(ValueError, match=r"duplicate.*rows \[0, 1\]"):
         score_evaluations(ev, two_section_card)
 
@@ -191,13 +228,19 @@ def test_score_off_the_scale_raises(two_section_card):
 
 def test_missing_column_raises(two_section_card):
     with pytest.raises(ValueError, match="missing column"):
-        score_evaluations(pd.DataFrame({"evaluation_id": [1], "criterion": ["greeting"]}),
-                          two_section_card)
+        score_evaluations(
+            pd.DataFrame({"evaluation_id": [1], "criterion": ["greeting"]}), two_section_card
+        )
 
 
 def test_empty_input_gives_empty_frame(two_section_card):
-    ev = pd.DataFrame({"evaluation_id": pd.Series(dtype=str), "criterion": pd.Series(dtype=str),
-                       "score": pd.Series(dtype=float)})
+    ev = pd.DataFrame(
+        {
+            "evaluation_id": pd.Series(dtype=str),
+            "criterion": pd.Series(dtype=str),
+            "score": pd.Series(dtype=float),
+        }
+    )
     out = score_evaluations(ev, two_section_card)
     assert len(out) == 0
     assert {"score", "passed", "critical_fail", "n_applicable"} <= set(out.columns)
@@ -210,7 +253,9 @@ def test_vectorised_scores_match_a_direct_per_evaluation_computation(two_section
     for c in two_section_card:
         s = rng.choice(np.asarray(c.scale, dtype=float), size=n_eval)
         s[rng.random(n_eval) < 0.2] = np.nan
-        rows.append(pd.DataFrame({"evaluation_id": np.arange(n_eval), "criterion": c.id, "score": s}))
+        rows.append(
+            pd.DataFrame({"evaluation_id": np.arange(n_eval), "criterion": c.id, "score": s})
+        )
     ev = pd.concat(rows).sample(frac=1, random_state=1).reset_index(drop=True)
     out = score_evaluations(ev, two_section_card, method="points", critical_mode="flag")
     out = out.set_index("evaluation_id").sort_index()
@@ -233,8 +278,12 @@ def test_vectorised_scores_match_a_direct_per_evaluation_computation(two_section
 
 def test_criterion_rates_hand_computed_pareto(two_section_card, hand_evaluations):
     # fails: greeting 0/2, privacy 1/2, understanding (pass_at 3) 0/2, empathy 0/1
-    ev = pd.concat([hand_evaluations, _long({"E4": {"greeting": 0, "privacy": 0,
-                                                    "understanding": 1, "empathy": 1}})])
+    ev = pd.concat(
+        [
+            hand_evaluations,
+            _long({"E4": {"greeting": 0, "privacy": 0, "understanding": 1, "empathy": 1}}),
+        ]
+    )
     out = criterion_rates(ev, two_section_card)
     # fails: privacy 2/3, greeting 1/3, understanding 1/3, empathy 1/2 -> total 5
     assert out["criterion"].tolist() == ["privacy", "greeting", "understanding", "empathy"]
@@ -248,13 +297,20 @@ def test_criterion_rates_hand_computed_pareto(two_section_card, hand_evaluations
 
 def test_criterion_rates_by_group_sorts_within_each_group(two_section_card):
     ev = _long(
-        {"E1": {"greeting": 0, "privacy": 1}, "E2": {"greeting": 1, "privacy": 0},
-         "E3": {"greeting": 1, "privacy": 0}},
+        {
+            "E1": {"greeting": 0, "privacy": 1},
+            "E2": {"greeting": 1, "privacy": 0},
+            "E3": {"greeting": 1, "privacy": 0},
+        },
         region={"E1": "EU", "E2": "NA", "E3": "NA"},
     )
     out = criterion_rates(ev, two_section_card, by="region")
     assert out[["region", "criterion"]].values.tolist() == [
-        ["EU", "greeting"], ["EU", "privacy"], ["NA", "privacy"], ["NA", "greeting"]]
+        ["EU", "greeting"],
+        ["EU", "privacy"],
+        ["NA", "privacy"],
+        ["NA", "greeting"],
+    ]
     assert out.groupby("region")["cum_share"].last().tolist() == [1.0, 1.0]
 
 
@@ -268,17 +324,31 @@ def test_criterion_rates_all_na_criterion_gives_nan_rate(two_section_card):
 
 
 def _maestroqa_rubric(method: str, weights: tuple[float, ...]) -> Scorecard:
-    sections = [("grammar_tone", 3), ("product_knowledge", 10), ("problem_solving", 5),
-                ("privacy_security", 2)]
-    return Scorecard.from_dict({"pass_mark": 80, "method": method, "criteria": [
-        {"id": cid, "scale": list(range(top + 1)), "level": "interval", "weight": w}
-        for (cid, top), w in zip(sections, weights, strict=True)]})
+    sections = [
+        ("grammar_tone", 3),
+        ("product_knowledge", 10),
+        ("problem_solving", 5),
+        ("privacy_security", 2),
+    ]
+    return Scorecard.from_dict(
+        {
+            "pass_mark": 80,
+            "method": method,
+            "criteria": [
+                {"id": cid, "scale": list(range(top + 1)), "level": "interval", "weight": w}
+                for (cid, top), w in zip(sections, weights, strict=True)
+            ],
+        }
+    )
 
 
-@pytest.mark.parametrize("method, weights, expected", [
-    ("weighted", (10, 30, 50, 10), 70.0),  # custom weighted sections: section % worths
-    ("points", (1, 1, 1, 1), 65.0),  # total points earned / total points possible
-])
+@pytest.mark.parametrize(
+    "method, weights, expected",
+    [
+        ("weighted", (10, 30, 50, 10), 70.0),  # custom weighted sections: section % worths
+        ("points", (1, 1, 1, 1), 65.0),  # total points earned / total points possible
+    ],
+)
 def test_maestroqa_published_example_70_weighted_65_total_points(method, weights, expected):
     """MaestroQA help centre, "How do Custom Weighted Sections Rubrics work?": sections worth
     3, 10, 5 and 2 points weighted 10%, 30%, 50%, 10%; earned 3, 5, 4, 1 -> weighted QA score

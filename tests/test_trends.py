@@ -28,8 +28,14 @@ def _scores(dates, score, passed=None, critical=None, **cols) -> pd.DataFrame:
         passed = score >= 80
     if critical is None:
         critical = np.zeros(len(score), dtype=bool)
-    df = pd.DataFrame({"evaluated_at": pd.to_datetime(dates, format="ISO8601"), "score": score,
-                       "passed": pd.array(passed, dtype="boolean"), "critical_fail": critical})
+    df = pd.DataFrame(
+        {
+            "evaluated_at": pd.to_datetime(dates, format="ISO8601"),
+            "score": score,
+            "passed": pd.array(passed, dtype="boolean"),
+            "critical_fail": critical,
+        }
+    )
     for k, v in cols.items():
         df[k] = v
     return df
@@ -39,9 +45,14 @@ def _random_scores(seed: int, n: int = 600, groups=("EU", "NA", "APAC")) -> pd.D
     rng = np.random.default_rng(seed)
     dates = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 180, n), unit="D")
     score = np.round(rng.normal(82, 9, n).clip(0, 100), 1)
-    return _scores(dates, score, passed=score >= 80, critical=rng.random(n) < 0.05,
-                   region=rng.choice(groups, n), csat=np.where(rng.random(n) < 0.3, np.nan,
-                                                               rng.integers(1, 6, n)))
+    return _scores(
+        dates,
+        score,
+        passed=score >= 80,
+        critical=rng.random(n) < 0.05,
+        region=rng.choice(groups, n),
+        csat=np.where(rng.random(n) < 0.3, np.nan, rng.integers(1, 6, n)),
+    )
 
 
 # -- aggregate -----------------------------------------------------------------------------------
@@ -50,11 +61,13 @@ def _random_scores(seed: int, n: int = 600, groups=("EU", "NA", "APAC")) -> pd.D
 def test_aggregate_weeks_start_on_monday_and_gaps_appear_with_zero_n():
     # Sunday 2026-08-02 belongs to the week of Monday 2026-07-27; Monday 2026-08-03 starts a new one;
     # no evaluation in the week of 2026-08-10.
-    s = _scores(["2026-08-02 23:59", "2026-08-03 00:00", "2026-08-09", "2026-08-17"],
-                [90, 70, 80, 100])
+    s = _scores(
+        ["2026-08-02 23:59", "2026-08-03 00:00", "2026-08-09", "2026-08-17"], [90, 70, 80, 100]
+    )
     out = tr.aggregate(s)
-    assert out["period"].tolist() == [pd.Timestamp(d) for d in
-                                      ("2026-07-27", "2026-08-03", "2026-08-10", "2026-08-17")]
+    assert out["period"].tolist() == [
+        pd.Timestamp(d) for d in ("2026-07-27", "2026-08-03", "2026-08-10", "2026-08-17")
+    ]
     assert out["n"].tolist() == [1, 2, 0, 1]
     assert out["passed"].tolist() == [1, 1, 0, 1]
     assert np.isnan(out.loc[2, "mean_score"]) and np.isnan(out.loc[2, "pass_rate"])
@@ -64,8 +77,11 @@ def test_aggregate_weeks_start_on_monday_and_gaps_appear_with_zero_n():
 def test_aggregate_monthly_periods_label_the_first_of_the_month():
     s = _scores(["2026-01-31", "2026-03-01", "2026-03-31"], [90, 70, 80])
     out = tr.aggregate(s, freq="MS")
-    assert out["period"].tolist() == [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-02-01"),
-                                      pd.Timestamp("2026-03-01")]
+    assert out["period"].tolist() == [
+        pd.Timestamp("2026-01-01"),
+        pd.Timestamp("2026-02-01"),
+        pd.Timestamp("2026-03-01"),
+    ]
     assert out["n"].tolist() == [1, 0, 2]
 
 
@@ -82,12 +98,17 @@ def test_aggregate_statistics_match_scipy_and_statsmodels():
         row = out[(out["region"] == region) & (out["period"] == period.start_time)].iloc[0]
         x = g["score"].to_numpy()
         ci = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
-        np.testing.assert_allclose([row.mean_score, row.score_ci_low, row.score_ci_high],
-                                   [x.mean(), *ci], rtol=1e-9)
+        np.testing.assert_allclose(
+            [row.mean_score, row.score_ci_low, row.score_ci_high], [x.mean(), *ci], rtol=1e-9
+        )
         k = int(g["passed"].sum())
         lo, hi = proportion_confint(k, len(x), alpha=0.05, method="wilson")
-        np.testing.assert_allclose([row.pass_rate, row.pass_ci_low, row.pass_ci_high],
-                                   [k / len(x), lo, hi], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            [row.pass_rate, row.pass_ci_low, row.pass_ci_high],
+            [k / len(x), lo, hi],
+            rtol=1e-9,
+            atol=1e-12,
+        )
         assert row.critical_fails == g["critical_fail"].sum()
 
 
@@ -124,8 +145,13 @@ def test_aggregate_rejects_bad_freq_and_missing_dates():
 
 
 def test_p_chart_limits_vary_with_n_and_match_hand_computation():
-    agg = pd.DataFrame({"period": pd.date_range("2026-01-05", periods=4, freq="7D"),
-                        "n": [100, 100, 50, 100], "passed": [80, 82, 41, 50]})
+    agg = pd.DataFrame(
+        {
+            "period": pd.date_range("2026-01-05", periods=4, freq="7D"),
+            "n": [100, 100, 50, 100],
+            "passed": [80, 82, 41, 50],
+        }
+    )
     cc = tr.control_chart(agg, kind="p", baseline=3)
     pbar = (80 + 82 + 41) / 250
     sig = np.sqrt(pbar * (1 - pbar) / np.array([100, 100, 50, 100]))
@@ -137,24 +163,39 @@ def test_p_chart_limits_vary_with_n_and_match_hand_computation():
 
 
 def test_p_chart_limits_are_clipped_to_zero_and_one():
-    agg = pd.DataFrame({"period": pd.date_range("2026-01-05", periods=3, freq="7D"),
-                        "n": [5, 5, 5], "passed": [5, 4, 5]})
+    agg = pd.DataFrame(
+        {
+            "period": pd.date_range("2026-01-05", periods=3, freq="7D"),
+            "n": [5, 5, 5],
+            "passed": [5, 4, 5],
+        }
+    )
     cc = tr.control_chart(agg)
     assert (cc["ucl"] == 1).all() and (cc["lcl"] >= 0).all()
 
 
 def test_p_chart_baseline_before_a_date():
-    agg = pd.DataFrame({"period": pd.date_range("2026-01-05", periods=4, freq="7D"),
-                        "n": [100] * 4, "passed": [80, 90, 10, 10]})
+    agg = pd.DataFrame(
+        {
+            "period": pd.date_range("2026-01-05", periods=4, freq="7D"),
+            "n": [100] * 4,
+            "passed": [80, 90, 10, 10],
+        }
+    )
     cc = tr.control_chart(agg, baseline="2026-01-19")
     assert cc["center"].iloc[0] == pytest.approx(0.85)
     assert cc["baseline"].tolist() == [True, True, False, False]
 
 
 def test_xbar_chart_uses_pooled_within_period_sd():
-    agg = pd.DataFrame({"period": pd.date_range("2026-01-05", periods=3, freq="7D"),
-                        "n": [10, 20, 5], "mean_score": [80.0, 85.0, 70.0],
-                        "sd_score": [6.0, 8.0, 4.0]})
+    agg = pd.DataFrame(
+        {
+            "period": pd.date_range("2026-01-05", periods=3, freq="7D"),
+            "n": [10, 20, 5],
+            "mean_score": [80.0, 85.0, 70.0],
+            "sd_score": [6.0, 8.0, 4.0],
+        }
+    )
     cc = tr.control_chart(agg, kind="xbar")
     center = (10 * 80 + 20 * 85 + 5 * 70) / 35
     sp = np.sqrt((9 * 36 + 19 * 64 + 4 * 16) / 32)
@@ -163,8 +204,13 @@ def test_xbar_chart_uses_pooled_within_period_sd():
 
 
 def test_imr_chart_uses_mean_moving_range_over_d2():
-    agg = pd.DataFrame({"period": pd.date_range("2026-01-05", periods=5, freq="7D"),
-                        "n": [3, 3, 0, 3, 3], "mean_score": [80.0, 84.0, np.nan, 82.0, 83.0]})
+    agg = pd.DataFrame(
+        {
+            "period": pd.date_range("2026-01-05", periods=5, freq="7D"),
+            "n": [3, 3, 0, 3, 3],
+            "mean_score": [80.0, 84.0, np.nan, 82.0, 83.0],
+        }
+    )
     cc = tr.control_chart(agg, kind="imr")
     # moving ranges over plotted points, skipping the empty period: 4, 2, 1
     sigma = np.mean([4, 2, 1]) / 1.128
@@ -183,11 +229,12 @@ def _we_chart(pattern_z, n_zero_at=()):
     for i in n_zero_at:
         n[len(base) + i] = 0
         passed[len(base) + i] = 0
-    agg = pd.DataFrame({"period": pd.date_range("2026-01-05", periods=len(z), freq="7D"),
-                        "n": n, "passed": passed})
+    agg = pd.DataFrame(
+        {"period": pd.date_range("2026-01-05", periods=len(z), freq="7D"), "n": n, "passed": passed}
+    )
     cc = tr.control_chart(agg, kind="p", baseline=len(base))
     assert cc["center"].iloc[0] == pytest.approx(0.5)
-    return cc.iloc[len(base):].reset_index(drop=True)
+    return cc.iloc[len(base) :].reset_index(drop=True)
 
 
 @pytest.mark.parametrize(
@@ -213,15 +260,26 @@ def test_empty_periods_have_no_point_and_no_signal_and_runs_skip_them():
 
 
 def test_control_chart_by_group_charts_each_group_separately():
-    agg = pd.DataFrame({"region": ["EU"] * 3 + ["NA"] * 3, "period": list(pd.date_range("2026-01-05", periods=3, freq="7D")) * 2,
-                        "n": [100] * 6, "passed": [90, 90, 90, 50, 50, 50]})
+    agg = pd.DataFrame(
+        {
+            "region": ["EU"] * 3 + ["NA"] * 3,
+            "period": list(pd.date_range("2026-01-05", periods=3, freq="7D")) * 2,
+            "n": [100] * 6,
+            "passed": [90, 90, 90, 50, 50, 50],
+        }
+    )
     cc = tr.control_chart(agg, by="region")
     assert cc.groupby("region")["center"].first().to_dict() == {"EU": 0.9, "NA": 0.5}
 
 
 def test_control_chart_rejects_passed_above_n():
-    agg = pd.DataFrame({"period": pd.date_range("2026-01-05", periods=2, freq="7D"),
-                        "n": [10, 10], "passed": [11, 5]})
+    agg = pd.DataFrame(
+        {
+            "period": pd.date_range("2026-01-05", periods=2, freq="7D"),
+            "n": [10, 10],
+            "passed": [11, 5],
+        }
+    )
     with pytest.raises(ValueError, match="'passed'.*rows \\[0\\]"):
         tr.control_chart(agg)
 
@@ -266,11 +324,13 @@ def test_mann_kendall_matches_direct_computation_and_theilslopes(seed):
     var = (n * (n - 1) * (2 * n + 5) - sum(k * (k - 1) * (2 * k + 5) for k in ties)) / 18
     z = (s - np.sign(s)) / np.sqrt(var) if s != 0 else 0.0
     assert (t.s, t.n, t.n_missing) == (s, n, 2)
-    np.testing.assert_allclose([t.var_s, t.z, t.p_value], [var, z, 2 * stats.norm.sf(abs(z))],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        [t.var_s, t.z, t.p_value], [var, z, 2 * stats.norm.sf(abs(z))], rtol=1e-12
+    )
     ref = stats.theilslopes(y, pos, alpha=0.95)
-    np.testing.assert_allclose([t.slope, t.slope_low, t.slope_high],
-                               [ref.slope, ref.low_slope, ref.high_slope], rtol=1e-12)
+    np.testing.assert_allclose(
+        [t.slope, t.slope_low, t.slope_high], [ref.slope, ref.low_slope, ref.high_slope], rtol=1e-12
+    )
     assert "2 missing" in t.note
 
 
@@ -298,11 +358,13 @@ def test_compare_pass_rates_match_statsmodels():
         kb, nb = int(g.loc[month[g.index] > 3, "passed"].sum()), int((month[g.index] > 3).sum())
         zstat, p = proportions_ztest([kb, ka], [nb, na_])
         lo, hi = confint_proportions_2indep(kb, nb, ka, na_, method="newcomb", compare="diff")
-        np.testing.assert_allclose([row.statistic, row.p_value, row.ci_low, row.ci_high],
-                                   [zstat, p, lo, hi], rtol=1e-9)
+        np.testing.assert_allclose(
+            [row.statistic, row.p_value, row.ci_low, row.ci_high], [zstat, p, lo, hi], rtol=1e-9
+        )
         assert (row.n_a, row.n_b) == (na_, nb)
-    np.testing.assert_allclose(out["p_adjusted"],
-                               multipletests(out["p_value"], method="holm")[1], rtol=1e-12)
+    np.testing.assert_allclose(
+        out["p_adjusted"], multipletests(out["p_value"], method="holm")[1], rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("seed", [10, 11, 12])
@@ -310,12 +372,16 @@ def test_compare_pass_rate_interval_is_newcombe_on_random_counts(seed):
     rng = np.random.default_rng(seed)
     n_a, n_b = rng.integers(1, 60, 2)
     k_a, k_b = rng.integers(0, n_a + 1), rng.integers(0, n_b + 1)
-    s = _scores(["2026-02-01"] * n_a + ["2026-05-01"] * n_b, np.zeros(n_a + n_b),
-                passed=[True] * k_a + [False] * (n_a - k_a) + [True] * k_b + [False] * (n_b - k_b))
+    s = _scores(
+        ["2026-02-01"] * n_a + ["2026-05-01"] * n_b,
+        np.zeros(n_a + n_b),
+        passed=[True] * k_a + [False] * (n_a - k_a) + [True] * k_b + [False] * (n_b - k_b),
+    )
     for conf in (0.9, 0.95):
         out = tr.compare_periods(s, period_a=A, period_b=B, confidence=conf).iloc[0]
-        ref = confint_proportions_2indep(k_b, n_b, k_a, n_a, method="newcomb", compare="diff",
-                                         alpha=1 - conf)
+        ref = confint_proportions_2indep(
+            k_b, n_b, k_a, n_a, method="newcomb", compare="diff", alpha=1 - conf
+        )
         np.testing.assert_allclose([out.ci_low, out.ci_high], ref, rtol=1e-9, atol=1e-12)
 
 
@@ -324,13 +390,22 @@ def test_compare_pass_rate_interval_is_newcombe_on_random_counts(seed):
 # (score interval from Wilson limits, no continuity correction), examples (a)-(f).
 @pytest.mark.parametrize(
     ("k1", "n1", "k2", "n2", "lo", "hi"),
-    [(56, 70, 48, 80, 0.0524, 0.3339), (9, 10, 3, 10, 0.1705, 0.8090), (6, 7, 2, 7, 0.0582, 0.8062),
-     (5, 56, 0, 29, -0.0381, 0.1926), (0, 10, 0, 20, -0.1611, 0.2775), (10, 10, 0, 20, 0.6791, 1.0)],
+    [
+        (56, 70, 48, 80, 0.0524, 0.3339),
+        (9, 10, 3, 10, 0.1705, 0.8090),
+        (6, 7, 2, 7, 0.0582, 0.8062),
+        (5, 56, 0, 29, -0.0381, 0.1926),
+        (0, 10, 0, 20, -0.1611, 0.2775),
+        (10, 10, 0, 20, 0.6791, 1.0),
+    ],
 )
 def test_compare_pass_rate_interval_matches_newcombe_table_ii(k1, n1, k2, n2, lo, hi):
     # period b plays Newcombe's first sample: change = p_b - p_a
-    s = _scores(["2026-02-01"] * n2 + ["2026-05-01"] * n1, np.zeros(n1 + n2),
-                passed=[True] * k2 + [False] * (n2 - k2) + [True] * k1 + [False] * (n1 - k1))
+    s = _scores(
+        ["2026-02-01"] * n2 + ["2026-05-01"] * n1,
+        np.zeros(n1 + n2),
+        passed=[True] * k2 + [False] * (n2 - k2) + [True] * k1 + [False] * (n1 - k1),
+    )
     out = tr.compare_periods(s, period_a=A, period_b=B).iloc[0]
     assert out.change == pytest.approx(k1 / n1 - k2 / n2)
     assert (round(out.ci_low, 4), round(out.ci_high, 4)) == (lo, hi)
@@ -356,9 +431,11 @@ def test_compare_scores_match_scipy_welch_t():
         b = g.loc[month[g.index] > 3, "score"].to_numpy()
         ref = stats.ttest_ind(b, a, equal_var=False)
         ci = ref.confidence_interval(0.95)
-        np.testing.assert_allclose([row.change, row.statistic, row.p_value, row.ci_low, row.ci_high],
-                                   [b.mean() - a.mean(), ref.statistic, ref.pvalue, ci.low, ci.high],
-                                   rtol=1e-9)
+        np.testing.assert_allclose(
+            [row.change, row.statistic, row.p_value, row.ci_low, row.ci_high],
+            [b.mean() - a.mean(), ref.statistic, ref.pvalue, ci.low, ci.high],
+            rtol=1e-9,
+        )
         assert row.test == "Welch t"
 
 
@@ -369,9 +446,14 @@ def test_compare_periods_end_date_is_inclusive_for_the_whole_day():
 
 
 def test_compare_periods_small_and_empty_groups_give_nan_with_note():
-    s = _scores(["2026-02-01", "2026-05-01", "2026-05-02", "2026-02-01"], [90, 70, 75, 80],
-                region=["EU", "EU", "EU", "NA"])
-    out = tr.compare_periods(s, period_a=A, period_b=B, by="region", metric="score").set_index("region")
+    s = _scores(
+        ["2026-02-01", "2026-05-01", "2026-05-02", "2026-02-01"],
+        [90, 70, 75, 80],
+        region=["EU", "EU", "EU", "NA"],
+    )
+    out = tr.compare_periods(s, period_a=A, period_b=B, by="region", metric="score").set_index(
+        "region"
+    )
     assert np.isnan(out.loc["EU", "p_value"]) and "fewer than 2" in out.loc["EU", "note"]
     assert out.loc["NA", "n_b"] == 0 and "no evaluations" in out.loc["NA", "note"]
     assert np.isnan(out["p_adjusted"]).all()
@@ -396,7 +478,9 @@ def test_funnel_limits_follow_spiegelhalter_interpolation():
     r = 0
     while stats.binom.cdf(r, n, p) < prob:
         r += 1
-    alpha = (stats.binom.cdf(r, n, p) - prob) / (stats.binom.cdf(r, n, p) - stats.binom.cdf(r - 1, n, p))
+    alpha = (stats.binom.cdf(r, n, p) - prob) / (
+        stats.binom.cdf(r, n, p) - stats.binom.cdf(r - 1, n, p)
+    )
     lim = cmp.funnel_limits(p, [n])
     assert lim["hi95"].iloc[0] == pytest.approx((r - alpha) / n, rel=1e-12)
 
@@ -410,9 +494,17 @@ def test_funnel_limits_narrow_with_n_and_approach_the_normal_limits():
 
 
 def test_funnel_flags_units_outside_the_limits():
-    s = pd.DataFrame({"agent_id": ["a"] * 40 + ["b"] * 40 + ["c"] * 400,
-                      "passed": [True] * 36 + [False] * 4 + [True] * 12 + [False] * 28
-                      + [True] * 320 + [False] * 80})
+    s = pd.DataFrame(
+        {
+            "agent_id": ["a"] * 40 + ["b"] * 40 + ["c"] * 400,
+            "passed": [True] * 36
+            + [False] * 4
+            + [True] * 12
+            + [False] * 28
+            + [True] * 320
+            + [False] * 80,
+        }
+    )
     out = cmp.funnel(s).set_index("agent_id")
     assert out.loc["b", "outlier"] and out.loc["b", "position"] == "below"
     assert not out.loc["c", "outlier"]
@@ -477,8 +569,13 @@ def _null_population(seed=1):
     rng = np.random.default_rng(seed)
     ns = rng.integers(2, 9, 42)
     ns[0] = 3
-    return pd.concat([pd.DataFrame({"agent_id": f"A{i:02d}", "passed": rng.random(k) < 0.776})
-                      for i, k in enumerate(ns)], ignore_index=True)
+    return pd.concat(
+        [
+            pd.DataFrame({"agent_id": f"A{i:02d}", "passed": rng.random(k) < 0.776})
+            for i, k in enumerate(ns)
+        ],
+        ignore_index=True,
+    )
 
 
 def test_shrink_gives_few_audits_an_honest_interval_when_agents_do_not_differ():
@@ -528,8 +625,12 @@ def test_shrink_overdispersion_test_matches_scipy_betabinom_fit():
         a, b = np.exp(t)
         return -stats.betabinom.logpmf(x, n, a, b).sum()
 
-    res = optimize.minimize(nll, [np.log(10.0), np.log(3.0)], method="Nelder-Mead",
-                            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 5000})
+    res = optimize.minimize(
+        nll,
+        [np.log(10.0), np.log(3.0)],
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 5000},
+    )
     ll0 = stats.binom.logpmf(x, n, x.sum() / n.sum()).sum()
     lr = 2 * (-res.fun - ll0)
     assert out.attrs["overdispersion_lr"] == pytest.approx(lr, rel=1e-6)
@@ -589,26 +690,34 @@ def test_shrink_extreme_populations_give_finite_intervals_around_the_estimate(se
     k = rng.integers(2, 10)
     ns = rng.integers(1, (3, 30, 400)[seed % 3], k)
     p = rng.choice([0.0, 0.001, 0.5, 0.98, 1.0], k)
-    s = pd.DataFrame({"agent_id": np.repeat(np.arange(k), ns),
-                      "passed": rng.random(ns.sum()) < np.repeat(p, ns)})
+    s = pd.DataFrame(
+        {"agent_id": np.repeat(np.arange(k), ns), "passed": rng.random(ns.sum()) < np.repeat(p, ns)}
+    )
     out = cmp.shrink(s, confidence=(0.8, 0.95, 0.99)[seed % 3])
     assert out[["shrunk_rate", "ci_low", "ci_high"]].notna().all().all()
-    assert ((out["ci_low"] <= out["shrunk_rate"] + 1e-9)
-            & (out["shrunk_rate"] <= out["ci_high"] + 1e-9)).all()
+    assert (
+        (out["ci_low"] <= out["shrunk_rate"] + 1e-9) & (out["shrunk_rate"] <= out["ci_high"] + 1e-9)
+    ).all()
 
 
 # -- target_status -----------------------------------------------------------------------------------
 
 
 def test_target_status_met_at_risk_missed_and_clear():
-    k = pd.DataFrame({"kpi": ["pass_rate", "score", "critical_rate", "csat", "coverage"],
-                      "value": [0.90, 81.0, 0.04, 4.1, 0.5],
-                      "ci_low": [0.87, 78.0, 0.03, np.nan, 0.4],
-                      "ci_high": [0.93, 84.0, 0.05, np.nan, 0.6]})
-    t = {"pass_rate": {"target": 0.85, "direction": "min", "at_risk_margin": 0.02},
-         "score": {"target": 80, "direction": "min", "at_risk_margin": 2},
-         "critical_rate": {"target": 0.02, "direction": "max"},
-         "csat": {"target": 4.0}}
+    k = pd.DataFrame(
+        {
+            "kpi": ["pass_rate", "score", "critical_rate", "csat", "coverage"],
+            "value": [0.90, 81.0, 0.04, 4.1, 0.5],
+            "ci_low": [0.87, 78.0, 0.03, np.nan, 0.4],
+            "ci_high": [0.93, 84.0, 0.05, np.nan, 0.6],
+        }
+    )
+    t = {
+        "pass_rate": {"target": 0.85, "direction": "min", "at_risk_margin": 0.02},
+        "score": {"target": 80, "direction": "min", "at_risk_margin": 2},
+        "critical_rate": {"target": 0.02, "direction": "max"},
+        "csat": {"target": 4.0},
+    }
     out = cmp.target_status(k, t).set_index("kpi")
     assert out["status"].tolist()[:4] == ["met", "at risk", "missed", "met"]
     np.testing.assert_allclose(out["gap"].iloc[:4], [0.05, 1.0, -0.02, 0.1], atol=1e-12)
@@ -629,7 +738,11 @@ def test_target_status_rejects_bad_direction():
 def test_csat_link_matches_scipy_spearman_per_group():
     s = _random_scores(7, n=500)
     rng = np.random.default_rng(8)
-    s["csat"] = np.where(s["csat"].isna(), np.nan, np.clip(np.round(1 + s["score"] / 25 + rng.normal(0, 1, 500)), 1, 5))
+    s["csat"] = np.where(
+        s["csat"].isna(),
+        np.nan,
+        np.clip(np.round(1 + s["score"] / 25 + rng.normal(0, 1, 500)), 1, 5),
+    )
     out = cmp.csat_link(s, by="region")
     for _, row in out.iterrows():
         g = s[(s["region"] == row["region"]) & s["csat"].notna()]
@@ -637,16 +750,23 @@ def test_csat_link_matches_scipy_spearman_per_group():
         np.testing.assert_allclose([row.rho, row.p_value], [ref.statistic, ref.pvalue], rtol=1e-9)
         se = np.sqrt((1 + ref.statistic**2 / 2) / (len(g) - 3))  # Bonett & Wright (2000)
         z = np.arctanh(ref.statistic)
-        np.testing.assert_allclose([row.ci_low, row.ci_high],
-                                   np.tanh([z - 1.959963984540054 * se, z + 1.959963984540054 * se]),
-                                   rtol=1e-9)
+        np.testing.assert_allclose(
+            [row.ci_low, row.ci_high],
+            np.tanh([z - 1.959963984540054 * se, z + 1.959963984540054 * se]),
+            rtol=1e-9,
+        )
         assert row.n == len(g)
         assert row.n_missing_csat == ((s["region"] == row["region"]) & s["csat"].isna()).sum()
 
 
 def test_csat_link_small_or_constant_groups_are_nan_with_note():
-    s = pd.DataFrame({"region": ["EU", "NA", "NA", "NA", "NA"], "score": [80, 70, 80, 90, 60.0],
-                      "csat": [5, 4, 4, 4, 4.0]})
+    s = pd.DataFrame(
+        {
+            "region": ["EU", "NA", "NA", "NA", "NA"],
+            "score": [80, 70, 80, 90, 60.0],
+            "csat": [5, 4, 4, 4, 4.0],
+        }
+    )
     out = cmp.csat_link(s, by="region").set_index("region")
     assert np.isnan(out.loc["EU", "rho"]) and "fewer than 3" in out.loc["EU", "note"]
     assert np.isnan(out.loc["NA", "rho"]) and "no variation" in out.loc["NA", "note"]
@@ -672,9 +792,12 @@ def test_demo_latam_drop_is_signalled_within_two_weeks(demo_scores):
     assert first - start <= pd.Timedelta(days=14)
     # the signal is LATAM's: no other region, charted the same way, drops beyond 3 sigma
     # in those first two weeks (later chance runs in small samples are not the planted effect)
-    others = tr.control_chart(tr.aggregate(s.loc[s["region"] != "LATAM"], by="region"),
-                              by="region", baseline=start)
-    early = others.loc[(others["period"] >= start) & (others["period"] < start + pd.Timedelta(days=14))]
+    others = tr.control_chart(
+        tr.aggregate(s.loc[s["region"] != "LATAM"], by="region"), by="region", baseline=start
+    )
+    early = others.loc[
+        (others["period"] >= start) & (others["period"] < start + pd.Timedelta(days=14))
+    ]
     assert len(early) and not (early["rule1"] & (early["value"] < early["center"])).any()
 
 
@@ -698,8 +821,13 @@ def test_demo_csat_link_has_the_planted_positive_sign(demo_scores):
 
 def _edge_inputs() -> dict[str, pd.DataFrame]:
     one = _scores(["2026-01-05"], [90.0], agent_id=["a"], region=["EU"], csat=[4.0])
-    all_na = _scores(["2026-01-05", "2026-01-06"], [np.nan, np.nan], agent_id=["a", "b"],
-                     region=["EU", "EU"], csat=[4.0, 5.0])
+    all_na = _scores(
+        ["2026-01-05", "2026-01-06"],
+        [np.nan, np.nan],
+        agent_id=["a", "b"],
+        region=["EU", "EU"],
+        csat=[4.0, 5.0],
+    )
     all_na["passed"] = pd.array([pd.NA, pd.NA], dtype="boolean")
     return {"empty": one.iloc[:0], "one evaluation": one, "all N/A": all_na}
 
@@ -713,8 +841,12 @@ def test_every_function_gives_defined_output_on_degenerate_input(case):
         assert not cc["signal"].any()
     t = tr.mann_kendall(agg["pass_rate"])
     assert np.isnan(t.z) and t.note
-    changes = tr.compare_periods(s, period_a=("2026-01-01", "2026-01-31"),
-                                 period_b=("2026-02-01", "2026-02-28"), metric="score")
+    changes = tr.compare_periods(
+        s,
+        period_a=("2026-01-01", "2026-01-31"),
+        period_b=("2026-02-01", "2026-02-28"),
+        metric="score",
+    )
     assert changes["p_value"].isna().all()
     assert (cmp.funnel(s)["n"] >= 1).all()
     assert cmp.shrink(s).attrs["note"]
@@ -724,8 +856,9 @@ def test_every_function_gives_defined_output_on_degenerate_input(case):
 
 def test_empty_period_in_compare_periods_is_reported_not_raised():
     s = _scores(["2026-01-05", "2026-01-06"], [90.0, 70.0])
-    out = tr.compare_periods(s, period_a=("2026-01-01", "2026-01-31"),
-                             period_b=("2026-02-01", "2026-02-28"))
+    out = tr.compare_periods(
+        s, period_a=("2026-01-01", "2026-01-31"), period_b=("2026-02-01", "2026-02-28")
+    )
     assert out["n_b"].iloc[0] == 0 and np.isnan(out["change"].iloc[0])
     assert out["note"].iloc[0] == "no evaluations in a period"
 
@@ -739,8 +872,12 @@ def test_funnel_perfect_record_on_few_audits_is_within_limits():
 
 
 def test_funnel_flags_by_exact_binomial_tail():
-    s = pd.DataFrame({"agent_id": ["a"] * 30 + ["z"] * 1000,
-                      "passed": [False] * 30 + [True] * 800 + [False] * 200})
+    s = pd.DataFrame(
+        {
+            "agent_id": ["a"] * 30 + ["z"] * 1000,
+            "passed": [False] * 30 + [True] * 800 + [False] * 200,
+        }
+    )
     out = cmp.funnel(s, target=0.8).set_index("agent_id")
     assert out.loc["a", "position"] == "below" and out.loc["a", "outlier"]
     assert out.loc["z", "position"] == "within"
