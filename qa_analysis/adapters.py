@@ -1378,7 +1378,8 @@ def _require(df: pd.DataFrame, roles: list[str], label: str, names: Mapping[str,
             + f"; found {found}",
         )
     for r in roles:
-        _refuse(df[r].isna(), df, label, names.get(r, r), "empty")
+        if r != "score":  # an empty score is N/A
+            _refuse(df[r].isna(), df, label, r, f"empty (column {names.get(r, r)!r})")
 
 
 def _truthy(s: pd.Series) -> pd.Series:
