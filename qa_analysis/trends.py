@@ -920,6 +920,9 @@ def compare_periods(
 # The Monte Carlo tests below draw their null series in blocks of this many
 # rows, so memory stays bounded for long series (one vectorised pass per block).
 _MC_BLOCK = 4096
+# A linear trend replaces an accepted step only when its BIC is lower by more
+# than this: "positive evidence" on the scale of Kass & Raftery (1995).
+_BIC_EVIDENCE = 2.0
 
 __all__ += ["ChangePoints", "change_points"]
 
@@ -1188,8 +1191,8 @@ def change_points(
 
     *Shape.* ``flat``: no accepted change and no significant weighted
     least-squares slope; ``trend``: a significant slope, and either no accepted
-    change or a linear trend with a BIC no larger than the step model's; ``step``
-    otherwise. The BICs are Gaussian with profiled variance,
+    change or a linear trend whose BIC is lower than the step model's by more
+    than 2 (positive evidence, Kass & Raftery 1995); ``step`` otherwise. The BICs are Gaussian with profiled variance,
     :math:`m\\log(RSS/m) + p\\log m`, with :math:`p = 2k + 1` for k steps and 2
     for the line. A narrative may say "declining" only for ``trend`` and should
     describe a ``step`` by ``last_label``, ``last_before`` and ``last_after``.
@@ -1207,6 +1210,7 @@ def change_points(
        structural change with unknown change point. *Econometrica* 61(4), 821-856.
     .. [5] Holm, S. (1979). A simple sequentially rejective multiple test
        procedure. *Scand. J. Statist.* 6(2), 65-70.
+    .. [6] Kass, R. E. & Raftery, A. E. (1995). Bayes factors. *JASA* 90(430), 773-795.
 
     Examples
     --------
@@ -1410,7 +1414,7 @@ def change_points(
     if k_acc == 0:
         shape = "trend" if slope_sig else "flat"
     else:
-        shape = "trend" if slope_sig and bic_trend <= bic_step else "step"
+        shape = "trend" if slope_sig and bic_trend < bic_step - _BIC_EVIDENCE else "step"
 
     last_before = float(level[-2]) if k_acc else float("nan")
     last_after = float(level[-1]) if k_acc else float("nan")
