@@ -89,7 +89,7 @@ def test_false_alarm_rate_on_overdispersed_null_series_is_nominal():
         bool(tr.change_points(r, n=[20_000] * 26, kind="proportion", n_boot=N_BOOT, seed=s).breaks)
         for s, r in enumerate(x)
     ]
-    assert float(np.mean(alarms)) <= _binom_tol(0.05, reps)
+    assert float(np.mean(alarms)) <= _binom_tol(0.05, reps)  # measured: 0.047
 
 
 def test_null_series_is_rarely_called_a_trend_or_step():
@@ -100,7 +100,7 @@ def test_null_series_is_rarely_called_a_trend_or_step():
         for s, r in enumerate(rng.normal(size=(reps, 20)))
     ]
     # flat unless the change test or the slope test (each at 5%) fires
-    assert np.mean([s != "flat" for s in shapes]) <= _binom_tol(0.10, reps)
+    assert np.mean([s != "flat" for s in shapes]) <= _binom_tol(0.10, reps)  # measured: 0.093
 
 
 def test_power_for_a_step_of_three_weekly_sds():
@@ -113,9 +113,9 @@ def test_power_for_a_step_of_three_weekly_sds():
         tr.change_points(r, n=[N] * 20, kind="proportion", n_boot=N_BOOT, seed=s)
         for s, r in enumerate(x)
     ]
-    found = np.mean([len(r.breaks) > 0 for r in res])  # measured: 1.00
-    located = np.mean([any(abs(b - 10) <= 1 for b in r.breaks) for r in res])  # 0.97
-    step = np.mean([r.shape == "step" for r in res])  # 0.93
+    found = np.mean([len(r.breaks) > 0 for r in res])  # measured: 0.995
+    located = np.mean([any(abs(b - 10) <= 1 for b in r.breaks) for r in res])  # 0.965
+    step = np.mean([r.shape == "step" for r in res])  # 0.945
     assert found >= 0.95
     assert located >= 0.90
     assert step >= 0.85
@@ -132,7 +132,7 @@ def test_power_for_a_step_of_two_weekly_sds_is_reported():
             bool(tr.change_points(r, n=[N] * 20, kind="proportion", n_boot=N_BOOT, seed=s).breaks)
             for s, r in enumerate(x)
         ]
-    )  # measured: about 0.87
+    )  # measured: 0.825
     assert found >= 0.75
 
 
@@ -142,7 +142,7 @@ def test_collapse_in_the_last_two_sessions_is_found():
     reps = 200
     a = np.r_[np.full(10, 0.7), [0.2, 0.2]] + rng.normal(0, 0.05, size=(reps, 12))
     res = [tr.change_points(r, n_boot=N_BOOT, seed=s) for s, r in enumerate(a)]
-    assert np.mean([r.breaks == (10,) for r in res]) >= 0.9  # measured: 0.96
+    assert np.mean([r.breaks == (10,) for r in res]) >= 0.9  # measured: 0.95
     assert np.mean([r.collapse for r in res]) >= 0.9  # measured: 1.00
     r = res[0]
     assert r.last_before == pytest.approx(0.7, abs=0.05)
@@ -167,7 +167,7 @@ def test_linear_trend_is_classified_as_trend():
     reps = 200
     x = 0.9 - 0.01 * np.arange(20) + rng.normal(0, 0.02, size=(reps, 20))
     shapes = [tr.change_points(r, n_boot=N_BOOT, seed=s).shape for s, r in enumerate(x)]
-    assert np.mean([s == "trend" for s in shapes]) >= 0.85  # measured: about 0.9
+    assert np.mean([s == "trend" for s in shapes]) >= 0.85  # measured: 0.94
 
 
 def test_step_of_three_sds_is_not_called_a_trend():
@@ -175,7 +175,7 @@ def test_step_of_three_sds_is_not_called_a_trend():
     reps = 200
     x = np.r_[np.full(10, 0.88), np.full(10, 0.88 - 0.075)] + rng.normal(0, 0.025, size=(reps, 20))
     shapes = [tr.change_points(r, n_boot=N_BOOT, seed=s).shape for s, r in enumerate(x)]
-    assert np.mean([s == "trend" for s in shapes]) <= 0.10
+    assert np.mean([s == "trend" for s in shapes]) <= 0.10  # measured: 0.055
 
 
 # ---------------------------------------------------------------------------
