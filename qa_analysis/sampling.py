@@ -37,7 +37,7 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,7 @@ from scipy import stats
 
 from qa_analysis._checks import require_columns as _require_columns
 from qa_analysis._checks import z_value as _z
+from qa_analysis.errors import DataError, ParamsError
 
 if TYPE_CHECKING:
     from qa_analysis.scorecard import Scorecard
@@ -1513,3 +1514,495 @@ def coverage(
         out["moe_planned"] = margin_of_error(out["planned"].to_numpy(), confidence, population=pop)
         out["moe_achieved"] = margin_of_error(out["done"].to_numpy(), confidence, population=pop)
     return out.reset_index()
+
+
+# ===========================================================================
+# NEW (issue 10, item 5): design-based estimates for the region's TICKETS.
+# Appended as a block so the vocabulary edits above merge cleanly.
+# ===========================================================================
+__all__ += ["TicketEstimate", "pool_estimates", "ticket_estimate"]
+
+
+@dataclass(frozen=True)
+class TicketEstimate:
+    """A rate or mean for the population of tickets, with the audit-level average beside it.
+
+    Attributes
+    ----------
+    estimate, se, ci_low, ci_high : float
+        The ticket-level estimate, its standard error and confidence interval.
+    confidence : float
+        Level of the interval.
+    value : str
+        Column estimated (``passed``, ``score``, ``critical_fail`` ...).
+    estimand : str
+        One sentence for the report: what the estimate stands for.
+    method : str
+        Weights, variance method and interval, in words.
+    n_audits : int
+        Audits used (value not missing, stratum with a ticket volume).
+    n_strata : int
+        Strata with tickets (or with audits, when no ticket table was given).
+    n_strata_audited : int
+        Strata with at least one audit used.
+    n_strata_empty : int
+        Strata with tickets but no audits (handled as ``method`` says).
+    n_agents, n_agents_audited : int
+        Agents with tickets (or audits) and agents with at least one audit used.
+    tickets : float
+        Tickets the estimate stands for (the audited agents' volume).
+    tickets_uncovered : float
+        Tickets of agents without any audit: not represented by the estimate.
+    audit_mean, audit_ci_low, audit_ci_high : float
+        The plain average over audits (every audit counts once) and its simple
+        interval (Wilson for 0/1 values, t otherwise), for comparison only: it
+        answers "what share of audits passed", not the ticket question.
+    note : str
+        Exclusions and caveats, counted.
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    value: str
+    estimand: str
+    method: str
+    n_audits: int
+    n_strata: int
+    n_strata_audited: int
+    n_strata_empty: int
+    n_agents: int
+    n_agents_audited: int
+    tickets: float
+    tickets_uncovered: float
+    audit_mean: float
+    audit_ci_low: float
+    audit_ci_high: float
+    note: str = ""
+
+
+def _audit_level(y: np.ndarray, binary: bool, confidence: float) -> tuple[float, float, float]:
+    """Plain mean over audits with a Wilson (0/1) or t interval."""
+    n = len(y)
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(y.mean())
+    if binary:
+        z = _z(confidence)
+        den = 1 + z * z / n
+        centre = (mean + z * z / (2 * n)) / den
+        half = z * math.sqrt(mean * (1 - mean) / n + z * z / (4 * n * n)) / den
+        return mean, max(centre - half, 0.0), min(centre + half, 1.0)
+    if n < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * y.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def ticket_estimate(
+    audits: pd.DataFrame,
+    tickets: pd.DataFrame | None = None,
+    *,
+    value: str = "passed",
+    strata: str | Sequence[str] = ("agent_id", "channel"),
+    agent: str = "agent_id",
+    volume: str | None = None,
+    weight: str | None = None,
+    variance: Literal["cluster", "stratified"] = "cluster",
+    confidence: float = 0.95,
+) -> TicketEstimate:
+    """Pass rate, mean score or critical rate of the region's tickets, from its audits.
+
+    Parameters
+    ----------
+    audits : DataFrame
+        One row per audited ticket (evaluation) with ``value`` and the strata columns.
+    tickets : DataFrame, optional
+        The ticket population: one row per ticket, or one row per stratum with
+        its ticket count in ``volume``. Needed unless ``weight`` is given.
+    value : str
+        0/1 (pass, critical error) or numeric (score) column; missing values
+        are excluded and counted.
+    strata : str or sequence of str
+        Strata of the audit plan (agent x channel, as :func:`audit_plan` draws).
+    agent : str
+        The agent column (a strata column): the cluster of the variance.
+    volume : str, optional
+        Column of ``tickets`` with the ticket count of each row (pre-aggregated
+        volumes); None counts rows.
+    weight : str, optional
+        Design weight column of ``audits`` (1 / inclusion probability, e.g.
+        ``design_weight`` from :func:`audit_plan`), for audits that followed the
+        plan; used as given instead of volume / audits.
+    variance : {"cluster", "stratified"}
+        ``cluster``: agents as primary sampling units (ultimate-cluster Taylor
+        linearisation), intervals that respect clustering within agents;
+        ``stratified``: stratified simple random sampling within agent x channel
+        with finite-population correction (this month's tickets of these agents
+        as a fixed finite population).
+    confidence : float
+        Level of the intervals.
+
+    Returns
+    -------
+    TicketEstimate
+
+    Raises
+    ------
+    TypeError
+        If ``audits`` or ``tickets`` is not a DataFrame.
+    DataError
+        Missing columns, a non-numeric value, non-positive design weights or
+        negative volumes.
+    ParamsError
+        Neither ``tickets`` nor ``weight``, ``agent`` not among the strata, or a
+        bad ``variance``.
+
+    Notes
+    -----
+    *Weights.* Audit i in stratum h gets :math:`w_i = N_h/n_h` (ticket volume
+    over audits used) or its design weight. A stratum with tickets but no audit
+    (an agent's channel that was not audited) is collapsed into the same
+    agent's audited strata: their weights are scaled by
+    :math:`N_a / \\sum_{h \\in a,\\, n_h>0} N_h` so the agent keeps its whole
+    volume. An agent with no audit at all cannot be represented: its tickets
+    are excluded from the estimand, counted in ``tickets_uncovered``.
+
+    *Estimator.* The ratio (Hajek) estimator
+    :math:`\\hat R = \\sum w_i y_i / \\sum w_i`, the share of tickets (not of
+    audits) that pass; with linearised values
+    :math:`u_i = w_i (y_i - \\hat R)/\\sum w_j`:
+
+    * ``cluster``: :math:`\\hat V = \\frac{A}{A-1}\\sum_a (U_a - \\bar U)^2`,
+      :math:`U_a = \\sum_{i \\in a} u_i` over the A audited agents, interval
+      :math:`\\hat R \\pm t_{A-1}\\sqrt{\\hat V}` (with-replacement approximation
+      for the agents; the within-agent sampling is included in :math:`U_a`);
+    * ``stratified``: :math:`\\hat V = \\sum_h (1 - f_h) \\frac{n_h}{n_h-1}
+      \\sum_{i \\in h}(u_i - \\bar u_h)^2`, :math:`f_h = n_h/N_h`, one-audit strata
+      centred at 0 (R survey's ``lonely.psu = "adjust"``), :math:`t_{n-H}`.
+
+    Intervals of a 0/1 value are clipped to [0, 1]. When the audits are
+    proportional to volume in every stratum the weights are equal and the
+    estimate is the plain audit mean.
+
+    References
+    ----------
+    .. [1] Cochran, W. G. (1977). *Sampling Techniques*, 3rd ed., sections 5A.
+       and 6.11 (ratio estimates), 11.7 (ultimate clusters). Wiley.
+    .. [2] Särndal, C.-E., Swensson, B. & Wretman, J. (1992). *Model Assisted
+       Survey Sampling*, sections 4.3 and 5.7. Springer.
+    .. [3] Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed.,
+       chapter 6 (Taylor series methods). Springer.
+    .. [4] Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
+
+    Examples
+    --------
+    >>> audits = pd.DataFrame({"agent_id": ["a"] * 4 + ["b"] * 2,
+    ...                        "channel": ["chat"] * 6, "passed": [1, 1, 1, 0, 0, 1]})
+    >>> tickets = pd.DataFrame({"agent_id": ["a", "b"], "channel": ["chat", "chat"],
+    ...                         "tickets": [100, 300]})
+    >>> e = ticket_estimate(audits, tickets, volume="tickets")
+    >>> round(e.estimate, 4), round(e.audit_mean, 4)
+    (0.5625, 0.6667)
+    """
+    if not isinstance(audits, pd.DataFrame):
+        raise TypeError(f"audits must be a pandas DataFrame, got {type(audits).__name__}")
+    if tickets is not None and not isinstance(tickets, pd.DataFrame):
+        raise TypeError(f"tickets must be a pandas DataFrame, got {type(tickets).__name__}")
+    if variance not in ("cluster", "stratified"):
+        raise ParamsError(f"variance must be 'cluster' or 'stratified', got {variance!r}")
+    strata_list = [strata] if isinstance(strata, str) else list(strata)
+    if agent not in strata_list:
+        raise ParamsError(f"agent column {agent!r} must be one of the strata {strata_list}")
+    if tickets is None and weight is None:
+        raise ParamsError("give the ticket population (tickets) or design weights (weight)")
+    _z(confidence)
+    try:
+        _require_columns(audits, [value, *strata_list, *([weight] if weight else [])], "audits")
+        if tickets is not None:
+            _require_columns(tickets, [*strata_list, *([volume] if volume else [])], "tickets")
+    except ValueError as exc:
+        raise DataError("<DataFrame>", str(exc)) from None
+    yser = audits[value]
+    if pd.api.types.is_bool_dtype(yser):
+        yser = yser.astype(float)
+    if not pd.api.types.is_numeric_dtype(yser):
+        raise DataError("audits", f"column {value!r} must be numeric (0/1 or a score)")
+    y_all = yser.to_numpy(dtype=float, na_value=np.nan)
+    notes: list[str] = []
+    n_missing = int(np.isnan(y_all).sum())
+    if n_missing:
+        notes.append(f"{n_missing} audit(s) with missing {value!r} excluded")
+
+    n_a = len(audits)
+    frames = [audits[strata_list]]
+    if tickets is not None:
+        frames.append(tickets[strata_list])
+    codes, keys = _stratum_codes(pd.concat(frames, ignore_index=True), strata_list)
+    codes = codes.astype(np.int64)
+    H = len(keys)
+    ca, ct = codes[:n_a], codes[n_a:]
+    agent_level = (
+        keys.get_level_values(agent) if isinstance(keys, pd.MultiIndex) else pd.Index(keys)
+    )
+    h_agent, agents = pd.factorize(agent_level, sort=True)
+    n_agents_all = len(agents)
+
+    ok = ~np.isnan(y_all)
+    if weight is not None:
+        w_given = audits[weight].to_numpy(dtype=float, na_value=np.nan)
+        bad = ok & (~np.isfinite(w_given) | (w_given <= 0))
+        if bad.any():
+            raise DataError(
+                "audits", f"column {weight!r}: design weights must be positive and finite"
+            )
+    if tickets is not None:
+        vol = (
+            tickets[volume].to_numpy(dtype=float, na_value=np.nan)
+            if volume
+            else np.ones(len(tickets))
+        )
+        if np.any(~np.isfinite(vol)) or np.any(vol < 0):
+            raise DataError("tickets", "ticket volumes must be non-negative and finite")
+        N_h = np.bincount(ct, weights=vol, minlength=H)
+        no_vol = ok & (N_h[ca] <= 0)
+        if no_vol.any() and weight is None:
+            notes.append(
+                f"{int(no_vol.sum())} audit(s) in strata without tickets in the ticket "
+                "table excluded"
+            )
+            ok &= ~no_vol
+    n_h = np.bincount(ca[ok], minlength=H).astype(float)
+    if tickets is None:
+        N_h = np.bincount(ca[ok], weights=w_given[ok], minlength=H)
+    has_tickets = N_h > 0 if tickets is not None else n_h > 0
+    audited = n_h > 0
+    empty = has_tickets & ~audited
+    N_agent = np.bincount(h_agent, weights=np.where(has_tickets, N_h, 0.0), minlength=n_agents_all)
+    N_agent_aud = np.bincount(
+        h_agent, weights=np.where(has_tickets & audited, N_h, 0.0), minlength=n_agents_all
+    )
+    agent_audited = np.bincount(h_agent, weights=n_h, minlength=n_agents_all) > 0
+    agent_with_tickets = N_agent > 0 if tickets is not None else agent_audited
+    tickets_uncovered = float(N_agent[agent_with_tickets & ~agent_audited].sum())
+    n_empty = int(empty.sum())
+    empty_in_audited = empty & agent_audited[h_agent]
+    if n_empty:
+        notes.append(
+            f"{n_empty} stratum(s) with tickets but no audits: "
+            f"{int(empty_in_audited.sum())} collapsed into the same agent's audited strata"
+            + (
+                f", {n_empty - int(empty_in_audited.sum())} of agents without audits "
+                f"({tickets_uncovered:g} tickets) not represented"
+                if n_empty > int(empty_in_audited.sum())
+                else ""
+            )
+        )
+
+    y = y_all[ok]
+    c = ca[ok]
+    if weight is not None:
+        w = w_given[ok]
+        wmode = "design weights (1 / inclusion probability) as given"
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(N_agent_aud > 0, N_agent / N_agent_aud, 1.0)
+        w = (N_h / np.maximum(n_h, 1))[c] * factor[h_agent[c]]
+        wmode = (
+            "weights = stratum ticket volume / stratum audits (strata "
+            + " x ".join(strata_list)
+            + "), unaudited strata collapsed within agent"
+        )
+    binary = bool(len(y)) and bool(np.isin(y, (0.0, 1.0)).all())
+    a_mean, a_lo, a_hi = _audit_level(y, binary, confidence)
+    vmode = (
+        f"Taylor-linearised variance with agents ({agent}) as clusters "
+        "(ultimate-cluster, with replacement), t interval on A - 1 df"
+        if variance == "cluster"
+        else "Taylor-linearised stratified variance with FPC, t interval on n - H df"
+    )
+    method = f"ratio (Hajek) estimator; {wmode}; {vmode}"
+    estimand = (
+        f"Estimated for the region's tickets: each audit weighted by its "
+        f"{' x '.join(strata_list)} ticket volume over its audits, so every ticket counts "
+        f"once (not every audit)."
+    )
+    n = len(y)
+    n_agents_aud = int(agent_audited.sum())
+    common = dict(
+        confidence=confidence,
+        value=value,
+        estimand=estimand,
+        method=method,
+        n_audits=n,
+        n_strata=int(has_tickets.sum()),
+        n_strata_audited=int((audited & has_tickets).sum())
+        if tickets is not None
+        else int(audited.sum()),
+        n_strata_empty=n_empty,
+        n_agents=int(agent_with_tickets.sum()),
+        n_agents_audited=n_agents_aud,
+        tickets=float(N_agent[agent_audited].sum()),
+        tickets_uncovered=tickets_uncovered,
+        audit_mean=a_mean,
+        audit_ci_low=a_lo,
+        audit_ci_high=a_hi,
+    )
+    nan = float("nan")
+    if n == 0:
+        notes.append("no audits")
+        return TicketEstimate(nan, nan, nan, nan, note="; ".join(notes), **common)  # type: ignore[arg-type]
+    W = float(w.sum())
+    est = float(np.sum(w * y) / W)
+    u = w * (y - est) / W
+    if variance == "cluster":
+        ag = h_agent[c]
+        U = np.bincount(ag, weights=u, minlength=n_agents_all)[agent_audited]
+        A = len(U)
+        df = A - 1
+        var = A / (A - 1) * float(np.sum((U - U.mean()) ** 2)) if A > 1 else nan
+        if A < 2:
+            notes.append("one audited agent: no cluster standard error")
+    else:
+        nh = n_h
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(N_h > 0, np.clip(nh / np.where(N_h > 0, N_h, 1.0), 0.0, 1.0), 1.0)
+            ubar = np.bincount(c, weights=u, minlength=H) / np.maximum(nh, 1)
+            single = nh[c] == 1
+            dev2 = np.where(single, u * u, (u - ubar[c]) ** 2)
+            scale = np.where(nh > 1, nh / np.maximum(nh - 1, 1), 1.0)
+        var = float(np.sum((1 - f) * scale * np.bincount(c, weights=dev2, minlength=H)))
+        n_single = int(((nh == 1) & (f < 1)).sum())
+        if n_single:
+            notes.append(f"{n_single} strata with one audit centred at the overall estimate")
+        df = n - int(audited.sum())
+        if df < 1:
+            var = nan
+            notes.append("too few audits per stratum for a standard error")
+    se = math.sqrt(var) if np.isfinite(var) and var >= 0 else nan
+    if np.isfinite(se):
+        crit = float(stats.t.ppf(0.5 + confidence / 2, df))
+        lo, hi = est - crit * se, est + crit * se
+        if binary and (lo < 0.0 or hi > 1.0):
+            lo, hi = max(lo, 0.0), min(hi, 1.0)
+    else:
+        lo = hi = nan
+    return TicketEstimate(est, se, lo, hi, note="; ".join(notes), **common)  # type: ignore[arg-type]
+
+
+def pool_estimates(
+    estimates: Mapping[str, TicketEstimate] | Sequence[TicketEstimate],
+    *,
+    confidence: float | None = None,
+) -> TicketEstimate:
+    """Pool regions' ticket estimates by ticket volume (the global overview's figure).
+
+    Parameters
+    ----------
+    estimates : mapping or sequence of TicketEstimate
+        One estimate per region (keyed by region name for the note), e.g. from
+        :func:`ticket_estimate`, for the same ``value``.
+    confidence : float, optional
+        Level of the pooled interval; None takes the first estimate's.
+
+    Returns
+    -------
+    TicketEstimate
+        The pooled estimate; counts are summed, ``audit_mean`` is the plain mean
+        over all audits. Regions without an estimate (no audits) are excluded and
+        named (or counted) in ``note``, never read as zero.
+
+    Notes
+    -----
+    With :math:`T_r` the tickets each region's estimate stands for,
+    :math:`\\hat R = \\sum_r T_r \\hat R_r / \\sum_r T_r` and, regions being
+    sampled independently, :math:`\\hat V = \\sum_r (T_r/T)^2\\,\\widehat{SE}_r^2`, with
+    a normal interval. A region without a standard error makes the pooled one NaN.
+
+    References
+    ----------
+    .. [1] Cochran, W. G. (1977). *Sampling Techniques*, 3rd ed., section 5.2
+       (stratified estimates). Wiley.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"agent_id": ["a", "a", "b", "b"], "channel": "chat",
+    ...                   "passed": [1, 0, 1, 1]})
+    >>> t = pd.DataFrame({"agent_id": ["a", "b"], "channel": "chat", "tickets": [100, 100]})
+    >>> e1 = ticket_estimate(a, t, volume="tickets")
+    >>> e2 = ticket_estimate(a.assign(passed=[1, 1, 1, 1]), t.assign(tickets=[300, 300]),
+    ...                      volume="tickets")
+    >>> round(pool_estimates({"EMEA": e1, "APAC": e2}).estimate, 4)
+    0.9375
+    """
+    items = (
+        list(estimates.items())
+        if isinstance(estimates, Mapping)
+        else [(str(i), e) for i, e in enumerate(estimates)]
+    )
+    if not items:
+        raise ParamsError("no estimates to pool")
+    for _, e in items:
+        if not isinstance(e, TicketEstimate):
+            raise TypeError(f"estimates must be TicketEstimate objects, got {type(e).__name__}")
+    values = {e.value for _, e in items}
+    if len(values) > 1:
+        raise ParamsError(f"cannot pool estimates of different values: {sorted(values)}")
+    conf = items[0][1].confidence if confidence is None else confidence
+    z = _z(conf)
+    used = [(k, e) for k, e in items if np.isfinite(e.estimate) and e.tickets > 0]
+    missing = [k for k, e in items if not (np.isfinite(e.estimate) and e.tickets > 0)]
+    notes = []
+    if missing:
+        named = isinstance(estimates, Mapping)
+        notes.append(
+            f"{len(missing)} region(s) without an estimate excluded"
+            + (f": {', '.join(missing)}" if named else "")
+        )
+    nan = float("nan")
+    T = np.array([e.tickets for _, e in used], dtype=float)
+    R = np.array([e.estimate for _, e in used], dtype=float)
+    S = np.array([e.se for _, e in used], dtype=float)
+    n_aud = np.array([e.n_audits for _, e in items], dtype=float)
+    a_means = np.array([e.audit_mean for _, e in items], dtype=float)
+    a_ok = np.isfinite(a_means) & (n_aud > 0)
+    a_mean = float(np.sum(a_means[a_ok] * n_aud[a_ok]) / n_aud[a_ok].sum()) if a_ok.any() else nan
+    if len(used):
+        share = T / T.sum()
+        est = float(np.sum(share * R))
+        se = float(np.sqrt(np.sum(share**2 * S**2)))
+    else:
+        est = se = nan
+    lo, hi = (est - z * se, est + z * se) if np.isfinite(se) else (nan, nan)
+    # a rate (every regional estimate and interval inside [0, 1]): clip to [0, 1]
+    rate = all(0.0 <= e.estimate <= 1.0 and 0.0 <= e.ci_low and e.ci_high <= 1.0 for _, e in used)
+    if rate and np.isfinite(lo):
+        lo, hi = max(lo, 0.0), min(hi, 1.0)
+    first = items[0][1]
+    return TicketEstimate(
+        estimate=est,
+        se=se,
+        ci_low=lo,
+        ci_high=hi,
+        confidence=conf,
+        value=first.value,
+        estimand="Estimated for all regions' tickets: regions pooled by ticket volume.",
+        method=(
+            f"volume-weighted pool of {len(used)} regional ticket estimates "
+            "(independent regions; normal interval)"
+        ),
+        n_audits=int(n_aud.sum()),
+        n_strata=sum(e.n_strata for _, e in items),
+        n_strata_audited=sum(e.n_strata_audited for _, e in items),
+        n_strata_empty=sum(e.n_strata_empty for _, e in items),
+        n_agents=sum(e.n_agents for _, e in items),
+        n_agents_audited=sum(e.n_agents_audited for _, e in items),
+        tickets=float(T.sum()),
+        tickets_uncovered=float(sum(e.tickets_uncovered for _, e in items)),
+        audit_mean=a_mean,
+        audit_ci_low=nan,
+        audit_ci_high=nan,
+        note="; ".join(notes),
+    )

@@ -17,16 +17,19 @@ Conventions
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from qa_analysis import settings
 from qa_analysis._checks import require_columns as _require
 from qa_analysis._checks import z_value as _z
+from qa_analysis.errors import DataError, ParamsError
 
 __all__ = [
     "Trend",
@@ -397,6 +400,7 @@ def _chart_one(
     sd: str,
     baseline: Any,
     limit: float,
+    dispersion: Literal["auto", "laney", "binomial"] = "auto",
 ) -> pd.DataFrame:
     g = g.sort_values(period, kind="stable").copy()
     nn = g[n].to_numpy(dtype=float) if n in g else np.ones(len(g))
@@ -409,6 +413,8 @@ def _chart_one(
         )
         with np.errstate(invalid="ignore"):
             sig = np.sqrt(center * (1 - center) / np.where(nn > 0, nn, np.nan))
+        od = overdispersion(g[passed].to_numpy(dtype=float), nn, baseline=base, rule=dispersion)
+        sig = sig * od.sigma_z if od.laney else sig
     elif kind == "xbar":
         x = np.where(nn > 0, g[value].to_numpy(dtype=float), np.nan)
         sdv = g[sd].to_numpy(dtype=float)
@@ -468,6 +474,9 @@ def _chart_one(
     for i, r in enumerate(rules, start=1):
         g[f"rule{i}"] = r
     g["signal"] = rules[0] | rules[1] | rules[2] | rules[3]
+    if kind == "p":  # which limits were used: "p" (binomial) or "p'" (Laney)
+        g["limits"] = od.limits
+        g["sigma_z"] = od.sigma_z
     return g
 
 
@@ -483,6 +492,7 @@ def control_chart(
     value: str = "mean_score",
     sd: str = "sd_score",
     limit: float = 3.0,
+    dispersion: Literal["auto", "laney", "binomial"] = "auto",
 ) -> pd.DataFrame:
     """Shewhart control chart limits with Western Electric run rules.
 
@@ -506,18 +516,23 @@ def control_chart(
         Column names.
     limit : float
         Control limits at ``limit`` sigma (rule 1 threshold).
+    dispersion : {"auto", "laney", "binomial"}
+        p-chart limits: ``auto`` switches to Laney's p' limits when the
+        baseline is overdispersed (rule in :func:`overdispersion`).
 
     Returns
     -------
     DataFrame
         ``agg``'s rows (sorted by group, period) plus ``value`` (the plotted
         statistic), ``center, sigma, lcl, ucl, z, baseline``, ``rule1`` to ``rule4``
-        and ``signal`` (any rule). For ``imr`` also ``moving_range``.
+        and ``signal`` (any rule). For ``imr`` also ``moving_range``. For ``p``
+        also ``limits`` (``"p"`` binomial or ``"p'"`` Laney) and ``sigma_z``.
 
     Notes
     -----
     p-chart: :math:`\\bar p = \\sum x_i / \\sum n_i` over the baseline,
-    :math:`\\sigma_i = \\sqrt{\\bar p(1-\\bar p)/n_i}`, limits clipped to [0, 1].
+    :math:`\\sigma_i = \\sqrt{\\bar p(1-\\bar p)/n_i}`, limits clipped to [0, 1]; when
+    overdispersed, Laney's :math:`\\sigma_i \\sigma_z` (Laney 2002, :func:`overdispersion`).
     x-bar chart: centre is the n-weighted mean of the baseline period means and
     :math:`s_p` the pooled within-period SD, :math:`\\sqrt{\\sum (n_i-1)s_i^2/\\sum(n_i-1)}`
     (no c4 bias correction: negligible at the tens of audits per period typical here).
@@ -569,11 +584,11 @@ def control_chart(
                 f"column {passed!r} exceeds {n!r} in rows {np.flatnonzero(bad)[:5].tolist()}"
             )
     if not by or len(agg) == 0:
-        return _chart_one(agg, kind, period, n, passed, value, sd, baseline, limit).reset_index(
-            drop=True
-        )
+        return _chart_one(
+            agg, kind, period, n, passed, value, sd, baseline, limit, dispersion
+        ).reset_index(drop=True)
     parts = [
-        _chart_one(g, kind, period, n, passed, value, sd, baseline, limit)
+        _chart_one(g, kind, period, n, passed, value, sd, baseline, limit, dispersion)
         for _, g in agg.groupby(by, sort=True, dropna=False, observed=True)
     ]
     return pd.concat(parts, ignore_index=True)
@@ -896,3 +911,683 @@ def compare_periods(
     out["p_adjusted"] = holm(p)
     out["note"] = notes
     return out.reset_index(drop=True)
+
+
+# ===========================================================================
+# NEW (issue 10, items 4 and 6): change points and Laney p'/u' limits.
+# Appended as a block so the vocabulary edits above merge cleanly.
+# ===========================================================================
+# The Monte Carlo tests below draw their null series in blocks of this many
+# rows, so memory stays bounded for long series (one vectorised pass per block).
+_MC_BLOCK = 4096
+# A linear trend replaces an accepted step only when its BIC is lower by more
+# than this: "positive evidence" on the scale of Kass & Raftery (1995).
+_BIC_EVIDENCE = 2.0
+
+__all__ += ["ChangePoints", "change_points"]
+
+
+@dataclass(frozen=True)
+class ChangePoints:
+    """Change points of a series: where its level stepped, how far, and whether it is a step.
+
+    Attributes
+    ----------
+    breaks : tuple of int
+        Position (0-based, in the input series) of the first point of each new
+        segment, for every accepted change.
+    labels : tuple
+        The index labels at ``breaks`` (the period's date for a weekly series
+        from :func:`aggregate`); equal to ``breaks`` for array input.
+    p_values : tuple of float
+        Holm-adjusted p-value of each accepted change (local test, Notes).
+    p_global : float
+        p-value of the global test of "no change at all"; NaN when the series is
+        too short to test.
+    segments : DataFrame
+        One row per segment: ``start, end`` (positions, inclusive),
+        ``start_label, end_label``, ``n_points`` (values used), ``n`` (sum of the
+        weights or trials), ``level, level_ci_low, level_ci_high``.
+    shape : {"flat", "step", "trend"}
+        How the series is best described (Notes).
+    slope, slope_p_value : float
+        Weighted least-squares slope per period and its two-sided p-value.
+    bic_step, bic_trend : float
+        The Gaussian BIC of the step model and of the linear trend used to
+        choose ``shape`` (NaN when not compared).
+    last_label, last_before, last_after : object, float, float
+        The label at the latest accepted change and the levels before and after
+        it (None / NaN when there is no change).
+    collapse : bool
+        The latest segment is a significant drop that holds at most ``recent``
+        points: "collapsed in the last sessions".
+    dispersion : float
+        Residual variance per unit weight of the final fit (for proportions,
+        relative to the binomial variance: 1 = binomial, larger = overdispersed).
+    kind : {"mean", "proportion"}
+        Cost used.
+    confidence : float
+        1 - significance level of the tests, and level of the intervals.
+    method : str
+        Segmentation, penalty and test, in words.
+    note : str
+        Dropped values, too-short series and other caveats.
+    """
+
+    breaks: tuple[int, ...]
+    labels: tuple[Any, ...]
+    p_values: tuple[float, ...]
+    p_global: float
+    segments: pd.DataFrame
+    shape: str
+    slope: float
+    slope_p_value: float
+    bic_step: float
+    bic_trend: float
+    last_label: Any
+    last_before: float
+    last_after: float
+    collapse: bool
+    dispersion: float
+    kind: str
+    confidence: float
+    method: str
+    note: str = ""
+
+
+def _segment_cost_matrix(w: np.ndarray, x: np.ndarray, min_size: int) -> np.ndarray:
+    """Weighted within-segment sum of squares of every segment [s, e) (inf if shorter than min_size)."""
+    m = len(x)
+    s0 = np.concatenate([[0.0], np.cumsum(w)])
+    s1 = np.concatenate([[0.0], np.cumsum(w * x)])
+    s2 = np.concatenate([[0.0], np.cumsum(w * x * x)])
+    d0 = s0[None, :] - s0[:, None]
+    d1 = s1[None, :] - s1[:, None]
+    d2 = s2[None, :] - s2[:, None]
+    length = np.arange(m + 1)[None, :] - np.arange(m + 1)[:, None]
+    ok = length >= min_size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cost = np.where(ok, d2 - d1 * d1 / np.where(ok, d0, 1.0), np.inf)
+    return np.where(ok, np.maximum(cost, 0.0), np.inf)
+
+
+def _segment_neighbourhood(cost: np.ndarray, k_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best total cost with k = 0..k_max changes and the argmin table (Auger & Lawrence 1989)."""
+    m = cost.shape[0] - 1
+    f = np.full((k_max + 1, m + 1), np.inf)
+    arg = np.zeros((k_max + 1, m + 1), dtype=np.int64)
+    f[0] = cost[0]
+    for k in range(1, k_max + 1):  # k_max small: one vectorised min over (s, e) per k
+        tot = f[k - 1][:, None] + cost
+        arg[k] = np.argmin(tot, axis=0)
+        f[k] = tot[arg[k], np.arange(m + 1)]
+    return f, arg
+
+
+def _backtrack(arg: np.ndarray, k: int, m: int) -> list[int]:
+    out, e = [], m
+    for j in range(k, 0, -1):
+        e = int(arg[j, e])
+        out.append(e)
+    return out[::-1]
+
+
+def _max_f(x: np.ndarray, w: np.ndarray, min_size: int) -> np.ndarray:
+    """Max over splits of the F statistic for one change in mean; ``x`` is (B, L)."""
+    L = x.shape[1]
+    c0 = np.cumsum(w)
+    c1 = np.cumsum(w * x, axis=1)
+    t0, t1 = c0[-1], c1[:, -1:]
+    sse0 = np.sum(w * x * x, axis=1, keepdims=True) - t1 * t1 / t0
+    tau = np.arange(min_size, L - min_size + 1)  # left segment holds tau points
+    a0, a1 = c0[tau - 1], c1[:, tau - 1]
+    gain = a1 * a1 / a0 + (t1 - a1) ** 2 / (t0 - a0) - t1 * t1 / t0
+    sse1 = np.maximum(sse0 - gain, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(sse1 > 0, gain / (sse1 / (L - 2)), np.where(gain > 0, np.inf, 0.0))
+    return np.max(f, axis=1)
+
+
+def _mc_p_value(
+    x: np.ndarray, w: np.ndarray, min_size: int, n_sim: int, rng: np.random.Generator
+) -> float:
+    """Monte Carlo p-value of the max-F statistic under Gaussian noise with variance 1/w."""
+    obs = float(_max_f(x[None, :], w, min_size)[0])
+    if not np.isfinite(obs):
+        return 1.0 / (n_sim + 1)
+    exceed = 0
+    sd = 1.0 / np.sqrt(w)
+    for start in range(0, n_sim, _MC_BLOCK):  # blocks of simulations, each vectorised
+        b = min(_MC_BLOCK, n_sim - start)
+        sims = rng.standard_normal((b, len(x))) * sd
+        exceed += int(np.sum(_max_f(sims, w, min_size) >= obs * (1 - 1e-12)))
+    return (1 + exceed) / (n_sim + 1)
+
+
+def _wls_line(x: np.ndarray, w: np.ndarray, t: np.ndarray) -> tuple[float, float, float]:
+    """Weighted least-squares line: slope, two-sided p-value of the slope, residual SS."""
+    sw = w.sum()
+    tm, xm = np.sum(w * t) / sw, np.sum(w * x) / sw
+    stt = np.sum(w * (t - tm) ** 2)
+    if stt <= 0:
+        return float("nan"), float("nan"), float(np.sum(w * (x - xm) ** 2))
+    slope = float(np.sum(w * (t - tm) * (x - xm)) / stt)
+    rss = float(np.sum(w * (x - xm - slope * (t - tm)) ** 2))
+    df = len(x) - 2
+    if df < 1:
+        return slope, float("nan"), rss
+    se = np.sqrt(rss / df / stt)
+    if se == 0:
+        return slope, 0.0 if slope != 0 else 1.0, rss
+    return slope, float(2 * stats.t.sf(abs(slope / se), df)), rss
+
+
+def _gauss_bic(rss: float, m: int, n_params: int) -> float:
+    return float(m * np.log(max(rss, 1e-300) / m) + n_params * np.log(m))
+
+
+def change_points(
+    values: Sequence[float] | pd.Series | np.ndarray,
+    *,
+    n: Sequence[float] | pd.Series | np.ndarray | None = None,
+    weights: Sequence[float] | pd.Series | np.ndarray | None = None,
+    kind: Literal["mean", "proportion"] = "mean",
+    penalty: Literal["bic", "mbic"] | float = "bic",
+    min_size: int = 2,
+    max_changes: int = 5,
+    recent: int = 3,
+    n_boot: int | None = None,
+    confidence: float = 0.95,
+    seed: int | np.random.Generator | None = None,
+) -> ChangePoints:
+    """Steps in the level of a series: where, how large, and whether they are beyond chance.
+
+    For a weekly pass rate (``kind="proportion"`` with each week's ``n``), a
+    weekly mean score (``kind="mean"``, ``n`` as weights) or Krippendorff's alpha
+    per calibration session (``kind="mean"``, optional ``weights``).
+
+    Parameters
+    ----------
+    values : array-like or Series
+        Evenly spaced series in time order. A Series keeps its index as labels
+        (e.g. ``aggregate(...).set_index("period")["pass_rate"]``). NaN values
+        (and values with ``n`` = 0) are dropped; the others keep their positions.
+    n : array-like, optional
+        Observations behind each value: the trials of a proportion (required for
+        ``kind="proportion"``) or the audits behind a mean (used as weights).
+    weights : array-like, optional
+        Precision weights for ``kind="mean"`` (e.g. 1 / squared standard error of
+        each session's alpha); not together with ``n``. Default: equal weights.
+    kind : {"mean", "proportion"}
+        Gaussian cost with variance :math:`\\phi / w_i`, or the same with the
+        binomial variance :math:`\\phi\\,\\bar p(1-\\bar p)/n_i` (``phi`` = 1 is binomial).
+    penalty : {"bic", "mbic"} or float
+        Penalty per change on the -2 log-likelihood scale: ``bic`` is
+        :math:`2\\log m` (a location and a level per change), ``mbic`` the modified
+        BIC of Zhang & Siegmund (2007); a number is used as is.
+    min_size : int
+        Fewest points in a segment (2 lets a collapse in the last two sessions show).
+    max_changes : int
+        Most changes considered.
+    recent : int
+        A final segment of at most this many points that dropped significantly is
+        a ``collapse``.
+    n_boot : int, optional
+        Monte Carlo replicates of each test; None reads ``n_boot`` in
+        ``params/defaults.yaml``.
+    confidence : float
+        The tests use the significance level ``1 - confidence``; the level
+        intervals use ``confidence``.
+    seed : int, Generator or None
+        Seed of the Monte Carlo tests.
+
+    Returns
+    -------
+    ChangePoints
+
+    Raises
+    ------
+    DataError
+        Negative ``n`` or ``weights``, a proportion outside [0, 1], or a
+        proportion without ``n``.
+    ParamsError
+        Bad ``kind``, ``penalty``, ``min_size``, ``max_changes`` or ``n_boot``.
+
+    Notes
+    -----
+    *Model.* :math:`x_i = \\mu_{j(i)} + e_i`, :math:`\\operatorname{Var} e_i = \\phi/w_i`, with
+    :math:`\\mu` constant within segments. The cost of a segment is its weighted
+    residual sum of squares :math:`C(s,e) = \\sum w x^2 - (\\sum w x)^2/\\sum w`
+    (all segments at once from cumulative sums).
+
+    *Segmentation.* Exact: the segment-neighbourhood dynamic programme (Auger &
+    Lawrence 1989) gives the best partition with k = 0..``max_changes`` changes;
+    the penalised choice minimises :math:`\\sum C/\\hat\\phi + \\beta k` with
+    :math:`\\hat\\phi` the robust scale of successive differences,
+    :math:`(\\operatorname{median}|d_i|/0.6745)^2` with
+    :math:`d_i = (x_{i+1}-x_i)/\\sqrt{1/w_i + 1/w_{i+1}}` (floored at the binomial
+    variance for proportions), which a step does not inflate.
+
+    *Tests.* A change is reported only when (1) the global test of "no change"
+    rejects at level :math:`\\alpha = 1 -` ``confidence``, and (2) each accepted
+    change passes a local test on the two segments it separates, Holm-adjusted
+    across the changes; when a change fails, the best partition with one change
+    fewer is tested, down to one change (whose local test is the global test).
+    Both tests use the likelihood-ratio (F) statistic of one change in mean,
+    maximised over the split position, :math:`\\max_\\tau (SSE_0 - SSE_\\tau) /
+    (SSE_\\tau/(L-2))`, which is free of :math:`\\phi`; its null distribution is
+    simulated (``n_boot`` Gaussian series with the same weights, one matrix),
+    and :math:`p = (1 + \\#\\{T^* \\ge T\\})/(n_{boot} + 1)`. The family-wise
+    error of reporting any change on a series without one is therefore at most
+    :math:`\\alpha` (for independent, roughly Gaussian noise; serial
+    correlation makes the test liberal). A permutation test was not used: with
+    two points after a change it cannot reach p < 0.05 in fewer than 10 points.
+
+    *Levels.* Weighted mean of each segment, with
+    :math:`\\hat\\phi_{res} = SSE/(m - k - 1)`: a t interval
+    :math:`\\pm t_{m-k-1}\\sqrt{\\hat\\phi_{res}/\\sum w}` for means, and a Wilson
+    interval on the effective trials :math:`\\sum n / \\max(1, \\hat\\phi_{res})`
+    for proportions.
+
+    *Shape.* ``flat``: no accepted change and no significant weighted
+    least-squares slope; ``trend``: a significant slope, and either no accepted
+    change or a linear trend whose BIC is lower than the step model's by more
+    than 2 (positive evidence, Kass & Raftery 1995); ``step`` otherwise. The BICs are Gaussian with profiled variance,
+    :math:`m\\log(RSS/m) + p\\log m`, with :math:`p = 2k + 1` for k steps and 2
+    for the line. A narrative may say "declining" only for ``trend`` and should
+    describe a ``step`` by ``last_label``, ``last_before`` and ``last_after``.
+
+    References
+    ----------
+    .. [1] Auger, I. E. & Lawrence, C. E. (1989). Algorithms for the optimal
+       identification of segment neighborhoods. *Bull. Math. Biol.* 51(1), 39-54.
+    .. [2] Killick, R., Fearnhead, P. & Eckley, I. A. (2012). Optimal detection of
+       changepoints with a linear computational cost. *JASA* 107(500), 1590-1598.
+    .. [3] Zhang, N. R. & Siegmund, D. O. (2007). A modified Bayes information
+       criterion with applications to the analysis of comparative genomic
+       hybridization data. *Biometrics* 63(1), 22-32.
+    .. [4] Andrews, D. W. K. (1993). Tests for parameter instability and
+       structural change with unknown change point. *Econometrica* 61(4), 821-856.
+    .. [5] Holm, S. (1979). A simple sequentially rejective multiple test
+       procedure. *Scand. J. Statist.* 6(2), 65-70.
+    .. [6] Kass, R. E. & Raftery, A. E. (1995). Bayes factors. *JASA* 90(430), 773-795.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> weeks = pd.date_range("2026-06-01", periods=12, freq="7D")
+    >>> rate = pd.Series([.88, .87, .89, .88, .86, .89, .88, .66, .64, .65, .66, .65], index=weeks)
+    >>> cp = change_points(rate, n=[200] * 12, kind="proportion", seed=1)
+    >>> cp.shape, cp.breaks, cp.last_label.date(), round(cp.last_before, 3), round(cp.last_after, 3)
+    ('step', (7,), datetime.date(2026, 7, 20), 0.879, 0.652)
+    """
+    if kind not in ("mean", "proportion"):
+        raise ParamsError(f"kind must be 'mean' or 'proportion', got {kind!r}")
+    if isinstance(penalty, str):
+        if penalty not in ("bic", "mbic"):
+            raise ParamsError(f"penalty must be 'bic', 'mbic' or a number, got {penalty!r}")
+    elif not (isinstance(penalty, numbers.Real) and np.isfinite(penalty) and penalty >= 0):
+        raise ParamsError(
+            f"penalty must be 'bic', 'mbic' or a non-negative number, got {penalty!r}"
+        )
+    for name, v, lo in (
+        ("min_size", min_size, 1),
+        ("max_changes", max_changes, 0),
+        ("recent", recent, 1),
+    ):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
+            raise ParamsError(f"{name} must be an integer >= {lo}, got {v!r}")
+    if n_boot is None:
+        n_boot = int(settings.thresholds()["n_boot"])
+    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 1:
+        raise ParamsError(f"n_boot must be a positive integer, got {n_boot!r}")
+    alpha = 1.0 - confidence
+    _z(confidence)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+    if isinstance(values, pd.DataFrame):
+        raise TypeError("values must be a Series or an array, not a DataFrame")
+    labels_all = values.index.to_numpy(dtype=object) if isinstance(values, pd.Series) else None
+    x_all = np.asarray(values, dtype=float).ravel()
+    m_all = len(x_all)
+    if labels_all is None:
+        labels_all = np.arange(m_all, dtype=object)
+    if n is not None and weights is not None:
+        raise ParamsError("give n or weights, not both")
+    if kind == "proportion" and n is None:
+        raise DataError("<values>", "kind='proportion' needs n (the trials behind each rate)")
+    raw_w = n if n is not None else weights
+    w_all = np.ones(m_all) if raw_w is None else np.asarray(raw_w, dtype=float).ravel()
+    if len(w_all) != m_all:
+        raise DataError("<values>", f"n/weights has {len(w_all)} entries for {m_all} values")
+    if np.any(w_all < 0) or np.any(np.isinf(w_all)):
+        raise DataError("<values>", "n/weights must be non-negative and finite")
+    keep = ~np.isnan(x_all) & (w_all > 0) & ~np.isnan(w_all)
+    if kind == "proportion" and np.any((x_all[keep] < 0) | (x_all[keep] > 1)):
+        raise DataError("<values>", "a proportion outside [0, 1]")
+    notes = []
+    if (~keep).sum():
+        notes.append(f"{int((~keep).sum())} missing value(s) or empty period(s) dropped")
+    pos = np.flatnonzero(keep)
+    x, nw = x_all[keep], w_all[keep]
+    m = len(x)
+    bvar = float("nan")
+    if kind == "proportion":
+        pbar = float(np.sum(nw * x) / np.sum(nw)) if m else float("nan")
+        bvar = pbar * (1 - pbar)
+        w = nw / bvar if bvar > 0 else nw.copy()
+    else:
+        w = nw.copy()
+    pen_name = f"{penalty} penalty" if isinstance(penalty, str) else f"penalty {penalty:g}"
+    method = (
+        f"exact segmentation (segment neighbourhood, Gaussian cost, {pen_name}, "
+        f"at most {max_changes} changes, segments of at least {min_size}); each change "
+        f"confirmed by a Monte Carlo likelihood-ratio (max-F) test at level {alpha:g}, "
+        f"Holm-adjusted, after a global test of no change; shape by weighted "
+        f"least-squares slope test and BIC (step vs linear trend)"
+    )
+
+    # robust noise scale from successive differences (a step moves one difference only)
+    phi = float("nan")
+    if m >= 2:
+        d = np.diff(x) / np.sqrt(1 / w[1:] + 1 / w[:-1])
+        phi = float((np.median(np.abs(d)) / 0.6744897501960817) ** 2)
+        if phi <= 0:
+            phi = float(np.mean(d * d))
+        if kind == "proportion" and bvar > 0:
+            phi = max(phi, 1.0)
+
+    t_all = np.arange(m_all, dtype=float)
+    slope, slope_p, rss_line = (
+        _wls_line(x, w, t_all[pos]) if m >= 3 else (float("nan"), float("nan"), float("nan"))
+    )
+    k_possible = min(max_changes, m // min_size - 1) if m >= 2 * min_size else 0
+    p_global = float("nan")
+    accepted: list[int] = []
+    adj: np.ndarray = np.zeros(0)
+    f_tab = arg = None
+    if m < max(2 * min_size, 4) or k_possible < 1:
+        notes.append(f"too few values ({m}) to test for a change")
+    elif not (phi > 0):
+        notes.append("no variation: no change")
+        k_possible = 0
+    else:
+        cost = _segment_cost_matrix(w, x, min_size)
+        if penalty == "mbic":
+            length = np.arange(m + 1)[None, :] - np.arange(m + 1)[:, None]
+            with np.errstate(divide="ignore"):
+                cost = cost + phi * np.log(np.where(length > 0, length, 1) / m)
+            beta = 3 * np.log(m)
+        else:
+            beta = 2 * np.log(m) if penalty == "bic" else float(penalty)
+        f_tab, arg = _segment_neighbourhood(cost, k_possible)
+        p_global = _mc_p_value(x, w, min_size, n_boot, rng)
+        if p_global <= alpha:
+            crit = f_tab[:, m] / phi + beta * np.arange(k_possible + 1)
+            k = max(int(np.argmin(crit)), 1)
+            while k >= 1:  # backward elimination over k (at most max_changes rounds)
+                bk = _backtrack(arg, k, m)
+                edges = [0, *bk, m]
+                p_loc = np.array(
+                    [
+                        p_global
+                        if k == 1
+                        else _mc_p_value(
+                            x[edges[j] : edges[j + 2]],
+                            w[edges[j] : edges[j + 2]],
+                            min_size,
+                            n_boot,
+                            rng,
+                        )
+                        for j in range(k)
+                    ]
+                )
+                adj = holm(p_loc)
+                if np.all(adj <= alpha):
+                    accepted = bk
+                    break
+                k -= 1
+
+    # segments and their levels
+    k_acc = len(accepted)
+    edges = [0, *accepted, m]
+    seg_id = np.repeat(np.arange(k_acc + 1), np.diff(edges))
+    sw = np.bincount(seg_id, weights=w, minlength=k_acc + 1) if m else np.zeros(1)
+    swx = np.bincount(seg_id, weights=w * x, minlength=k_acc + 1) if m else np.zeros(1)
+    level = _safe_div(swx, sw)
+    resid = x - level[seg_id] if m else x
+    df_res = m - k_acc - 1
+    phi_res = float(np.sum(w * resid**2) / df_res) if df_res >= 1 else float("nan")
+    n_seg = np.bincount(seg_id, weights=nw, minlength=k_acc + 1) if m else np.zeros(1)
+    if kind == "proportion":
+        eff = n_seg / max(1.0, phi_res) if np.isfinite(phi_res) else n_seg
+        lo, hi = wilson_interval(level * eff, eff, confidence)
+        dispersion = phi_res
+    else:
+        if df_res >= 1:
+            half = stats.t.ppf(0.5 + confidence / 2, df_res) * np.sqrt(phi_res / sw)
+            lo, hi = level - half, level + half
+        else:
+            lo = hi = np.full(k_acc + 1, np.nan)
+        dispersion = phi_res
+    starts = np.asarray(edges[:-1], dtype=np.int64)
+    ends = np.asarray(edges[1:], dtype=np.int64) - 1
+    if m:
+        s_pos, e_pos = pos[starts], pos[ends]
+        segments = pd.DataFrame(
+            {
+                "start": s_pos,
+                "end": e_pos,
+                "start_label": labels_all[s_pos],
+                "end_label": labels_all[e_pos],
+                "n_points": np.diff(edges),
+                "n": n_seg,
+                "level": level,
+                "level_ci_low": lo,
+                "level_ci_high": hi,
+            }
+        )
+    else:
+        segments = pd.DataFrame(
+            columns=[
+                "start",
+                "end",
+                "start_label",
+                "end_label",
+                "n_points",
+                "n",
+                "level",
+                "level_ci_low",
+                "level_ci_high",
+            ]
+        )
+    break_pos = tuple(int(pos[b]) for b in accepted)
+    break_labels = tuple(labels_all[b] for b in break_pos)
+
+    # shape: flat, step or trend
+    slope_sig = bool(np.isfinite(slope_p) and slope_p <= alpha)
+    bic_step = bic_trend = float("nan")
+    if m >= 3 and f_tab is not None and k_possible >= 1:
+        k_cmp = max(k_acc, 1)
+        bic_step = _gauss_bic(float(f_tab[k_cmp, m]), m, 2 * k_cmp + 1)
+        bic_trend = _gauss_bic(rss_line, m, 2)
+    if k_acc == 0:
+        shape = "trend" if slope_sig else "flat"
+    else:
+        shape = "trend" if slope_sig and bic_trend < bic_step - _BIC_EVIDENCE else "step"
+
+    last_before = float(level[-2]) if k_acc else float("nan")
+    last_after = float(level[-1]) if k_acc else float("nan")
+    collapse = bool(k_acc and last_after < last_before and (m - accepted[-1]) <= recent)
+    return ChangePoints(
+        breaks=break_pos,
+        labels=break_labels,
+        p_values=tuple(float(p) for p in adj) if k_acc else (),
+        p_global=p_global,
+        segments=segments,
+        shape=shape,
+        slope=slope,
+        slope_p_value=slope_p,
+        bic_step=bic_step,
+        bic_trend=bic_trend,
+        last_label=break_labels[-1] if k_acc else None,
+        last_before=last_before,
+        last_after=last_after,
+        collapse=collapse,
+        dispersion=dispersion,
+        kind=kind,
+        confidence=confidence,
+        method=method,
+        note="; ".join(notes),
+    )
+
+
+# ---------------------------------------------------------------------------
+# NEW: Laney p'/u' limits for overdispersed attribute charts
+# ---------------------------------------------------------------------------
+__all__ += ["Overdispersion", "overdispersion"]
+
+
+@dataclass(frozen=True)
+class Overdispersion:
+    """Laney's overdispersion diagnosis of a p- or u-chart, and which limits to use.
+
+    Attributes
+    ----------
+    center : float
+        :math:`\\bar p = \\sum x/\\sum n` (or :math:`\\bar u`) over the baseline.
+    sigma_z : float
+        Laney's :math:`\\sigma_z = \\overline{MR}(z)/1.128` over the baseline
+        points (1 for a binomial / Poisson process).
+    statistic, df, p_value : float, int, float
+        Pearson dispersion test: :math:`\\sum z_i^2` on :math:`m-1` degrees of
+        freedom, one-sided (more variation than binomial / Poisson).
+    laney : bool
+        Whether the chart uses Laney's limits (``p'`` / ``u'``).
+    limits : str
+        ``"p"``, ``"p'"``, ``"u"`` or ``"u'"``: the limits used, for the chart
+        legend and the narrative.
+    rule : str
+        The rule applied, in words.
+    """
+
+    center: float
+    sigma_z: float
+    statistic: float
+    df: int
+    p_value: float
+    laney: bool
+    limits: str
+    rule: str
+
+
+def overdispersion(
+    events: Sequence[float] | np.ndarray | pd.Series,
+    n: Sequence[float] | np.ndarray | pd.Series,
+    *,
+    kind: Literal["p", "u"] = "p",
+    baseline: Sequence[bool] | np.ndarray | None = None,
+    rule: Literal["auto", "laney", "binomial"] = "auto",
+    confidence: float = 0.95,
+) -> Overdispersion:
+    """Whether an attribute chart needs Laney's p' (or u') limits, and its sigma_z.
+
+    Parameters
+    ----------
+    events : array-like
+        Events per period: passes (p-chart) or counts (u-chart).
+    n : array-like
+        Trials (p) or units of exposure (u) per period; periods with n = 0 are skipped.
+    kind : {"p", "u"}
+        Binomial (:math:`\\sigma_i = \\sqrt{\\bar p(1-\\bar p)/n_i}`) or Poisson
+        (:math:`\\sigma_i = \\sqrt{\\bar u/n_i}`) within-period variation.
+    baseline : array of bool, optional
+        Periods that estimate the centre and :math:`\\sigma_z` (default: all).
+    rule : {"auto", "laney", "binomial"}
+        ``auto``: Laney's limits when the baseline is overdispersed (Notes);
+        ``laney`` or ``binomial`` force one kind of limits.
+    confidence : float
+        The dispersion test's level is ``1 - confidence``.
+
+    Returns
+    -------
+    Overdispersion
+
+    Notes
+    -----
+    With :math:`z_i = (p_i - \\bar p)/\\sigma_i`, Laney (2002) estimates the
+    between-period variation in z units from the moving ranges of the z-scores,
+    :math:`\\sigma_z = \\overline{|z_i - z_{i-1}|}/d_2` with :math:`d_2 = 1.128`,
+    and uses the limits :math:`\\bar p \\pm 3\\,\\sigma_i\\,\\sigma_z` (p'), likewise
+    :math:`\\bar u \\pm 3\\sqrt{\\bar u/n_i}\\,\\sigma_z` (u'). With a large n per period,
+    binomial limits are far narrower than the real week-to-week variation and
+    signal almost every week; p' limits do not.
+
+    Rule (``auto``): Laney's limits are used when the data are overdispersed by
+    both criteria: :math:`\\sigma_z > 1` and the Pearson dispersion statistic
+    :math:`\\sum z_i^2` exceeds the :math:`1-\\alpha` quantile of
+    :math:`\\chi^2_{m-1}`, :math:`\\alpha = 1 -` ``confidence`` (m baseline
+    periods). Otherwise the limits are the binomial (Poisson) ones, unchanged;
+    limits are never narrowed below them. Needs at least 3 baseline periods.
+
+    References
+    ----------
+    .. [1] Laney, D. B. (2002). Improved control charts for attributes.
+       *Quality Engineering* 14(4), 531-537.
+    .. [2] Montgomery, D. C. (2019). *Introduction to Statistical Quality
+       Control*, 8th ed., Wiley, chapter 7.
+
+    Examples
+    --------
+    >>> od = overdispersion([90, 60, 85, 55, 88, 62], [100] * 6)
+    >>> od.limits, round(od.sigma_z, 3)
+    ("p'", 5.774)
+    >>> overdispersion([80, 82, 79, 81, 80, 78], [100] * 6).limits
+    'p'
+    """
+    if kind not in ("p", "u"):
+        raise ParamsError(f"kind must be 'p' or 'u', got {kind!r}")
+    if rule not in ("auto", "laney", "binomial"):
+        raise ParamsError(f"rule must be 'auto', 'laney' or 'binomial', got {rule!r}")
+    _z(confidence)
+    ev = np.asarray(events, dtype=float).ravel()
+    nn = np.asarray(n, dtype=float).ravel()
+    if ev.shape != nn.shape:
+        raise DataError("<events>", f"events has {ev.size} entries and n {nn.size}")
+    if np.any(nn < 0) or np.any(ev < 0):
+        raise DataError("<events>", "negative events or n")
+    if kind == "p" and np.any(ev > nn):
+        raise DataError("<events>", "events exceed n")
+    base = np.ones(ev.size, dtype=bool) if baseline is None else np.asarray(baseline, dtype=bool)
+    use = base & (nn > 0) & ~np.isnan(ev) & ~np.isnan(nn)
+    m = int(use.sum())
+    center = float(_safe_div(ev[use].sum(), nn[use].sum())) if m else float("nan")
+    var1 = center * (1 - center) if kind == "p" else center
+    name = "binomial" if kind == "p" else "Poisson"
+    alpha = 1.0 - confidence
+    text = (
+        f"Laney {kind}' limits when sigma_z > 1 and the Pearson dispersion test "
+        f"(chi-square, m - 1 df) rejects at {alpha:g}; else {name} {kind} limits"
+    )
+    if m < 3 or not var1 > 0:
+        sigma_z = stat = p_val = float("nan")
+    else:
+        z = (ev[use] / nn[use] - center) / np.sqrt(var1 / nn[use])
+        sigma_z = float(np.mean(np.abs(np.diff(z))) / _D2)
+        stat = float(np.sum(z * z))
+        p_val = float(stats.chi2.sf(stat, m - 1))
+    if rule == "auto":
+        laney = bool(np.isfinite(sigma_z) and sigma_z > 1 and p_val <= alpha)
+    else:
+        laney = rule == "laney" and bool(np.isfinite(sigma_z))
+        text = f"{'Laney' if laney else name} {kind}{chr(39) if laney else ''} limits (forced)"
+    return Overdispersion(
+        center=center,
+        sigma_z=sigma_z,
+        statistic=stat,
+        df=max(m - 1, 0),
+        p_value=p_val,
+        laney=laney,
+        limits=f"{kind}'" if laney else kind,
+        rule=text,
+    )
