@@ -14,12 +14,16 @@ import pandas as pd
 import pytest
 from reliability_cases import (
     KRIPP_2011,
+    calibration_fixture,
     random_ratings,
     wide_to_long,
 )
 
+from qa_analysis import settings
 from qa_analysis.reliability import (
     _engine,
+    agreement_by_item,
+    agreement_over_sessions,
     alpha,
     bootstrap,
     brennan_prediger,
@@ -28,6 +32,7 @@ from qa_analysis.reliability import (
     icc,
     krippendorff_alpha,
     percent_agreement,
+    rater_calibration,
 )
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -118,3 +123,55 @@ def test_one_unit_gives_no_interval_and_a_note():
     res = krippendorff_alpha(df, level="interval")
     assert res.estimate == 0.0
     assert np.isnan(res.ci_low) and "at least two units" in res.note
+
+
+# --------------------------------------------------------------------------- seeds and defaults
+def test_every_seeded_function_accepts_a_numpy_generator():
+    """seed= takes an int, a numpy Generator or None everywhere (a Generator used to crash
+    agreement_by_item)."""
+    df = calibration_fixture()
+    t = agreement_by_item(df, n_boot=50, seed=np.random.default_rng(1))
+    assert np.isfinite(t["alpha_ci_low"]).all() and (t["alpha_ci_low"] <= t["alpha"]).all()
+    s = agreement_over_sessions(
+        df.assign(session_id="s1"), date=None, n_boot=50, seed=np.random.default_rng(1)
+    )
+    assert np.isfinite(s["alpha_ci_low"]).all()
+    c = rater_calibration(df, n_boot=50, seed=np.random.default_rng(1))
+    assert np.isfinite(c["deviation_ci_low"]).all()
+    a = krippendorff_alpha(df[df.criterion == "tone"], n_boot=50, seed=np.random.default_rng(1))
+    assert a.ci_low <= a.estimate <= a.ci_high
+
+
+def test_equal_seeds_give_equal_intervals_and_other_seeds_differ():
+    df = calibration_fixture()
+    cols = ["alpha_ci_low", "alpha_ci_high", "gwet_ci_low", "percent_agreement_ci_high"]
+    a = agreement_by_item(df, n_boot=100, seed=7)[cols]
+    b = agreement_by_item(df, n_boot=100, seed=7)[cols]
+    c = agreement_by_item(df, n_boot=100, seed=8)[cols]
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+    g1 = agreement_by_item(df, n_boot=100, seed=np.random.default_rng(7))[cols]
+    g2 = agreement_by_item(df, n_boot=100, seed=np.random.default_rng(7))[cols]
+    pd.testing.assert_frame_equal(g1, g2)
+
+
+def test_a_generator_advances_so_successive_calls_differ():
+    df = calibration_fixture()
+    rng = np.random.default_rng(3)
+    first = agreement_by_item(df, n_boot=100, seed=rng)["alpha_ci_low"]
+    second = agreement_by_item(df, n_boot=100, seed=rng)["alpha_ci_low"]
+    assert not first.equals(second)
+
+
+def test_a_seed_that_is_not_an_int_or_generator_is_a_type_error():
+    with pytest.raises(TypeError, match="seed must be an int, a numpy Generator or None"):
+        agreement_by_item(calibration_fixture(), n_boot=20, seed="abc")
+
+
+def test_n_boot_default_comes_from_the_shared_settings(kripp_long):
+    n_boot = settings.thresholds()["n_boot"]
+    default = krippendorff_alpha(kripp_long, level="interval", seed=5)
+    explicit = krippendorff_alpha(kripp_long, level="interval", seed=5, n_boot=n_boot)
+    other = krippendorff_alpha(kripp_long, level="interval", seed=5, n_boot=n_boot + 1)
+    assert (default.ci_low, default.ci_high) == (explicit.ci_low, explicit.ci_high)
+    assert (default.ci_low, default.ci_high) != (other.ci_low, other.ci_high)

@@ -16,6 +16,8 @@ from reliability_cases import (
     with_all_missing_criterion,
 )
 
+from qa_analysis import settings
+from qa_analysis.errors import DataError
 from qa_analysis.reliability import (
     agreement_by_item,
     disagreements,
@@ -193,3 +195,60 @@ def test_disagreements_categories_set_the_scale_range():
     split_seen = disagreements(df).loc[0, "split"]
     split_full = disagreements(df, categories={"tone": [1, 2, 3, 4, 5]}).loc[0, "split"]
     assert split_seen == 1.0 and split_full == 0.25
+
+
+# --------------------------------------------------------------------------- defaults and shared scale
+def _bias_between(low: float, high: float) -> pd.DataFrame:
+    """An expert and a specialist whose mean deviation share lies in (low, high) on 1-5."""
+    n = 40
+    expert = np.tile([2.0, 3.0, 4.0, 3.0], n // 4)
+    spec = expert.copy()
+    k = int(np.ceil(low * 4 * n)) + 1  # raise k ratings by one point: share = k / (4 n)
+    assert low < k / (4 * n) < high
+    spec[:k] += 1
+    return pd.DataFrame(
+        {
+            "ticket_id": np.repeat(np.arange(n), 2),
+            "rater_id": ["x", "s"] * n,
+            "role": ["expert", "specialist"] * n,
+            "criterion": "tone",
+            "score": np.column_stack([expert, spec]).ravel(),
+        }
+    )
+
+
+def test_tolerance_default_is_the_reports_bias_flag():
+    flag = settings.thresholds()["bias_flag"]
+    df = _bias_between(flag / 2, flag)
+    kw = {"categories": [1, 2, 3, 4, 5], "confidence": None}
+    assert rater_calibration(df, **kw).loc[0, "verdict"] == "aligned"
+    assert rater_calibration(df, tolerance=flag, **kw).loc[0, "verdict"] == "aligned"
+    assert rater_calibration(df, tolerance=flag / 2, **kw).loc[0, "verdict"] == "lenient"
+
+
+def test_scale_guessed_is_a_field_of_the_calibration_table():
+    seen = rater_calibration(narrow_tone(), confidence=None)
+    full = rater_calibration(narrow_tone(), categories=[1, 2, 3, 4, 5], confidence=None)
+    assert seen["scale_guessed"].tolist() == [True] and full["scale_guessed"].tolist() == [False]
+
+
+@pytest.mark.parametrize("bad", [[], ["low", "high"], [1, np.nan]])
+def test_calibration_and_disagreements_share_one_scale_check(bad):
+    df = narrow_tone()
+    with pytest.raises(ValueError, match="categories for criterion 'tone' must be numbers"):
+        rater_calibration(df, categories={"tone": bad}, confidence=None)
+    with pytest.raises(ValueError, match="categories for criterion 'tone' must be numbers"):
+        disagreements(df, categories={"tone": bad})
+
+
+def test_data_problems_are_data_errors_and_non_frames_type_errors():
+    df = narrow_tone()
+    with pytest.raises(DataError, match="outside its scale"):
+        rater_calibration(df, categories=[0, 1], confidence=None)
+    with pytest.raises(DataError, match="needs numeric scores"):
+        disagreements(df.assign(score="x"))
+    for fn in (rater_calibration, rater_calibration_by_item, disagreements):
+        with pytest.raises(TypeError, match="must be a pandas DataFrame"):
+            fn(df.to_dict("records"))
+    with pytest.raises(TypeError, match="sets by_item=True itself"):
+        rater_calibration_by_item(df, by_item=False)

@@ -23,10 +23,12 @@ from reliability_cases import (
 )
 
 from qa_analysis import reliability as rl
+from qa_analysis.errors import DataError
 from qa_analysis.reliability import (
     Agreement,
     _engine,
     agreement_by_item,
+    alpha,
     brennan_prediger,
     cohen_kappa,
     fleiss_kappa,
@@ -180,7 +182,7 @@ def test_agreement_is_a_frozen_dataclass_convertible_to_float(kripp_long):
     assert isinstance(res, Agreement)
     assert float(res) == res.estimate
     with pytest.raises(AttributeError):
-        res.estimate = 0.0  # type: ignore[misc]
+        res.estimate = 0.0
 
 
 def test_duplicated_index_labels_make_errors_cite_positions():
@@ -252,3 +254,36 @@ def test_docstring_examples_run():
         attempted[info.name] = res.attempted
     public = {"alpha", "chance", "kappa", "icc", "tables", "calibration"}
     assert public <= set(attempted) and all(attempted[m] >= 2 for m in public), attempted
+
+
+def test_agreement_repr_is_one_readable_line(kripp_long):
+    res = krippendorff_alpha(kripp_long, level="ordinal", n_boot=200, seed=1)
+    text = repr(res)
+    assert text.startswith("Agreement(krippendorff_alpha (ordinal) = 0.815 [")
+    assert f"{res.ci_low:.3f}, {res.ci_high:.3f}]" in text
+    assert "n_units=12, n_raters=4, n_pairable=40" in text
+    assert "note='7 missing rating(s) ignored'" in text and "\n" not in text
+    bare = krippendorff_alpha(kripp_long, confidence=None)
+    assert "[" not in repr(bare)
+
+
+def test_data_problems_raise_data_error_naming_the_data():
+    df = pd.DataFrame({"ticket_id": [1, 1], "rater_id": ["a", "a"], "score": [1.0, 2.0]})
+    with pytest.raises(DataError, match=r"^data: duplicate rating"):
+        krippendorff_alpha(df)
+    with pytest.raises(DataError, match="column 'grade'"):
+        gwet_ac(df, value="grade")
+
+
+@pytest.mark.parametrize("name", list(EVERY_COEFFICIENT))
+def test_non_dataframe_input_is_a_type_error_for_every_coefficient(name):
+    rows = [{"ticket_id": 1, "rater_id": "a", "score": 1.0}]
+    with pytest.raises(TypeError, match="must be a pandas DataFrame"):
+        EVERY_COEFFICIENT[name](rows)
+
+
+def test_every_public_name_is_reachable_from_the_package():
+    for name in rl.__all__:
+        assert getattr(rl, name) is not None, name
+    assert rl.krippendorff_alpha is alpha.krippendorff_alpha
+    assert rl.rater_calibration.__module__ == "qa_analysis.reliability.calibration"

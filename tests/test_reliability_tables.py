@@ -18,6 +18,7 @@ from reliability_cases import (
 )
 
 from qa_analysis import reliability as rl
+from qa_analysis import settings
 from qa_analysis.reliability import (
     agreement_by_item,
     agreement_over_sessions,
@@ -95,7 +96,7 @@ def test_agreement_by_item_has_one_row_per_criterion_with_intervals_and_verdicts
         df[df.criterion == "tone"], level="ordinal", confidence=None
     ).estimate
     assert t.loc[0, "alpha"] == pytest.approx(single)
-    assert set(t["verdict"]) <= {"reliable", "tentative", "unreliable", "undefined"}
+    assert t["verdict"].tolist() == [alpha_verdict(a) for a in t["alpha"]]
 
 
 def test_alpha_verdict_bands_follow_krippendorff():
@@ -114,7 +115,10 @@ def test_agreement_over_sessions_lists_sessions_in_date_order():
     df["session_date"] = pd.to_datetime(np.where(df["ticket_id"] < 15, "2026-02-01", "2026-01-01"))
     t = agreement_over_sessions(df, confidence=None)
     assert t["session_id"].drop_duplicates().tolist() == ["s1", "s2"]
-    assert len(t) == 4 and "mean_alpha" in t
+    assert len(t) == 4
+    per_session = t.groupby("session_id")["alpha"].mean()
+    for sid, mean_alpha in t.groupby("session_id")["mean_alpha"].first().items():
+        assert mean_alpha == pytest.approx(per_session[sid])
 
 
 def test_demo_ambiguous_criterion_has_the_lowest_alpha(demo_data):
@@ -188,3 +192,56 @@ def test_per_item_errors_cite_positions_in_the_whole_table():
         ValueError, match=r"criterion='c2', rater_id='a' occurs 2 times \(rows at positions 2, 3"
     ):
         rater_calibration(df, confidence=None)
+
+
+# --------------------------------------------------------------------------- thresholds and fields
+def test_alpha_bands_default_to_the_shared_settings_and_can_be_passed():
+    th = settings.thresholds()
+    just_below = th["alpha_reliable"] - 1e-6
+    assert alpha_verdict(th["alpha_reliable"]) == "reliable"
+    assert alpha_verdict(just_below) == "tentative"
+    assert alpha_verdict(th["alpha_tentative"] - 1e-6) == "unreliable"
+    assert alpha_verdict(0.85, alpha_reliable=0.9, alpha_tentative=0.85) == "tentative"
+    with pytest.raises(ValueError, match="must not exceed"):
+        alpha_verdict(0.5, alpha_reliable=0.6, alpha_tentative=0.7)
+
+
+def test_agreement_by_item_verdicts_use_the_thresholds_passed():
+    df = calibration_fixture()
+    t = agreement_by_item(df, confidence=None)
+    assert t["verdict"].tolist() == [alpha_verdict(a) for a in t["alpha"]]
+    low = float(t["alpha"].min()) - 0.01  # every alpha at or above: all reliable
+    lax = agreement_by_item(df, confidence=None, alpha_reliable=low, alpha_tentative=low)
+    assert (lax["verdict"] == "reliable").all() and (t["verdict"] != "reliable").any()
+    s = agreement_over_sessions(
+        df.assign(session_id="s"),
+        date=None,
+        confidence=None,
+        alpha_reliable=low,
+        alpha_tentative=low,
+    )
+    assert s["verdict"].tolist() == lax["verdict"].tolist()
+
+
+def test_tables_name_interval_columns_after_their_statistic():
+    t = agreement_by_item(calibration_fixture(), n_boot=50)
+    for stat in ("alpha", "gwet", "percent_agreement"):
+        assert (t[f"{stat}_ci_low"] <= t[stat]).all() and (t[stat] <= t[f"{stat}_ci_high"]).all()
+    assert not any(c.startswith("percent_ci") for c in t.columns)
+
+
+def test_guessed_level_and_scale_are_fields_not_only_words_in_the_note():
+    guessed = agreement_by_item(narrow_tone(), confidence=None)
+    assert guessed[["level_guessed", "scale_guessed"]].iloc[0].tolist() == [True, True]
+    given = agreement_by_item(
+        narrow_tone(), levels="ordinal", categories=[1, 2, 3, 4, 5], confidence=None
+    )
+    assert given[["level_guessed", "scale_guessed"]].iloc[0].tolist() == [False, False]
+    assert given.loc[0, "note"] == ""
+
+
+def test_non_dataframe_input_is_a_type_error():
+    rows = calibration_fixture().to_dict("records")
+    for fn in (agreement_by_item, agreement_over_sessions):
+        with pytest.raises(TypeError, match="must be a pandas DataFrame"):
+            fn(rows)
