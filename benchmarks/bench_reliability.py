@@ -91,7 +91,7 @@ def main() -> None:
     ]:
         df1 = df if ids == "str" else df_int
         t_ours, ours = best_of(
-            lambda lv=level, d=df1: rl.krippendorff_alpha(d, level=lv, ci=None), reps
+            lambda lv=level, d=df1: rl.krippendorff_alpha(d, level=lv, confidence=None), reps
         )
 
         def peer(lv=level, d=df1):
@@ -108,9 +108,14 @@ def main() -> None:
 
     # 2. bootstrap cost relative to the point estimate
     for level in ("nominal", "interval"):
-        t_point, _ = best_of(lambda lv=level: rl.krippendorff_alpha(df, level=lv, ci=None), reps)
+        t_point, _ = best_of(
+            lambda lv=level: rl.krippendorff_alpha(df, level=lv, confidence=None), reps
+        )
         t_boot, res = best_of(
-            lambda lv=level: rl.krippendorff_alpha(df, level=lv, ci=0.95, n_boot=1000, seed=1), reps
+            lambda lv=level: rl.krippendorff_alpha(
+                df, level=lv, confidence=0.95, n_boot=1000, seed=1
+            ),
+            reps,
         )
         ratio = t_boot / t_point
         print(
@@ -136,7 +141,7 @@ def main() -> None:
     )
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tracemalloc.start()
-    t3, res3 = best_of(lambda: rl.krippendorff_alpha(df3, level="interval", ci=None), 1)
+    t3, res3 = best_of(lambda: rl.krippendorff_alpha(df3, level="interval", confidence=None), 1)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -147,7 +152,7 @@ def main() -> None:
         f"(goal < 2 s and < 1 GB: {verdict(ok)}); alpha {res3.estimate:.4f}"
     )
     tb, resb = best_of(
-        lambda: rl.krippendorff_alpha(df3, level="interval", ci=0.95, n_boot=1000), 1
+        lambda: rl.krippendorff_alpha(df3, level="interval", confidence=0.95, n_boot=1000), 1
     )
     print(
         f"    (info) same with a 1000-resample interval (unit resampling): {tb:6.3f} s, "
@@ -168,7 +173,7 @@ def main() -> None:
     calib = pd.concat(frames, ignore_index=True)
     levels = {f"c{i:02d}": ("nominal" if i % 3 == 0 else "ordinal") for i in range(15)}
     t4, tab = best_of(
-        lambda: rl.agreement_by_item(calib, levels=levels, ci=0.95, n_boot=1000), reps
+        lambda: rl.agreement_by_item(calib, levels=levels, confidence=0.95, n_boot=1000), reps
     )
     print(
         f"[4] agreement_by_item, 15 criteria x 200 tickets x 10 raters, 95% CIs (1000 resamples): "
