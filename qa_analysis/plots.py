@@ -279,7 +279,7 @@ def rater_bias(
     >>> r = pd.DataFrame({"rater_id": ["R-1", "R-2"], "deviation_share": [0.2, -0.1],
     ...                   "deviation_share_ci_low": [0.1, -0.2], "deviation_share_ci_high": [0.3, 0.0],
     ...                   "verdict": ["lenient", "aligned"]})
-    >>> [x.get_text() for x in rater_bias(r, bias_flag=0.1).axes[0].get_yticklabels()]
+    >>> [x.get_text() for x in rater_bias(r, bias_flag=0.15).axes[0].get_yticklabels()]
     ['R-2', 'R-1']
     """
     if _is_empty(raters):

@@ -148,8 +148,8 @@ def target_spec(targets: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
     Examples
     --------
-    >>> target_spec({"critical_rate": 0.02, "alpha": None})
-    {'critical_rate': {'target': 0.02, 'direction': 'max'}}
+    >>> target_spec({"critical_rate": 0.05, "alpha": None})
+    {'critical_rate': {'target': 0.05, 'direction': 'max'}}
     """
     return {
         k: {"target": float(v), "direction": TARGET_DIRECTIONS.get(k, "min")}

@@ -3,14 +3,14 @@
 Every sentence the reports show rounds the library's numbers through these
 helpers, so that a number reads the same in every section: ``fmt_ci`` for an
 estimate with its interval, :func:`display_table` for a small rounded table,
-:func:`bar` for Krippendorff's notation of a threshold (``.667``).
+:func:`bar` for Krippendorff's notation of a threshold (``.750``).
 
 Examples
 --------
 >>> fmt_ci(0.8125, 0.78, 0.842, digits=1, pct=True)
 '81.2% [78.0%, 84.2%]'
->>> bar(0.667)
-'.667'
+>>> bar(0.75)
+'.750'
 """
 
 from __future__ import annotations
@@ -122,12 +122,12 @@ def sentence(text: str | None) -> str:
 
 
 def bar(t: float) -> str:
-    """A threshold in Krippendorff's notation: ``0.667 -> ".667"``.
+    """A threshold in Krippendorff's notation: ``0.75 -> ".750"``.
 
     Examples
     --------
-    >>> bar(0.667), bar(0.8), bar(1.0)
-    ('.667', '.800', '1.000')
+    >>> bar(0.75), bar(0.9), bar(1.0)
+    ('.750', '.900', '1.000')
     """
     s = f"{float(t):.3f}"
     return s[1:] if s.startswith("0.") else s
