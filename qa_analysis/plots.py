@@ -1,11 +1,17 @@
 """seaborn figures for the reports, each a function returning a matplotlib Figure.
 
 Every function takes the table produced by the library (or by
-:mod:`qa_analysis.report_content`) and returns a new
+:mod:`qa_analysis.report`) and returns a new
 :class:`matplotlib.figure.Figure`. Nothing here changes global state: no
 ``plt.show()``, no style or rcParams changes at import, no figure is closed
-(the caller owns the returned figure; in a notebook the inline backend shows
-it when it is the cell's value or displayed with ``IPython.display``).
+(the caller owns the returned figure). The figures are :class:`ReportFigure`
+objects, which carry a PNG representation: in Jupyter a figure that is a
+cell's value (or passed to ``IPython.display.display``) shows as an image
+without ``%matplotlib inline`` and without changing the matplotlib backend.
+
+Thresholds drawn on the figures (alpha bands, the bias flag) are arguments;
+left at ``None`` they are the values of ``params/defaults.yaml``
+(:mod:`qa_analysis.settings`).
 
 Empty input: every function returns an *empty-state* figure (the axes hidden
 and a centred message such as "No calibration sessions this month") rather
@@ -18,6 +24,7 @@ to keep the rendered HTML small.
 
 from __future__ import annotations
 
+import io
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,10 +36,12 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from qa_analysis import settings
 from qa_analysis._checks import require_columns as _require
 
 __all__ = [
     "EMPTY_LABEL",
+    "ReportFigure",
     "agreement_forest",
     "audits_per_agent",
     "breakdown",
@@ -65,8 +74,10 @@ _STATUS_COLORS = {"met": "#2a9d8f", "at risk": "#e9c46a", "missed": "#e76f51"}
 
 @contextmanager
 def _quiet_seaborn() -> Iterator[None]:
-    """Silence the matplotlib 3.11 deprecation warnings seaborn 0.13.2 triggers (``vert=``,
-    ``Colormap.set_bad``) for one call; other warnings pass.
+    """Silence seaborn's matplotlib deprecation warnings for one call.
+
+    seaborn 0.13.2 triggers matplotlib 3.11 deprecations (``vert=``,
+    ``Colormap.set_bad``); other warnings pass.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -74,8 +85,38 @@ def _quiet_seaborn() -> Iterator[None]:
         yield
 
 
+class ReportFigure(Figure):
+    """A matplotlib Figure that displays itself in Jupyter (a PNG repr).
+
+    IPython shows an object with ``_repr_png_`` as an image, so a figure
+    returned by this module displays in a notebook whatever the matplotlib
+    backend, with no ``%matplotlib inline``. Everything else is a plain
+    :class:`matplotlib.figure.Figure`.
+
+    Examples
+    --------
+    >>> fig = ReportFigure(figsize=(2, 1))
+    >>> fig._repr_png_()[1:4]
+    b'PNG'
+    """
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", bbox_inches="tight")
+        return buf.getvalue()
+
+    def __repr__(self) -> str:
+        w, h = self.get_size_inches()
+        return f"<ReportFigure {w:g}x{h:g} in, {len(self.axes)} axes>"
+
+
+def _thresholds(thresholds: Mapping[str, float] | None) -> dict[str, float]:
+    """The alpha bands: ``thresholds`` over ``params/defaults.yaml``."""
+    return {**settings.thresholds(), **(thresholds or {})}
+
+
 def _figure(figsize: tuple[float, float]) -> tuple[Figure, Any]:
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = ReportFigure(figsize=figsize, layout="constrained")
     ax = fig.add_subplot()
     return fig, ax
 
@@ -127,8 +168,8 @@ def agreement_forest(
         Output of :func:`qa_analysis.reliability.agreement_by_item` (``alpha,
         alpha_ci_low, alpha_ci_high, verdict``, optionally ``gwet`` and a label column).
     thresholds : mapping, optional
-        ``alpha_tentative`` and ``alpha_reliable`` (defaults .667 and .800),
-        drawn as dashed vertical lines.
+        ``alpha_tentative`` and ``alpha_reliable`` (default: the values of
+        ``params/defaults.yaml``), drawn as dashed vertical lines.
     label : str
         Column naming the criteria (falls back to ``criterion``).
     show_gwet : bool
@@ -151,7 +192,7 @@ def agreement_forest(
     if _is_empty(by_item):
         return _empty("No calibration ratings this month: no agreement to show")
     _require(by_item, ["alpha", "alpha_ci_low", "alpha_ci_high"], "agreement_forest")
-    th = {"alpha_tentative": 0.667, "alpha_reliable": 0.8, **(thresholds or {})}
+    th = _thresholds(thresholds)
     lab = label if label in by_item else "criterion"
     d = by_item.sort_values("alpha", kind="stable", na_position="first").reset_index(drop=True)
     d = d.assign(
@@ -223,7 +264,8 @@ def rater_bias(
     value : str
         ``deviation_share`` (share of the scale range, plotted as %) or ``deviation``.
     bias_flag : float, optional
-        Tolerance lines at +-``bias_flag``.
+        Tolerance lines at +-``bias_flag`` (default: ``thresholds.bias_flag``
+        of ``params/defaults.yaml``; 0 draws none).
 
     Returns
     -------
@@ -237,7 +279,7 @@ def rater_bias(
     >>> r = pd.DataFrame({"rater_id": ["R-1", "R-2"], "deviation_share": [0.2, -0.1],
     ...                   "deviation_share_ci_low": [0.1, -0.2], "deviation_share_ci_high": [0.3, 0.0],
     ...                   "verdict": ["lenient", "aligned"]})
-    >>> [x.get_text() for x in rater_bias(r, bias_flag=0.1).axes[0].get_yticklabels()]
+    >>> [x.get_text() for x in rater_bias(r, bias_flag=0.15).axes[0].get_yticklabels()]
     ['R-2', 'R-1']
     """
     if _is_empty(raters):
@@ -271,6 +313,8 @@ def rater_bias(
         palette={k: v for k, v in _BIAS_COLORS.items() if k in set(d["_verdict"])},
     )
     ax.axvline(0, color="black", lw=1)
+    if bias_flag is None:
+        bias_flag = float(settings.thresholds()["bias_flag"])
     if bias_flag:
         for s in (-bias_flag, bias_flag):
             ax.axvline(s, ls="--", color="#999999", lw=1)
@@ -370,7 +414,8 @@ def drift(
         Output of :func:`qa_analysis.reliability.agreement_over_sessions`
         (``session_id, session_date, criterion, alpha, mean_alpha``).
     thresholds : mapping, optional
-        Band lines (``alpha_tentative``, ``alpha_reliable``).
+        Band lines (``alpha_tentative``, ``alpha_reliable``; default: the
+        values of ``params/defaults.yaml``).
     highlight : sequence of str
         Criteria (``criterion`` ids) to draw as their own lines.
 
@@ -390,7 +435,7 @@ def drift(
     if _is_empty(table):
         return _empty("No calibration sessions in the history window")
     _require(table, ["session_id", date, "criterion", "alpha", "mean_alpha"], "drift")
-    th = {"alpha_tentative": 0.667, "alpha_reliable": 0.8, **(thresholds or {})}
+    th = _thresholds(thresholds)
     per = table.groupby("session_id", sort=False).agg(d=(date, "first"), a=("mean_alpha", "first"))
     per = per.sort_values("d", kind="stable")
     fig, ax = _figure(figsize)
@@ -531,6 +576,7 @@ def pareto(
     *,
     label: str = "name",
     top: int | None = 12,
+    share: float = 0.8,
     figsize: tuple[float, float] = (8, 4),
 ) -> Figure:
     """Pareto chart of criterion fails: bars by count, line for the cumulative share.
@@ -541,12 +587,14 @@ def pareto(
         Output of :func:`qa_analysis.scorecard.criterion_rates` (sorted by fails).
     top : int, optional
         Show the first ``top`` criteria.
+    share : float
+        Cumulative share drawn as a guide (the Pareto principle's 80%).
 
     Returns
     -------
     Figure
         Bars (critical criteria in red) on the left axis and the cumulative
-        share of fails on a twin right axis with an 80% guide.
+        share of fails on a twin right axis with a guide at ``share``.
 
     Examples
     --------
@@ -572,7 +620,7 @@ def pareto(
     ax.set_ylabel("Fails")
     ax2 = ax.twinx()
     ax2.plot(xs, d["cum_share"].to_numpy(float), color="#264653", marker="o", lw=1.5)
-    ax2.axhline(0.8, color="#999999", ls=":", lw=1)
+    ax2.axhline(share, color="#999999", ls=":", lw=1)
     ax2.set_ylim(0, 1.05)
     ax2.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax2.set_ylabel("Cumulative share of fails")
@@ -860,7 +908,7 @@ def region_comparison(
     Parameters
     ----------
     status : DataFrame
-        Output of :func:`qa_analysis.report_content.region_targets` (long:
+        Output of :func:`qa_analysis.report.overview.region_targets` (long:
         ``region, kpi, label, value, ci_low, ci_high, target, status``).
     kpis : sequence of str
         KPIs to show, one panel each.
@@ -885,7 +933,7 @@ def region_comparison(
     kp = [k for k in kpis if k in set(status["kpi"])]
     if not kp:
         return _empty("None of the requested KPIs is in the table")
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = ReportFigure(figsize=figsize, layout="constrained")
     axes = fig.subplots(1, len(kp), squeeze=False)[0]
     regions = list(pd.unique(status["region"]))
     for ax, k in zip(axes, kp, strict=True):

@@ -15,7 +15,7 @@ import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
-from qa_analysis import plots
+from qa_analysis import plots, settings
 
 
 def empty_text(fig: Figure) -> str | None:
@@ -86,15 +86,47 @@ def test_figures_do_not_touch_pyplot_or_global_style(by_item):
     assert dict(matplotlib.rcParams) == before
 
 
+def vertical_lines(ax) -> list[float]:
+    return sorted(line.get_xdata()[0] for line in ax.lines if len(set(line.get_xdata())) == 1)
+
+
 def test_agreement_forest_points_intervals_and_threshold_lines(by_item):
     fig = plots.agreement_forest(
-        by_item, thresholds={"alpha_tentative": 0.667, "alpha_reliable": 0.8}
+        by_item, thresholds={"alpha_tentative": 0.6, "alpha_reliable": 0.75}
     )
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Empathy", "Tone", "Greeting"]
     assert n_points(ax) == 6  # alpha points + Gwet diamonds
-    xs = sorted(line.get_xdata()[0] for line in ax.lines if len(set(line.get_xdata())) == 1)
-    assert xs == pytest.approx([0.667, 0.8])
+    assert vertical_lines(ax) == pytest.approx([0.6, 0.75])
+
+
+def test_agreement_forest_default_bands_are_the_settings(by_item):
+    th = settings.thresholds()
+    ax = plots.agreement_forest(by_item).axes[0]
+    assert vertical_lines(ax) == pytest.approx([th["alpha_tentative"], th["alpha_reliable"]])
+
+
+def test_drift_default_bands_are_the_settings():
+    th = settings.thresholds()
+    d = pd.DataFrame(
+        {
+            "session_id": ["s1", "s2"],
+            "session_date": pd.to_datetime(["2026-09-03", "2026-09-17"]),
+            "criterion": "tone",
+            "alpha": [0.6, 0.7],
+            "mean_alpha": [0.6, 0.7],
+        }
+    )
+    ax = plots.drift(d).axes[0]
+    ys = sorted(line.get_ydata()[0] for line in ax.lines if len(set(line.get_ydata())) == 1)
+    assert ys == pytest.approx([th["alpha_tentative"], th["alpha_reliable"]])
+
+
+def test_rater_bias_default_flag_lines_are_the_settings(raters):
+    flag = settings.thresholds()["bias_flag"]
+    ax = plots.rater_bias(raters).axes[0]
+    assert vertical_lines(ax) == pytest.approx([-flag, 0.0, flag])
+    assert vertical_lines(plots.rater_bias(raters, bias_flag=0).axes[0]) == [0.0]
 
 
 def test_rater_bias_orders_severe_to_lenient(raters):
@@ -264,10 +296,21 @@ def test_missing_column_names_the_column(by_item):
         plots.agreement_forest(by_item.drop(columns="alpha_ci_low"))
 
 
-def test_figures_render_to_png(chart, tmp_path):
+def test_figures_display_as_png_in_ipython_without_the_inline_backend(chart):
+    from IPython.core.formatters import DisplayFormatter
+
     fig = plots.control_chart(chart)
-    fig.savefig(tmp_path / "c.png")
-    assert (tmp_path / "c.png").stat().st_size > 1000
+    data, _ = DisplayFormatter().format(fig)
+    png = data["image/png"]
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # the PNG is the figure: its pixel size is the figure's size at its dpi (tight bbox)
+    width = int.from_bytes(png[16:20], "big")
+    assert 0.8 * fig.get_figwidth() * fig.dpi <= width <= 1.05 * fig.get_figwidth() * fig.dpi
+    assert matplotlib.get_backend().lower() == "agg"  # the backend is untouched
+
+
+def test_figure_repr_is_short(chart):
+    assert repr(plots.control_chart(chart)) == "<ReportFigure 8x3.8 in, 1 axes>"
 
 
 def test_audits_per_agent_counts_agents_per_audit_count_with_target_and_plan():

@@ -1129,7 +1129,8 @@ def test_real_index_kpis_equal_the_library_on_the_same_data(real_run):
     """The headline KPIs in index.html are the ones the library computes directly from the
     same demo data: the notebooks add no arithmetic of their own."""
     from qa_analysis import io, reliability
-    from qa_analysis import report_content as rc
+    from qa_analysis.report import calibration as rc
+    from qa_analysis.report.data import report_window
     from qa_analysis.scorecard import Scorecard, score_evaluations
 
     root, result = real_run
@@ -1158,8 +1159,8 @@ def test_real_index_kpis_equal_the_library_on_the_same_data(real_run):
     res = rc.calibration_results(
         cal,
         sc,
-        rc.report_window(result.period, params["history_months"]),
-        thresholds={**rc.DEFAULT_THRESHOLDS, **params["thresholds"]},
+        report_window(result.period, params["history_months"]),
+        thresholds=params["thresholds"],
         seed=params["seed"],
         region="EU",
     )

@@ -1,0 +1,749 @@
+"""The calibration report: agreement per criterion, raters against the reference, drift.
+
+:func:`calibration_results` runs the analyses for one region and month;
+the ``*_sentence`` / ``*_markdown`` functions phrase its numbers, the
+``*_table`` functions shape its tables for display and
+:func:`calibration_kpis` writes its headline KPIs. Fixed explanations (what
+alpha is, the kappa paradox) live in the notebook's markdown cells; these
+functions return only sentences with computed numbers.
+
+Thresholds (alpha bands, bias flag, resamples) default to
+``params/defaults.yaml`` (:func:`qa_analysis.report.data.resolve_thresholds`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qa_analysis import reliability as rel
+from qa_analysis import settings
+from qa_analysis import trends as tr
+from qa_analysis.report.data import Window, in_window, resolve_thresholds
+from qa_analysis.report.formatting import ShortRepr, bar, fmt, fmt_ci, is_finite, json_number
+from qa_analysis.scorecard import Scorecard
+
+__all__ = [
+    "CalibrationResults",
+    "agreement_markdown",
+    "agreement_sentence",
+    "agreement_table",
+    "calibration_kpis",
+    "calibration_results",
+    "drift_sentence",
+    "kappa_paradox_markdown",
+    "participation_sentence",
+    "rater_markdown",
+    "rater_table",
+    "split_markdown",
+    "verdict",
+]
+
+Seed = int | None
+
+
+def verdict(alpha: Any, thresholds: Mapping[str, Any] | None = None) -> str:
+    """Krippendorff's bands with the report's thresholds.
+
+    ``reliable`` at or above ``alpha_reliable``, ``tentative`` at or above
+    ``alpha_tentative``, else ``unreliable``; ``undefined`` for NaN. The
+    thresholds default to ``params/defaults.yaml``.
+
+    References
+    ----------
+    .. [1] Krippendorff, K. (2004). Content Analysis: An Introduction to Its
+       Methodology (2nd ed.), p. 241. Sage.
+
+    Examples
+    --------
+    >>> verdict(0.7, {"alpha_tentative": 0.6, "alpha_reliable": 0.9})
+    'tentative'
+    >>> verdict(0.7, {"alpha_tentative": 0.75, "alpha_reliable": 0.9}), verdict(float("nan"))
+    ('unreliable', 'undefined')
+    """
+    th = resolve_thresholds(thresholds)
+    if not is_finite(alpha):
+        return "undefined"
+    a = float(alpha)
+    return (
+        "reliable"
+        if a >= th["alpha_reliable"]
+        else "tentative"
+        if a >= th["alpha_tentative"]
+        else "unreliable"
+    )
+
+
+def _names(scorecard: Scorecard | None) -> dict[str, str]:
+    return {c.id: c.name for c in scorecard} if scorecard is not None else {}
+
+
+@dataclass(frozen=True, repr=False)
+class CalibrationResults(ShortRepr):
+    """Everything the calibration report shows, for one region and month.
+
+    Attributes
+    ----------
+    sessions : DataFrame
+        Sessions in the month: ``session_id, session_date, tickets, raters,
+        specialists, experts``.
+    roles : DataFrame
+        ``role, raters`` (distinct raters per role in the month).
+    by_item : DataFrame
+        :func:`qa_analysis.reliability.agreement_by_item` on the month's
+        ratings plus ``name`` and ``verdict`` (with the report's thresholds).
+    raters : DataFrame
+        :func:`qa_analysis.reliability.rater_calibration` (tolerance =
+        ``thresholds["bias_flag"]``).
+    heatmap : DataFrame
+        :func:`qa_analysis.reliability.rater_calibration_by_item` (no CIs).
+    split : DataFrame
+        :func:`qa_analysis.reliability.disagreements`, the ``top`` tickets.
+    drift : DataFrame
+        :func:`qa_analysis.reliability.agreement_over_sessions` over the
+        history window and the month (no CIs): one row per session x criterion.
+    drift_trend : qa_analysis.trends.Trend
+        Mann-Kendall test on the sessions' mean alpha.
+    n_ratings : int
+        Scored ratings in the month (N/A left out).
+    n_ratings_total : int
+        Every rating row in the month, N/A included.
+    n_na : int
+        N/A ratings (criterion not applicable), left out of every statistic;
+        :func:`qa_analysis.reliability.agreement_by_item` counts them per
+        criterion in ``by_item["note"]``.
+    n_no_reference : int
+        Scored ratings that could be compared with no reference (no expert
+        rating of the same ticket and criterion; with no expert, no other
+        rater), left out of ``raters``.
+    n_compared : int
+        Ratings compared with the reference in ``raters`` (sum of its ``n_ratings``).
+    """
+
+    region: str | None
+    window: Window
+    thresholds: dict[str, float]
+    n_ratings: int
+    sessions: pd.DataFrame
+    roles: pd.DataFrame
+    by_item: pd.DataFrame
+    raters: pd.DataFrame
+    heatmap: pd.DataFrame
+    split: pd.DataFrame
+    drift: pd.DataFrame
+    drift_trend: tr.Trend
+    names: dict[str, str] = field(default_factory=dict)
+    n_ratings_total: int = 0
+    n_na: int = 0
+    n_no_reference: int = 0
+    n_compared: int = 0
+
+    @property
+    def empty(self) -> bool:
+        """True when the month has no calibration ratings."""
+        return self.n_ratings == 0
+
+    @property
+    def n_sessions(self) -> int:
+        """Sessions held in the month."""
+        return len(self.sessions)
+
+    @property
+    def n_tickets(self) -> int:
+        """Tickets discussed in the month (a ticket in two sessions counts twice)."""
+        return int(self.sessions["tickets"].sum()) if len(self.sessions) else 0
+
+    @property
+    def n_raters(self) -> int:
+        """Distinct raters in the month (summed over roles)."""
+        return int(self.roles["raters"].sum()) if len(self.roles) else 0
+
+    @property
+    def worst_criterion(self) -> str | None:
+        """Criterion id with the lowest alpha this month (None without ratings)."""
+        if len(self.by_item) == 0 or not np.isfinite(self.by_item["alpha"].to_numpy(float)).any():
+            return None
+        return str(self.by_item.loc[self.by_item["alpha"].idxmin(), "criterion"])
+
+
+def calibration_results(
+    calibration: pd.DataFrame,
+    scorecard: Scorecard,
+    window: Window,
+    *,
+    thresholds: Mapping[str, Any] | None = None,
+    seed: Seed = None,
+    top: int = 10,
+    region: str | None = None,
+) -> CalibrationResults:
+    """Run the calibration report's analyses on the month (and the history for drift).
+
+    Parameters
+    ----------
+    calibration : DataFrame
+        Calibration ratings covering at least the window (rows outside it are ignored).
+    scorecard : Scorecard
+        Levels of measurement, scales and names of the criteria.
+    window : Window
+        Report month and history (:func:`report_window`).
+    thresholds : mapping, optional
+        ``alpha_reliable``, ``alpha_tentative``, ``bias_flag`` (share of the
+        scale range from which a rater counts as lenient / severe) and
+        ``n_boot`` (bootstrap resamples); missing keys take
+        ``params/defaults.yaml``.
+    seed : int or None
+        Seed of every bootstrap interval; None takes the ``seed`` of
+        ``params/defaults.yaml``.
+    top : int
+        Length of the discussion list.
+
+    Returns
+    -------
+    CalibrationResults
+        Empty tables (and ``empty`` True) when the month has no ratings.
+
+    Notes
+    -----
+    Agreement is computed per criterion at the criterion's level of
+    measurement (Krippendorff's alpha; Gwet's AC1 for nominal, AC2 with
+    ordinal weights for ordinal criteria; percent agreement), with percentile
+    bootstrap intervals resampling tickets. Each session is a separate
+    reliability study for the drift chart.
+
+    References
+    ----------
+    .. [1] Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability.
+    .. [2] Gwet, K. L. (2014). Handbook of Inter-Rater Reliability, 4th ed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from qa_analysis.scorecard import Scorecard
+    >>> sc = Scorecard.from_dict({"criteria": [{"id": "tone", "scale": [1, 2, 3, 4, 5]}]})
+    >>> cal = pd.DataFrame({"session_id": "s1", "session_date": pd.Timestamp("2026-10-08"),
+    ...     "ticket_id": [t for t in ("t1", "t2", "t3", "t4") for _ in range(3)],
+    ...     "rater_id": ["x", "a", "b"] * 4, "role": ["expert", "specialist", "specialist"] * 4,
+    ...     "criterion": "tone", "score": [3, 4, 3, 5, 5, 5, 2, 3, 2, 4, 5, 4.0]})
+    >>> from qa_analysis.report.data import report_window
+    >>> res = calibration_results(cal, sc, report_window("2026-10", 0), thresholds={"n_boot": 50})
+    >>> res.n_sessions, res.n_raters, res.worst_criterion
+    (1, 3, 'tone')
+    >>> res.raters[["rater_id", "deviation", "verdict"]]
+      rater_id  deviation  verdict
+    0        a       0.75  lenient
+    1        b       0.00  aligned
+    """
+    th = resolve_thresholds(thresholds)
+    n_boot = int(th["n_boot"])
+    if seed is None:
+        seed = int(settings.defaults()["seed"])
+    names = _names(scorecard)
+    month_all = in_window(calibration, "session_date", window.start, window.end)
+    hist = in_window(calibration, "session_date", window.history_start, window.end)
+    n_total = len(month_all)
+    n_na = int(month_all["score"].isna().sum()) if n_total else 0
+    month = month_all.loc[month_all["score"].notna()] if n_total else month_all
+    empty_trend = tr.mann_kendall([])
+    if len(month) == 0:
+        e = pd.DataFrame()
+        drift = _drift(hist, scorecard) if len(hist) else e
+        trend = _drift_trend(drift) if len(drift) else empty_trend
+        return CalibrationResults(
+            region=region,
+            window=window,
+            thresholds=th,
+            n_ratings=0,
+            sessions=pd.DataFrame(
+                columns=[
+                    "session_id",
+                    "session_date",
+                    "tickets",
+                    "raters",
+                    "specialists",
+                    "experts",
+                ]
+            ),
+            roles=pd.DataFrame(columns=["role", "raters"]),
+            by_item=e,
+            raters=e,
+            heatmap=e,
+            split=e,
+            drift=drift,
+            drift_trend=trend,
+            names=names,
+            n_ratings_total=n_total,
+            n_na=n_na,
+        )
+    # a ticket discussed in two sessions is two units
+    month_all = month_all.assign(
+        unit=month_all["session_id"].astype(str) + " / " + month_all["ticket_id"].astype(str)
+    )
+    month = month_all.loc[month_all["score"].notna()]
+    role = month["role"].astype(str)
+    sessions = (
+        month.assign(
+            _spec=month["rater_id"].where(role == "specialist"),
+            _exp=month["rater_id"].where(role == "expert"),
+        )
+        .groupby("session_id", sort=False)
+        .agg(
+            session_date=("session_date", "min"),
+            tickets=("ticket_id", "nunique"),
+            raters=("rater_id", "nunique"),
+            specialists=("_spec", "nunique"),
+            experts=("_exp", "nunique"),
+        )
+        .reset_index()
+        .sort_values("session_date", kind="stable")
+        .reset_index(drop=True)
+    )
+    roles = month.groupby("role", sort=True)["rater_id"].nunique().rename("raters").reset_index()
+    # N/A rows included: agreement_by_item ignores them and counts them in its note
+    by_item = rel.agreement_by_item(
+        month_all, scorecard=scorecard, unit="unit", n_boot=n_boot, seed=seed
+    )
+    by_item.insert(1, "name", by_item["criterion"].map(names).fillna(by_item["criterion"]))
+    by_item["verdict"] = [verdict(a, th) for a in by_item["alpha"]]
+    raters = rel.rater_calibration(
+        month,
+        scorecard=scorecard,
+        unit="unit",
+        tolerance=float(th["bias_flag"]),
+        n_boot=n_boot,
+        seed=seed,
+    )
+    raters = raters.sort_values("deviation_share", ascending=False, kind="stable").reset_index(
+        drop=True
+    )
+    # ratings that were candidates for a comparison: everyone's but the expert's (the
+    # reference), or everyone's when there is no expert (consensus of the others)
+    is_expert = month["role"].astype(str) == "expert"
+    n_candidates = int((~is_expert).sum()) if is_expert.any() else len(month)
+    n_compared = int(raters["n_ratings"].sum()) if len(raters) else 0
+    heat = rel.rater_calibration_by_item(
+        month, scorecard=scorecard, unit="unit", ci=None, tolerance=float(th["bias_flag"])
+    )
+    heat["name"] = heat["criterion"].map(names).fillna(heat["criterion"])
+    split = rel.disagreements(month, scorecard=scorecard, unit="unit", top=top)
+    if len(split):
+        parts = split["unit"].str.split(" / ", n=1, expand=True)
+        split.insert(1, "session_id", parts[0])
+        split.insert(2, "ticket_id", parts[1])
+        split = split.drop(columns="unit")
+        split.insert(
+            split.columns.get_loc("most_split") + 1,
+            "most_split_name",
+            split["most_split"].map(names),
+        )
+    drift = _drift(hist, scorecard)
+    return CalibrationResults(
+        region=region,
+        window=window,
+        thresholds=th,
+        n_ratings=len(month),
+        sessions=sessions,
+        roles=roles,
+        by_item=by_item,
+        raters=raters,
+        heatmap=heat,
+        split=split,
+        drift=drift,
+        drift_trend=_drift_trend(drift),
+        names=names,
+        n_ratings_total=n_total,
+        n_na=n_na,
+        n_no_reference=max(n_candidates - n_compared, 0),
+        n_compared=n_compared,
+    )
+
+
+def _drift(hist: pd.DataFrame, scorecard: Scorecard) -> pd.DataFrame:
+    hist = hist.loc[hist["score"].notna()] if len(hist) else hist
+    if len(hist) == 0:
+        return pd.DataFrame()
+    out = rel.agreement_over_sessions(hist, scorecard=scorecard, ci=None)
+    out["name"] = out["criterion"].map(_names(scorecard)).fillna(out["criterion"])
+    return out
+
+
+def _drift_trend(drift: pd.DataFrame) -> tr.Trend:
+    if len(drift) == 0:
+        return tr.mann_kendall([])
+    per = drift.groupby("session_id", sort=False)["mean_alpha"].first()
+    return tr.mann_kendall(per.to_numpy())
+
+
+def participation_sentence(res: CalibrationResults) -> str:
+    """Who took part in the month's calibration.
+
+    Examples
+    --------
+    A month with two sessions reads "In October 2026 EU held 2 calibration
+    sessions on 19 tickets with 9 raters (1 expert, 8 specialists): 2,052
+    ratings in all, of which 54 N/A (criterion not applicable, left out of
+    every statistic) and 1,998 scored."; a month without reads "No calibration
+    sessions in ...". N/A ratings are always counted, never dropped silently.
+    """
+    where = f" {res.region}" if res.region else ""
+    if res.empty:
+        return (
+            f"**No calibration sessions in {res.window.label}{' for' + where if where else ''}.** "
+            "Agreement, rater calibration and the discussion list need at least one session; "
+            "the KPIs for this month are empty (null)."
+        )
+    roles = dict(zip(res.roles["role"], res.roles["raters"], strict=True))
+    parts = [f"{int(v)} {k}{'s' if int(v) != 1 else ''}" for k, v in roles.items()]
+    s = "s" if res.n_sessions != 1 else ""
+    head = (
+        f"In {res.window.label}{where} held {res.n_sessions} calibration session{s} on "
+        f"{res.n_tickets} tickets with {res.n_raters} raters ({', '.join(parts)})"
+    )
+    total = max(res.n_ratings_total, res.n_ratings + res.n_na)
+    if res.n_na:
+        return (
+            f"{head}: {total:,} ratings in all, of which {res.n_na:,} N/A (criterion not "
+            f"applicable, left out of every statistic) and {res.n_ratings:,} scored."
+        )
+    return f"{head}: {res.n_ratings:,} ratings in all, none N/A."
+
+
+def agreement_sentence(row: Mapping[str, Any], thresholds: Mapping[str, Any] | None = None) -> str:
+    """One criterion's agreement: alpha with its interval against the bands.
+
+    Examples
+    --------
+    >>> th = {"alpha_tentative": 0.6, "alpha_reliable": 0.75}
+    >>> agreement_sentence({"name": "Empathy", "alpha": 0.523, "alpha_ci_low": 0.41,
+    ...                     "alpha_ci_high": 0.634}, th)
+    'Alpha for *Empathy* is 0.52 [0.41, 0.63]: below the .600 floor (unreliable).'
+    """
+    th = resolve_thresholds(thresholds)
+    name = row.get("name") or row.get("criterion")
+    a = row.get("alpha")
+    txt = fmt_ci(a, row.get("alpha_ci_low"), row.get("alpha_ci_high"))
+    v = verdict(a, th)
+    if v == "undefined":
+        note = row.get("note") or "not enough paired ratings"
+        return f"Alpha for *{name}* is undefined ({note})."
+    if v == "reliable":
+        tail = f"at or above the {bar(th['alpha_reliable'])} bar (reliable)"
+    elif v == "tentative":
+        tail = (
+            f"between the {bar(th['alpha_tentative'])} floor and the "
+            f"{bar(th['alpha_reliable'])} bar (tentative)"
+        )
+    else:
+        tail = f"below the {bar(th['alpha_tentative'])} floor (unreliable)"
+    return f"Alpha for *{name}* is {txt}: {tail}."
+
+
+def agreement_markdown(res: CalibrationResults) -> str:
+    """The agreement headline plus one sentence per criterion that is not reliable."""
+    if res.empty or len(res.by_item) == 0:
+        return "No agreement figures: no calibration ratings this month."
+    b = res.by_item
+    th = res.thresholds
+    alphas = b["alpha"].to_numpy(dtype=float)
+    fin = alphas[np.isfinite(alphas)]
+    counts = b["verdict"].value_counts()
+    worst = b.loc[b["alpha"].idxmin()] if len(fin) else None
+    lines = [
+        f"Across {len(b)} criteria the median alpha is **{fmt(np.median(fin) if len(fin) else np.nan)}** "
+        f"(mean {fmt(fin.mean() if len(fin) else np.nan)}): "
+        f"{int(counts.get('reliable', 0))} reliable (>= {bar(th['alpha_reliable'])}), "
+        f"{int(counts.get('tentative', 0))} tentative (>= {bar(th['alpha_tentative'])}), "
+        f"{int(counts.get('unreliable', 0))} unreliable."
+    ]
+    if worst is not None:
+        lines.append(f"The weakest criterion is *{worst['name']}*.")
+    weak = b.loc[b["verdict"].isin(["unreliable", "undefined"])].sort_values("alpha", kind="stable")
+    if len(weak):
+        lines.append("")
+        lines += [f"- {agreement_sentence(r, th)}" for r in weak.to_dict("records")]
+    notes = _item_notes(b)
+    if notes:
+        lines += [
+            "",
+            "Notes from the agreement computation, per criterion (missing ratings are the "
+            "N/A ones, left out):",
+            "",
+        ]
+        lines += [f"- *{name}*: {note}." for name, note in notes]
+    return "\n".join(lines)
+
+
+def _item_notes(by_item: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(name, note)`` for each criterion with a non-empty ``note`` (in table order)."""
+    if "note" not in by_item or len(by_item) == 0:
+        return []
+    names = by_item["name"] if "name" in by_item else by_item["criterion"]
+    out = []
+    for name, note in zip(names, by_item["note"], strict=True):
+        text = (
+            ""
+            if note is None or note is pd.NA or (isinstance(note, float) and math.isnan(note))
+            else str(note).strip().rstrip(".")
+        )
+        if text:
+            out.append((str(name), text))
+    return out
+
+
+def kappa_paradox_markdown(res: CalibrationResults, *, high: float | None = None) -> str:
+    """List the criteria whose Gwet coefficient is high while alpha is low (the kappa paradox).
+
+    A criterion is listed when Gwet's AC1/AC2 is at least ``high`` (default
+    ``alpha_reliable``) and alpha is below ``alpha_tentative``, with its
+    alpha, Gwet coefficient and share of agreeing rater pairs. What the
+    paradox means is explained in the notebook's markdown.
+
+    References
+    ----------
+    .. [1] Feinstein, A. R., & Cicchetti, D. V. (1990). High agreement but low
+       kappa: I. The problems of two paradoxes. Journal of Clinical
+       Epidemiology, 43(6), 543-549.
+    .. [2] Gwet, K. L. (2008). Computing inter-rater reliability and its
+       variance in the presence of high agreement. British Journal of
+       Mathematical and Statistical Psychology, 61, 29-48.
+    """
+    if res.empty or len(res.by_item) == 0:
+        return ""
+    th = res.thresholds
+    hi = th["alpha_reliable"] if high is None else float(high)
+    b = res.by_item
+    with np.errstate(invalid="ignore"):
+        mask = (b["gwet"].to_numpy(dtype=float) >= hi) & (
+            b["alpha"].to_numpy(dtype=float) < th["alpha_tentative"]
+        )
+    rows = b.loc[mask]
+    if len(rows) == 0:
+        return (
+            "No criterion shows the *kappa paradox* this month (high Gwet agreement with a "
+            "low alpha)."
+        )
+    items = ", ".join(
+        f"*{r['name']}* (alpha {fmt(r['alpha'])}, {r['gwet_coefficient'].split(' ')[0]} "
+        f"{fmt(r['gwet'])}, {fmt(r['percent_agreement'], 0, pct=True)} of rater pairs agree)"
+        for r in rows.to_dict("records")
+    )
+    return f"**High agreement, low alpha (the kappa paradox):** {items}."
+
+
+def rater_markdown(res: CalibrationResults) -> str:
+    """Lenient and severe raters against the reference, with their mean bias and CI."""
+    if res.empty or len(res.raters) == 0:
+        tail = f" ({res.n_no_reference:,} scored rating(s) had none)" if res.n_no_reference else ""
+        return f"No rater calibration: no ratings with a reference this month{tail}."
+    r = res.raters
+    ref = str(r["reference"].iloc[0])
+    n = len(r)
+    flagged = r.loc[r["verdict"].isin(["lenient", "severe"])]
+    head = (
+        f"{len(flagged)} of {n} raters differ from the {ref} by at least "
+        f"{fmt(res.thresholds['bias_flag'] * 100, 0)}% of the scale range "
+        f"(with the interval clear of zero)"
+    )
+    basis = f"Compared on {res.n_compared:,} ratings"
+    if res.n_no_reference:
+        what = (
+            "no expert rating of the same ticket and criterion"
+            if ref == "expert"
+            else "no other rater on the same ticket and criterion"
+        )
+        basis += (
+            f"; {res.n_no_reference:,} rating(s) had {what} and are left out of rater calibration"
+        )
+    basis += "."
+    if len(flagged) == 0:
+        return f"{head}: everyone is aligned. {basis}"
+    lines = [head + ":", ""]
+    for x in flagged.to_dict("records"):
+        lines.append(
+            f"- **{x['rater_id']}** is **{x['verdict']}**: mean bias "
+            f"{fmt_ci(x['deviation_share'], x['deviation_share_ci_low'], x['deviation_share_ci_high'], digits=1, pct=True, signed=True)} "
+            f"of the scale range, matches the {ref} on {fmt(x['match_rate'], 0, pct=True)} of "
+            f"ratings (AC1 {fmt(x['agreement_ac1'])})."
+        )
+    lines += ["", basis]
+    return "\n".join(lines)
+
+
+def split_markdown(res: CalibrationResults) -> str:
+    """Introduce the discussion list (tickets that split the room)."""
+    if res.empty or len(res.split) == 0:
+        return "No discussion list: no calibration tickets this month."
+    s = res.split.iloc[0]
+    crit = (
+        res.names.get(s["most_split"], s["most_split"])
+        if isinstance(s["most_split"], str)
+        else None
+    )
+    txt = (
+        f"The {len(res.split)} tickets below split the raters most (split = mean pairwise "
+        f"difference as a share of the scale, 0 = unanimous). Ticket **{s['ticket_id']}** "
+        f"tops the list (split {fmt(s['split'])}, raters differ on {int(s['n_split'])} criteria"
+    )
+    txt += f", most on *{crit}*)." if crit else ")."
+    counts = res.split["most_split"].dropna().map(lambda c: res.names.get(c, c)).value_counts()
+    if len(counts):
+        txt += (
+            f" *{counts.index[0]}* is the most divisive criterion on {int(counts.iloc[0])} of "
+            f"them: start the next session there."
+        )
+    return txt
+
+
+def drift_sentence(res: CalibrationResults) -> str:
+    """Agreement across sessions over the history window, with the Mann-Kendall test."""
+    d = res.drift
+    if len(d) == 0:
+        return "No sessions in the history window: no drift chart."
+    per = d.groupby("session_id", sort=False).agg(
+        date=("session_date", "first"), mean_alpha=("mean_alpha", "first")
+    )
+    t = res.drift_trend
+    first, last = per.iloc[0], per.iloc[-1]
+    txt = (
+        f"Over {len(per)} sessions since {pd.Timestamp(first['date']).strftime('%d %B %Y')}, "
+        f"the sessions' mean alpha went from {fmt(first['mean_alpha'])} to "
+        f"{fmt(last['mean_alpha'])}."
+    )
+    if is_finite(t.p_value):
+        if t.p_value < 0.05:
+            way = "rising" if t.s > 0 else "falling"
+            txt += (
+                f" Mann-Kendall finds a {way} trend (Kendall's tau {fmt(t.tau)}, "
+                f"p = {t.p_value:.3f})."
+            )
+        else:
+            txt += (
+                f" Mann-Kendall finds no significant trend (tau {fmt(t.tau)}, "
+                f"p = {t.p_value:.2f}): session-to-session moves are within noise."
+            )
+    else:
+        txt += f" Too few sessions for a trend test ({t.note})."
+    return txt
+
+
+def agreement_table(res: CalibrationResults) -> pd.DataFrame:
+    """Display table of agreement: one row per criterion, indexed by name.
+
+    Alpha, Gwet and percent agreement as ``"estimate [low, high]"`` strings,
+    the level and the verdict.
+    """
+    b = res.by_item
+    if len(b) == 0:
+        return pd.DataFrame(columns=["Level", "Alpha", "Gwet", "Percent agreement", "Verdict"])
+    out = pd.DataFrame(
+        {
+            "Criterion": b["name"],
+            "Level": b["level"],
+            "Alpha": [fmt_ci(*r) for r in b[["alpha", "alpha_ci_low", "alpha_ci_high"]].to_numpy()],
+            "Gwet": [
+                f"{c.split(' ')[0]} {fmt_ci(e, lo, hi)}"
+                for c, e, lo, hi in b[
+                    ["gwet_coefficient", "gwet", "gwet_ci_low", "gwet_ci_high"]
+                ].to_numpy()
+            ],
+            "Percent agreement": [
+                fmt_ci(*r, digits=0, pct=True)
+                for r in b[["percent_agreement", "percent_ci_low", "percent_ci_high"]].to_numpy()
+            ],
+            "Verdict": b["verdict"],
+        }
+    )
+    return out.set_index("Criterion")
+
+
+def rater_table(res: CalibrationResults) -> pd.DataFrame:
+    """Display table of rater calibration: one row per rater, in the order of ``raters``.
+
+    Tickets, match rate, AC1, mean bias (share of the scale range, with CI)
+    and verdict.
+    """
+    r = res.raters
+    if len(r) == 0:
+        return pd.DataFrame(
+            columns=["Tickets", "Match", "AC1", "Mean bias (% of range)", "Verdict"]
+        )
+    out = pd.DataFrame(
+        {
+            "Rater": r["rater_id"],
+            "Tickets": r["n_units"].astype(int),
+            "Match": [fmt(x, 0, pct=True) for x in r["match_rate"]],
+            "AC1": r["agreement_ac1"].round(2),
+            "Mean bias (% of range)": [
+                fmt_ci(e, lo, hi, digits=1, pct=True, signed=True)
+                for e, lo, hi in r[
+                    ["deviation_share", "deviation_share_ci_low", "deviation_share_ci_high"]
+                ].to_numpy()
+            ],
+            "Verdict": r["verdict"],
+        }
+    )
+    return out.set_index("Rater")
+
+
+def calibration_kpis(res: CalibrationResults) -> dict[str, Any]:
+    """Headline KPIs of the calibration report (``calibration_kpis.json``).
+
+    Scalars (shown in the batch index): ``region, period, n_sessions,
+    n_tickets, n_raters, mean_alpha, median_alpha, worst_criterion,
+    worst_alpha, n_unreliable_criteria, n_lenient, n_severe, drift_p``;
+    ``criteria`` (criterion -> alpha) and ``detail`` (rating counts:
+    ``n_ratings_total, n_ratings, n_na, n_no_reference, n_compared``) are
+    nested. Without ratings every statistic is None.
+    """
+    out: dict[str, Any] = {
+        "region": res.region,
+        "period": res.window.period,
+        "n_sessions": res.n_sessions,
+        "n_tickets": res.n_tickets,
+        "n_raters": res.n_raters,
+    }
+    out["detail"] = _calibration_counts(res)
+    if res.empty or len(res.by_item) == 0:
+        out.update(
+            mean_alpha=None,
+            median_alpha=None,
+            worst_criterion=None,
+            worst_alpha=None,
+            n_unreliable_criteria=None,
+            n_lenient=None,
+            n_severe=None,
+            drift_p=json_number(res.drift_trend.p_value),
+            criteria={},
+        )
+        return out
+    b = res.by_item
+    a = b["alpha"].to_numpy(dtype=float)
+    fin = np.isfinite(a)
+    worst = b.loc[b["alpha"].idxmin()] if fin.any() else None
+    v = res.raters["verdict"] if len(res.raters) else pd.Series(dtype=object)
+    out.update(
+        mean_alpha=json_number(a[fin].mean()) if fin.any() else None,
+        median_alpha=json_number(np.median(a[fin])) if fin.any() else None,
+        worst_criterion=str(worst["criterion"]) if worst is not None else None,
+        worst_alpha=json_number(worst["alpha"]) if worst is not None else None,
+        n_unreliable_criteria=int((b["verdict"] == "unreliable").sum()),
+        n_lenient=int((v == "lenient").sum()),
+        n_severe=int((v == "severe").sum()),
+        drift_p=json_number(res.drift_trend.p_value),
+        criteria={str(c): json_number(x) for c, x in zip(b["criterion"], b["alpha"], strict=True)},
+    )
+    return out
+
+
+def _calibration_counts(res: CalibrationResults) -> dict[str, int]:
+    return {
+        "n_ratings_total": int(res.n_ratings_total),
+        "n_ratings": int(res.n_ratings),
+        "n_na": int(res.n_na),
+        "n_no_reference": int(res.n_no_reference),
+        "n_compared": int(res.n_compared),
+    }

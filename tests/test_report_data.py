@@ -1,0 +1,243 @@
+"""Tests for qa_analysis.report.data: parameters over params/defaults.yaml, paths, the
+window, loading and pseudonymisation.
+
+Fixtures: the small demo (``demo.generate(small=True)``) written once per module as
+Parquet files, so that the loaders run exactly as in the notebooks.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from qa_analysis import demo, privacy, settings
+from qa_analysis.errors import DataError, ParamsError
+from qa_analysis.report import data as rd
+
+
+@pytest.fixture(scope="module")
+def small() -> demo.DemoData:
+    return demo.generate(seed=7, small=True)
+
+
+@pytest.fixture(scope="module")
+def data_dir(small, tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("demo")
+    small.evaluations.to_parquet(d / "evaluations.parquet", index=False)
+    small.calibration.to_parquet(d / "calibration.parquet", index=False)
+    small.tickets.to_parquet(d / "tickets.parquet", index=False)
+    return d
+
+
+@pytest.fixture(scope="module")
+def loaded(data_dir, small) -> rd.ReportData:
+    return rd.load_report_data(
+        data_dir, small.scorecard, region="EU", period="2026-10", history_months=3, key="k"
+    )
+
+
+# ---------------------------------------------------------------------------
+# parameters
+# ---------------------------------------------------------------------------
+def test_report_params_without_arguments_are_the_defaults_file():
+    p = rd.report_params()
+    d = settings.defaults()
+    assert (p.period, p.seed, p.history_months, p.pseudonymise) == (
+        d["period"],
+        d["seed"],
+        d["history_months"],
+        d["pseudonymise"],
+    )
+    assert (p.thresholds, p.targets, p.sampling) == (d["thresholds"], d["targets"], d["sampling"])
+
+
+def test_report_params_merge_a_partial_dict_key_by_key():
+    p = rd.report_params(targets={"pass_rate": 0.9}, thresholds={"n_boot": 50}, seed=3)
+    assert p.targets == {**settings.targets(), "pass_rate": 0.9}
+    assert p.thresholds == {**settings.thresholds(), "n_boot": 50}
+    assert p.seed == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"seed": "abc"}, "'seed' must be an integer"),
+        ({"history_months": 2.5}, "'history_months' must be an integer"),
+        ({"pseudonymise": "yes"}, "'pseudonymise' must be true or false"),
+        ({"targets": {"pass_rat": 0.9}}, r"'targets': unknown key\(s\) \['pass_rat'\]"),
+        ({"targets": [0.9]}, "'targets' must be a mapping"),
+        ({"targets": {"pass_rate": "high"}}, "targets.pass_rate must be a number"),
+        ({"thresholds": {"alpha_tentative": 0.9}}, "alpha_tentative must not exceed"),
+        ({"thresholds": {"bias_flag": 1.5}}, r"bias_flag must be in \(0, 1\)"),
+        ({"thresholds": {"n_boot": 0}}, "n_boot must be a positive integer"),
+        ({"period": "2026/10"}, "YYYY-MM"),
+    ],
+)
+def test_report_params_name_the_bad_parameter(kwargs, match):
+    with pytest.raises(ParamsError, match=match):
+        rd.report_params(**kwargs)
+
+
+def test_target_spec_gives_each_kpi_its_direction():
+    spec = rd.target_spec(settings.targets())
+    assert spec["critical_rate"]["direction"] == "max"
+    assert {s["direction"] for k, s in spec.items() if k != "critical_rate"} == {"min"}
+
+
+# ---------------------------------------------------------------------------
+# paths and windows
+# ---------------------------------------------------------------------------
+def test_resolve_path_falls_back_to_project_root(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # as when a notebook runs from notebooks/
+    p = rd.resolve_path("params/scorecard.yaml")
+    assert p == rd.PROJECT_ROOT / "params/scorecard.yaml" and p.exists()
+
+
+def test_resolve_path_prefers_the_path_as_given(tmp_path, monkeypatch):
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params/scorecard.yaml").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    assert rd.resolve_path("params/scorecard.yaml") == Path("params/scorecard.yaml")
+
+
+def test_resolve_path_returns_unknown_paths_unchanged(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert rd.resolve_path("nowhere/x.duckdb") == Path("nowhere/x.duckdb")
+
+
+def test_data_source_maps_a_folder_to_the_table_file(data_dir):
+    assert rd.data_source(data_dir, "calibration") == str(data_dir / "calibration.parquet")
+    assert rd.data_source(data_dir / "tickets.parquet", "tickets") == str(
+        data_dir / "tickets.parquet"
+    )
+
+
+def test_report_window_spans_month_history_and_previous_month():
+    w = rd.report_window("2026-03", 2)
+    assert (w.start, w.end) == (pd.Timestamp("2026-03-01"), pd.Timestamp("2026-03-31"))
+    assert w.history_start == pd.Timestamp("2026-01-01")
+    assert (w.prev_start, w.prev_end) == (pd.Timestamp("2026-02-01"), pd.Timestamp("2026-02-28"))
+    assert (w.label, w.next_period) == ("March 2026", "2026-04")
+    assert repr(w) == "Window(2026-03, history January 2026 - March 2026)"
+
+
+@pytest.mark.parametrize("bad", ["2026-13", "2026/10", "Oct 2026", 202610])
+def test_report_window_rejects_bad_periods(bad):
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        rd.report_window(bad)
+
+
+def test_report_window_rejects_negative_history():
+    with pytest.raises(ValueError, match="history_months"):
+        rd.report_window("2026-10", -1)
+
+
+def test_baseline_is_the_first_half_of_the_history_or_none():
+    assert rd.report_window("2026-10", 0).baseline_end is None
+    assert str(rd.report_window("2026-10", 3).baseline_end.date()) == "2026-09-01"
+
+
+# ---------------------------------------------------------------------------
+# loading and pseudonymisation
+# ---------------------------------------------------------------------------
+def test_load_report_data_cuts_the_windows(loaded):
+    ev, cal, tk = loaded.evaluations, loaded.calibration, loaded.tickets
+    assert ev["evaluated_at"].min() >= pd.Timestamp("2026-07-01")
+    assert ev["evaluated_at"].max() < pd.Timestamp("2026-11-01")
+    assert pd.to_datetime(cal["session_date"]).min() >= pd.Timestamp("2026-07-01")
+    assert tk["created_at"].min() >= pd.Timestamp("2026-10-01")  # tickets: report month only
+    assert set(ev["region"]) == {"EU"}
+
+
+def test_load_report_data_pseudonymises_every_person_id(loaded, small):
+    raw = (
+        set(small.evaluations["agent_id"])
+        | set(small.evaluations["reviewer_id"])
+        | set(small.calibration["rater_id"])
+        | set(small.tickets["agent_id"])
+    )
+    for df, cols in (
+        (loaded.evaluations, ["agent_id", "reviewer_id"]),
+        (loaded.calibration, ["rater_id"]),
+        (loaded.tickets, ["agent_id"]),
+    ):
+        for c in cols:
+            assert not set(df[c]) & raw
+            assert df[c].str.match(r"^[AR]-[0-9a-f]{8}$").all()
+
+
+def test_load_report_data_without_pseudonymisation_keeps_ids(data_dir, small):
+    d = rd.load_report_data(
+        data_dir,
+        small.scorecard,
+        region="EU",
+        period="2026-10",
+        history_months=0,
+        pseudonymise=False,
+        tables=("calibration",),
+    )
+    assert set(d.calibration["rater_id"]) <= set(small.calibration["rater_id"])
+    assert len(d.evaluations) == 0 and len(d.tickets) == 0
+
+
+def test_load_report_data_names_a_missing_source(tmp_path, small):
+    with pytest.raises(DataError, match=r"calibration\.parquet"):
+        rd.load_report_data(
+            tmp_path, small.scorecard, region="EU", period="2026-10", tables=("calibration",)
+        )
+
+
+def test_load_report_data_rejects_unknown_tables(data_dir, small):
+    with pytest.raises(ValueError, match="unknown table"):
+        rd.load_report_data(
+            data_dir, small.scorecard, region="EU", period="2026-10", tables=("audits",)
+        )
+
+
+def test_report_data_repr_is_one_short_line(loaded):
+    r = repr(loaded)
+    assert r.startswith("ReportData(scorecard=") and "\n" not in r
+    assert f"evaluations=<DataFrame {len(loaded.evaluations)} x " in r
+
+
+def test_is_demo_data_recognises_the_folder_and_files_inside_it(tmp_path):
+    assert not rd.is_demo_data(tmp_path)
+    (tmp_path / "planted.json").write_text("{}")
+    assert rd.is_demo_data(tmp_path)
+    assert rd.is_demo_data(tmp_path / "qa.duckdb")  # a file inside (need not exist yet)
+    assert not rd.is_demo_data(tmp_path / "sub" / "qa.duckdb")
+    assert not rd.is_demo_data(tmp_path.parent / "nowhere-at-all")
+
+
+def test_is_demo_data_is_true_for_write_demo_output(tmp_path):
+    paths = demo.write_demo(tmp_path / "demo", small=True)
+    assert rd.is_demo_data(paths["duckdb"]) and rd.is_demo_data(tmp_path / "demo")
+
+
+def test_load_report_data_without_a_key_refuses_real_data(data_dir, small, monkeypatch):
+    monkeypatch.delenv(privacy.PSEUDONYM_ENV, raising=False)
+    with pytest.raises(ValueError, match=privacy.PSEUDONYM_ENV):
+        rd.load_report_data(
+            data_dir,
+            small.scorecard,
+            region="EU",
+            period="2026-10",
+            history_months=0,
+            tables=("calibration",),
+        )
+
+
+def test_load_report_data_without_a_key_uses_the_demo_key_for_demo_data(
+    data_dir, small, tmp_path, monkeypatch
+):
+    monkeypatch.delenv(privacy.PSEUDONYM_ENV, raising=False)
+    (tmp_path / "calibration.parquet").write_bytes((data_dir / "calibration.parquet").read_bytes())
+    (tmp_path / "planted.json").write_text(json.dumps(small.planted))
+    kw = dict(region="EU", period="2026-10", history_months=0, tables=("calibration",))
+    d = rd.load_report_data(tmp_path, small.scorecard, **kw)
+    raw = rd.load_report_data(tmp_path, small.scorecard, pseudonymise=False, **kw)
+    expected = privacy.pseudonymise(raw.calibration, key=privacy.DEFAULT_PSEUDONYM_KEY)
+    assert list(d.calibration["rater_id"]) == list(expected["rater_id"])
