@@ -1,4 +1,4 @@
-"""Benchmark the monthly report batch (qa_analysis.reports.run_batch).
+"""Benchmark the monthly report batch (qa_analysis.batch.run_batch).
 
 Runs the demo batch with the real notebooks and prints:
 
@@ -29,12 +29,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from qa_analysis import reports
+from qa_analysis import batch
+from qa_analysis.batch import engine
 
 # The batch's own processes skip a slow optional import (see
-# reports._skip_slow_optional_imports); so does this script, whose top-level
+# engine.skip_slow_optional_imports); so does this script, whose top-level
 # imports every spawned worker repeats.
-reports._skip_slow_optional_imports()
+engine.skip_slow_optional_imports()
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -57,7 +58,7 @@ def kernel_overhead(tmp: Path, repeat: int) -> dict[str, float]:
     """Best-of-``repeat`` papermill time for an empty notebook and an imports-only one."""
     import papermill as pm
 
-    reports._register_engine()
+    engine.register_engine()
     out = {}
     for label, src in (
         ("empty notebook", "pass"),
@@ -72,11 +73,11 @@ def kernel_overhead(tmp: Path, repeat: int) -> dict[str, float]:
                 str(tmp / "bench_empty_out.ipynb"),
                 cwd=str(tmp),
                 kernel_name="python3",
-                engine_name=reports._ENGINE_NAME,
+                engine_name=engine.ENGINE_NAME,
                 progress_bar=False,
                 request_save_on_cell_execute=False,
                 shutdown_kernel="immediate",
-                config=reports._kernel_config(),
+                config=engine.kernel_config(),
             )
             times.append(time.perf_counter() - t0)
         out[label] = min(times)
@@ -105,10 +106,10 @@ def make_project(tmp: Path, quick: bool) -> Path:
 
 def run_once(
     root: Path, regions: list[str], workers: int, out: Path
-) -> tuple[reports.RunResult, float]:
+) -> tuple[batch.RunResult, float]:
     """Run the batch; return the result and the time.time() of the call."""
     called = time.time()
-    result = reports.run_batch(
+    result = batch.run_batch(
         regions,
         params_dir=root / "params",
         notebooks_dir=REPO / "notebooks",
@@ -121,7 +122,7 @@ def run_once(
     return result, called
 
 
-def summarise(label: str, result: reports.RunResult, called: float) -> dict[str, float]:
+def summarise(label: str, result: batch.RunResult, called: float) -> dict[str, float]:
     regional = [r.duration_s + r.render_s for r in result.results if r.region]
     glob = sum(r.duration_s + r.render_s for r in result.results if r.region is None)
     ideal = sum(regional) / result.workers + glob
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--workers",
         type=int,
-        default=reports.default_workers(),
+        default=batch.default_workers(),
         help="the parallel run's workers (default: usable cores)",
     )
     ap.add_argument("--repeat", type=int, default=3, help="kernel overhead: best of N")
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_batch_") as tmpdir:
         tmp = Path(tmpdir)
         print(
-            f"python {sys.version.split()[0]}, {reports.default_workers()} usable cores; "
+            f"python {sys.version.split()[0]}, {batch.default_workers()} usable cores; "
             f"regions: {' '.join(regions)}; data: {'small demo' if args.quick else 'full demo'}"
         )
         for label, secs in kernel_overhead(tmp, args.repeat).items():

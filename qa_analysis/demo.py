@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qa_analysis import settings
 from qa_analysis.io import write_parquet_atomic, write_text_atomic
 from qa_analysis.sampling import audit_plan, period_seed
 from qa_analysis.scorecard import Scorecard
 
 DEFAULT_SEED = 20261101
-SCORECARD_PATH = Path(__file__).resolve().parent.parent / "params" / "scorecard.yaml"
+SCORECARD_PATH = settings.resource_path("params", "scorecard.yaml")
 
 REGIONS: dict[str, tuple[str, ...]] = {
     "EU": ("DE", "FR", "UK", "ES"),

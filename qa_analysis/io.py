@@ -828,7 +828,15 @@ def _quote_str(text: str) -> str:
 # ---------------------------------------------------------------------------
 # KPI files
 # ---------------------------------------------------------------------------
-#: The KPI file each report notebook writes into its ``output_dir`` (defined here only).
+# The report kinds, their KPI files and the keys of the merged region file are
+# defined here only; the batch, the index page and the global overview use these
+# names and never derive one from a notebook's file name.
+
+#: Report notebooks run once per region, in this order, into ``<period>/<region>/``.
+REGIONAL_NOTEBOOKS: tuple[str, ...] = ("calibration_report", "performance_report")
+#: Report notebook run once per period, after the regions, into ``<period>/``.
+GLOBAL_NOTEBOOK = "global_overview"
+#: The KPI file each report notebook writes into its ``output_dir``.
 KPI_FILES: dict[str, str] = {
     "calibration_report": "calibration_kpis.json",
     "performance_report": "performance_kpis.json",
@@ -838,6 +846,52 @@ KPI_FILES: dict[str, str] = {
 OPTIONAL_KPI_FILES: frozenset[str] = frozenset({"global_kpis.json"})
 #: The merged KPI file of one region (both regional reports), ``<period>/<region>/kpis.json``.
 REGION_KPI_FILE = "kpis.json"
+#: Key under which each regional report's KPIs sit in the region's merged KPI file.
+REGION_KPI_KEYS: dict[str, str] = {
+    "calibration_report": "calibration",
+    "performance_report": "performance",
+}
+#: The audit plan the performance report writes into its ``output_dir``.
+AUDIT_PLAN_FILE = "audit_plan.csv"
+#: Files other than the KPI file that a report writes into its ``output_dir``.
+REPORT_FILES: dict[str, tuple[str, ...]] = {"performance_report": (AUDIT_PLAN_FILE,)}
+
+
+def region_dir(region: str) -> str:
+    """The folder of one region's reports inside a period folder (its code, lower case).
+
+    Examples
+    --------
+    >>> region_dir("LATAM")
+    'latam'
+    """
+    return region.lower()
+
+
+def read_region_kpis(reports_dir: str | Path, region: str) -> dict[str, Any] | None:
+    """The merged KPI file of one region in a period folder, or None when it is absent.
+
+    Parameters
+    ----------
+    reports_dir : str or Path
+        The period folder (``<out>/<period>``, the global overview's ``reports_dir``).
+    region : str
+        Region code.
+
+    Returns
+    -------
+    dict or None
+        ``{"region", "period", <REGION_KPI_KEYS values>, "status", "errors"}``;
+        a report that failed has ``None`` under its key.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> read_region_kpis(tempfile.mkdtemp(), "EU") is None
+    True
+    """
+    path = Path(reports_dir, region_dir(region), REGION_KPI_FILE)
+    return read_kpis(path) if path.is_file() else None
 
 
 def write_kpis(kpis: Mapping[str, Any], path: str | Path) -> Path:
