@@ -38,10 +38,11 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import re
 import urllib.parse
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -105,14 +106,8 @@ def redact_url(url: str) -> str:
     >>> redact_url("postgres://db/wh?user=qa&password=s3cret")
     'postgres://db/wh?user=qa&password=***'
     """
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        user, _, host = netloc.rpartition("@")
-        name = user.split(":", 1)[0]
-        netloc = f"{name}:***@{host}"
-    query = re.sub(r"(?i)(^|&)(password|pwd)=[^&]*", r"\1\2=***", parts.query)
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    text = re.sub(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^/@:?#]*):[^/@?#]*@", r"\1:***@", url)
+    return re.sub(r"(?i)([?&])(password|pwd)=[^&#]*", r"\1\2=***", text)
 
 
 @dataclass(frozen=True)
@@ -194,7 +189,8 @@ class Source:
         name = self.tables[kind]
         database, _, short = name.rpartition(".")
         try:
-            t = self._con.table(short, database=database or None)
+            with _quiet():
+                t = self._con.table(short, database=database or None)
         except Exception as exc:  # each backend raises its own "no such table"
             try:
                 known = sorted(self._con.list_tables())
@@ -254,8 +250,7 @@ class Source:
     def _arrow(self, expr: ir.Table, kind: Kind) -> pa.Table:
         sql = self.sql(expr)
         try:
-            with warnings.catch_warnings():  # ibis 12 on duckdb 1.4+: a deprecated fetch name
-                warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
+            with _quiet():
                 arrow = self._con.to_pyarrow(expr)
         except Exception as exc:
             raise DataError(
@@ -593,6 +588,14 @@ def _pa_table(df: pd.DataFrame) -> pa.Table:
     import pyarrow as pa
 
     return pa.Table.from_pandas(df, preserve_index=False)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence ibis 12's use of a fetch method DuckDB 1.4+ deprecates (not ours to fix)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
+        yield
 
 
 def _ident(name: str) -> str:

@@ -37,14 +37,18 @@ SKIP_MESSAGE = (
 )
 
 
-def find_bindir() -> Path | None:
-    """The folder holding ``initdb`` and ``pg_ctl``, or None."""
+def find_bindir(
+    path: str | None = None, debian_root: str | Path = "/usr/lib/postgresql"
+) -> Path | None:
+    """The folder holding ``initdb`` and ``pg_ctl`` (searched on ``path``, default
+    ``$PATH``, then in ``<debian_root>/<version>/bin``), or None.
+    """
     candidates = []
-    found = shutil.which("initdb")
+    found = shutil.which("initdb", path=path)
     if found:
         candidates.append(Path(found).resolve().parent)
     candidates += sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
+        Path(debian_root).glob("*/bin"),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
         reverse=True,
     )
