@@ -141,6 +141,7 @@ class Source:
 
     def __init__(self, url: str, con: BaseBackend, tables: Mapping[str, str]):
         self.url = redact_url(url)
+        self._secrets = _secrets(url)  # blanked out of engine messages
         self._con = con
         self.tables: dict[str, str] = {k: tables.get(k, k) for k in KINDS}
         self._log: list[Transfer] = []
@@ -198,7 +199,7 @@ class Source:
                 known = []
             raise DataError(
                 self.label(kind),
-                f"no table {name!r} ({_first_line(exc, self.url)}); tables: {known}",
+                f"no table {name!r} ({_first_line(exc, self._secrets)}); tables: {known}",
             ) from None
         missing = [c for c in SCHEMAS[kind].required if c not in t.columns]
         if missing:
@@ -240,7 +241,7 @@ class Source:
         """The SQL the engine runs for ``expr`` (for inspection and EXPLAIN)."""
         import ibis
 
-        return str(ibis.to_sql(expr, dialect=self.backend))
+        return str(ibis.to_sql(expr))  # in the dialect of the backend the table is bound to
 
     def fetch(self, expr: ir.Table, kind: Kind) -> pd.DataFrame:
         """Run ``expr`` in the engine and bring its result back as a DataFrame (logged)."""
@@ -254,7 +255,7 @@ class Source:
                 arrow = self._con.to_pyarrow(expr)
         except Exception as exc:
             raise DataError(
-                self.label(kind), f"query failed ({_first_line(exc, self.url)})"
+                self.label(kind), f"query failed ({_first_line(exc, self._secrets)})"
             ) from None
         self._log.append(Transfer(sql=sql, rows=arrow.num_rows, nbytes=int(arrow.nbytes)))
         return arrow
@@ -504,7 +505,9 @@ def open_source(url: str, *, tables: Mapping[str, str] | None = None) -> Source:
     except ImportError as exc:
         raise ImportError(f"{_INSTALL}; for {scheme}: {exc}") from exc
     except Exception as exc:
-        raise DataError(redact_url(url), f"cannot connect ({_first_line(exc, url)})") from None
+        raise DataError(
+            redact_url(url), f"cannot connect ({_first_line(exc, _secrets(url))})"
+        ) from None
     return Source(url, con, names)
 
 
@@ -533,7 +536,9 @@ def write_tables(url: str, frames: Mapping[str, pd.DataFrame], *, overwrite: boo
     try:
         con = ibis.connect(plain)
     except Exception as exc:
-        raise DataError(redact_url(url), f"cannot connect ({_first_line(exc, url)})") from None
+        raise DataError(
+            redact_url(url), f"cannot connect ({_first_line(exc, _secrets(url))})"
+        ) from None
     try:
         for name, df in frames.items():
             if con.name == "postgres":
@@ -628,16 +633,20 @@ def _tidy(df: pd.DataFrame, keys: list[str], counts: list[str]) -> pd.DataFrame:
     return out
 
 
-def _first_line(exc: BaseException, url: str) -> str:
-    """The first line of an engine's message, with the URL's password blanked out."""
+def _secrets(url: str) -> list[str]:
+    """The password of ``url`` (authority or query), raw and percent-decoded."""
+    parts = urllib.parse.urlsplit(url)
+    found = [parts.password or ""]
+    found += [v for k, v in urllib.parse.parse_qsl(parts.query) if k.lower() in ("password", "pwd")]
+    return sorted(
+        {t for f in found for t in (f, urllib.parse.unquote(f)) if t}, key=len, reverse=True
+    )
+
+
+def _first_line(exc: BaseException, secrets: Sequence[str]) -> str:
+    """The first line of an engine's message, with any secret blanked out."""
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
-    parts = urllib.parse.urlsplit(url)
-    secrets = [parts.password or ""]
-    secrets += [
-        v for k, v in urllib.parse.parse_qsl(parts.query) if k.lower() in ("password", "pwd")
-    ]
     for secret in secrets:
-        for text_form in {secret, urllib.parse.unquote(secret)} - {""}:
-            line = line.replace(text_form, "***")
+        line = line.replace(secret, "***")
     return line

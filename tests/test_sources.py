@@ -195,6 +195,23 @@ def test_tables_are_renamed_by_the_url_fragment_or_the_tables_argument(tmp_path,
     assert a.attrs["source"].endswith("(table qa_evals)")
 
 
+def test_dates_stored_as_text_are_filtered_like_timestamps(tmp_path, duck, demo_folder):
+    tickets = pd.read_parquet(demo_folder / "tickets.parquet")
+    tickets["created_at"] = tickets["created_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    url = duckdb_url(tmp_path / "text_dates.duckdb")
+    sources.write_tables(url, {"tickets": tickets})
+    with sources.open_source(url) as src, sources.open_source(duck) as typed:
+        got = src.load("tickets", region=REGION, start=MONTH[0], end=MONTH[1])
+        want = typed.load("tickets", region=REGION, start=MONTH[0], end=MONTH[1])
+    pd.testing.assert_frame_equal(got, want, check_index_type=False)
+    assert "CAST" in src.transfers[-1].sql
+
+
+def test_a_path_is_not_opened_as_a_database(demo_folder):
+    with pytest.raises(DataError, match="not a database URL"):
+        sources.open_source(str(demo_folder / "qa.duckdb"))
+
+
 def test_an_unknown_kind_in_the_fragment_is_refused(duck):
     with pytest.raises(DataError, match="unknown table kind"):
         sources.open_source(duck + "#evals=qa_evals")
