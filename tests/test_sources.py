@@ -376,3 +376,45 @@ def test_schema_qualified_table_names_work_on_postgres(pg, postgres_server, demo
     with sources.open_source(pg) as src:
         want = src.ticket_strata(REGION, *MONTH)
     pd.testing.assert_frame_equal(got, want)
+
+
+def _report_kpis(data: str | Path, out: Path) -> bytes:
+    """Both regional reports' KPIs for EU 2026-10 from ``data``, as the notebooks compute them."""
+    from qa_analysis.report import calibration as cal
+    from qa_analysis.report import performance as perf
+    from qa_analysis.report.data import load_report_data
+
+    loaded = load_report_data(
+        data,
+        Path(str(data)).parent / "scorecard.yaml"
+        if "://" not in str(data)
+        else Path(out).parent / "scorecard.yaml",
+        region=REGION,
+        period="2026-10",
+        history_months=6,
+        pseudonymise=False,
+    )
+    res = cal.calibration_results(
+        loaded.calibration, loaded.scorecard, loaded.window, seed=7, region=REGION
+    )
+    d = perf.performance_data(
+        loaded.evaluations, loaded.tickets, loaded.scorecard, loaded.window, seed=7, region=REGION
+    )
+    kpis = {
+        "calibration": cal.calibration_kpis(res),
+        "performance": perf.performance_kpis(d, perf.all_sections(d).values()),
+    }
+    return io.write_kpis(kpis, out).read_bytes()
+
+
+@pytest.mark.slow
+def test_report_kpis_are_identical_from_files_duckdb_and_postgresql(
+    tmp_path, demo_folder, duck, pg
+):
+    (tmp_path / "scorecard.yaml").write_bytes((demo_folder / "scorecard.yaml").read_bytes())
+    from_files = _report_kpis(str(demo_folder / "qa.duckdb"), tmp_path / "files.json")
+    from_duckdb_url = _report_kpis(duck, tmp_path / "duckdb.json")
+    from_postgres = _report_kpis(pg, tmp_path / "postgres.json")
+    assert b'"n_sessions"' in from_files and b'"pass_rate"' in from_files
+    assert from_duckdb_url == from_files
+    assert from_postgres == from_files

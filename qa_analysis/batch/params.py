@@ -546,6 +546,6 @@ def _resolve(value: str, root: Path, params_dir: Path) -> Path:
 def _resolve_paths(params: dict[str, Any], root: Path, params_dir: Path) -> dict[str, Any]:
     for k in PATH_KEYS:
         v = params.get(k)
-        if isinstance(v, str) and v:
+        if isinstance(v, str) and v and "://" not in v:  # a database URL is not a path
             params[k] = str(_resolve(v, root, params_dir))
     return params

@@ -255,6 +255,15 @@ def resolve_path(p: str | Path) -> Path:
     return alt if alt.exists() else path
 
 
+def _open_database(data: str | Path) -> Any:
+    """A :class:`qa_analysis.sources.Source` when ``data`` is a database URL, else None."""
+    if not (isinstance(data, str) and "://" in data):
+        return None
+    from qa_analysis import sources  # optional: needs the "warehouse" extra (ibis)
+
+    return sources.open_source(data) if sources.is_database_url(data) else None
+
+
 def data_source(data: str | Path, table: str) -> str:
     """The source to pass to a loader for ``table``.
 
@@ -454,7 +463,10 @@ def load_report_data(
     Parameters
     ----------
     data : str or Path
-        DuckDB file, or folder with ``evaluations/calibration/tickets.parquet``.
+        DuckDB file, folder with ``evaluations/calibration/tickets.parquet``, or a
+        database URL (``duckdb:///path``, ``postgresql://...``; see
+        :mod:`qa_analysis.sources`), in which case the region and window filters
+        run in the database.
     scorecard : str, Path or Scorecard
         Scorecard (or its YAML path); every loaded score is validated against it.
     region : str or None
@@ -496,24 +508,33 @@ def load_report_data(
         else Scorecard.from_yaml(resolve_path(scorecard))
     )
     win = report_window(period, history_months)
-    demo_ok = is_demo_data(data)
+    # a database URL: filters run in the engine (qa_analysis.sources, the "warehouse" extra)
+    database = _open_database(data)
+    demo_ok = database is None and is_demo_data(data)
     frames: dict[str, pd.DataFrame] = {}
     notes: list[str] = []
     for t in TABLES:
         if t not in tables:
             frames[t] = pd.DataFrame()
             continue
-        src = data_source(data, t)
-        if t == "tickets":
-            df = io.load_tickets(src, region=region, start=win.start, end=win.end)
+        start = win.start if t == "tickets" else win.history_start
+        if database is not None:
+            df = database.load(t, region=region, start=start, end=win.end, scorecard=sc)
+        elif t == "tickets":
+            df = io.load_tickets(data_source(data, t), region=region, start=start, end=win.end)
         else:
             load = io.load_evaluations if t == "evaluations" else io.load_calibration
-            df = load(src, scorecard=sc, region=region, start=win.history_start, end=win.end)
+            df = load(data_source(data, t), scorecard=sc, region=region, start=start, end=win.end)
+        # one canonical row order (the table's key), whatever the storage order, so the
+        # same data give the same report from a file, a folder or a database
+        df = df.sort_values(list(io.SCHEMAS[t].key), kind="stable", ignore_index=True)
         if pseudonymise:
             df = _pseudonymise(df, key=key, demo_ok=demo_ok)
         if "note" in df.attrs:
             notes.append(df.attrs["note"])
         frames[t] = df
+    if database is not None:
+        database.close()
     return ReportData(
         scorecard=sc,
         window=win,
