@@ -206,7 +206,9 @@ def _resolve(
         if e.kind not in kinds:
             raise ValueError(f"unknown effect kind {e.kind!r}; one of {kinds}")
         if e.region not in regions:
-            raise ValueError(f"effect {e.kind!r}: region {e.region!r} is not one of {list(regions)}")
+            raise ValueError(
+                f"effect {e.kind!r}: region {e.region!r} is not one of {list(regions)}"
+            )
         if e.kind == "rater_bias":
             if e.criterion not in sc:
                 raise ValueError(f"rater_bias: criterion {e.criterion!r} is not in the scorecard")
@@ -516,7 +518,9 @@ def _evaluations(
     which = rng.integers(1, specialists + 1, n).astype(str)
     reviewer = t["region"].to_numpy().astype(str) + "-S" + np.char.zfill(which, 2)
     meta = t.drop(columns=["created_at", "csat"]).copy()
-    meta.insert(0, "evaluation_id", np.char.add("E", np.char.zfill(np.arange(1, n + 1).astype(str), 7)))
+    meta.insert(
+        0, "evaluation_id", np.char.add("E", np.char.zfill(np.arange(1, n + 1).astype(str), 7))
+    )
     meta.insert(3, "reviewer_id", reviewer.astype(object))
     hours = rng.uniform(1, 72, n)
     meta["evaluated_at"] = (t["created_at"] + pd.to_timedelta(hours, unit="h")).dt.floor("s")
