@@ -21,7 +21,7 @@ a cluster-robust (sandwich) variance with agents as clusters, and a t reference
 distribution with ``G - 1`` degrees of freedom for ``G`` agents. With
 ``cluster=None`` the classical tests are used: the pooled two-proportion z test
 (Fisher's exact test when an expected count is below 5) for rates and
-Welch's t test for means.
+Student's (pooled) or Welch's t test for means, as each function states.
 
 References
 ----------
@@ -326,8 +326,8 @@ def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 
 def _cell_stats(
     y: np.ndarray, cell: np.ndarray, n_cells: int, cluster: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """Per cell: n, mean, variance (ddof 1); per cluster x cell residual sums (or None)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Per cell: n, mean, variance (ddof 1); per cluster x cell sums and counts (or None)."""
     n = np.bincount(cell, minlength=n_cells).astype(float)
     s = np.bincount(cell, weights=y, minlength=n_cells)
     ss = np.bincount(cell, weights=y * y, minlength=n_cells)
@@ -335,14 +335,15 @@ def _cell_stats(
         mean = s / n
         var = (ss - n * mean**2) / (n - 1)
     var = np.where(n > 1, np.clip(var, 0, None), np.nan)
-    resid = None
+    sums = counts = None
     if cluster is not None:
         g = int(cluster.max()) + 1
         key = cluster * n_cells + cell
-        e = y - mean[cell]
-        resid = np.bincount(key, weights=e, minlength=g * n_cells).reshape(g, n_cells)
-        resid = resid[np.bincount(cluster, minlength=g) > 0]
-    return n, mean, var, resid
+        sums = np.bincount(key, weights=y, minlength=g * n_cells).reshape(g, n_cells)
+        counts = np.bincount(key, minlength=g * n_cells).reshape(g, n_cells).astype(float)
+        present = counts.sum(axis=1) > 0
+        sums, counts = sums[present], counts[present]
+    return n, mean, var, sums, counts
 
 
 def _contrasts(
@@ -357,40 +358,61 @@ def _contrasts(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimates, standard errors and two-sided p-values of contrasts ``coef @ cell means``.
 
-    Cluster-robust: ``Var = G/(G-1) sum_g (sum_k c_k e_gk / n_k)^2`` with ``e_gk``
-    the cluster's residual sum in cell k, t with G - 1 df. Classical: rates use
-    unpooled binomial variances (or the pooled one for two-cell contrasts when
-    ``pooled`` marks them), normal reference; means use sample variances with a
-    Welch-Satterthwaite df.
+    ``pooled`` marks two-cell contrasts (a difference of two means) whose
+    variance is estimated under the null hypothesis of equal means: classical
+    rates use the pooled two-proportion z test, classical means Student's
+    pooled-variance t test, and the cluster-robust variance uses residuals from
+    the pooled mean of the two cells (a score-type variance, which keeps a
+    small segment that happens to lack outliers from looking precise).
+    Cluster-robust: ``Var = G/(G-1) sum_g (sum_k c_k e_gk / n_k)^2`` with
+    ``e_gk`` the cluster's residual sum in cell k, t reference with
+    ``min(G+, G-) - 1`` df (``G+``/``G-``: clusters with data in the cells of
+    positive/negative coefficient). Other contrasts use unpooled variances
+    (binomial, normal reference; sample variances, Welch-Satterthwaite df).
     """
-    n, mean, var, resid = _cell_stats(y, cell, n_cells, cluster)
+    n, mean, var, sums, counts = _cell_stats(y, cell, n_cells, cluster)
     c = np.atleast_2d(coef)
     used = c != 0
+    pool = np.zeros(len(c), dtype=bool) if pooled is None else np.asarray(pooled, dtype=bool)
+    safe_n = np.where(n > 0, n, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         est = np.where(used, c * np.nan_to_num(mean), 0.0).sum(axis=1)
         bad = (used & ~(n[None, :] > 0)).any(axis=1)
         est = np.where(bad, np.nan, est)
-        if resid is not None:
-            g = resid.shape[0]
-            contrib = (resid / np.where(n > 0, n, 1.0)[None, :]) @ c.T
+        n_used = np.where(used, n[None, :], 0.0).sum(axis=1)
+        m0 = np.where(used, (mean * n)[None, :], 0.0).sum(axis=1) / n_used  # pooled mean
+        if sums is not None and counts is not None:
+            g = sums.shape[0]
+            a = (sums / safe_n[None, :]) @ c.T
+            b = (counts / safe_n[None, :]) @ c.T
+            own = ((sums - counts * np.nan_to_num(mean)[None, :]) / safe_n[None, :]) @ c.T
+            contrib = np.where(pool[None, :], a - b * m0[None, :], own)
             se = np.sqrt(g / max(g - 1, 1) * (contrib**2).sum(axis=0))
+            has = counts > 0
+            g_pos = (has[:, None, :] & (c > 0)[None, :, :]).any(axis=2).sum(axis=0)
+            g_neg = (has[:, None, :] & (c < 0)[None, :, :]).any(axis=2).sum(axis=0)
+            df = np.maximum(np.minimum(g_pos, g_neg) - 1, 1)
             tstat = est / se
-            p = 2 * stats.t.sf(np.abs(tstat), df=max(g - 1, 1))
+            p = 2 * stats.t.sf(np.abs(tstat), df=df)
         elif binary:
-            v = mean * (1 - mean) / n
+            v = mean * (1 - mean) / safe_n
             se = np.sqrt(np.where(used, c**2 * v[None, :], 0.0).sum(axis=1))
-            if pooled is not None:
-                # two-cell contrasts: pooled proportion under H0 (the classical z test)
-                pa = (np.where(used, (mean * n)[None, :], 0).sum(1)) / np.where(used, n, 0).sum(1)
-                inv = np.where(used, 1.0 / n[None, :], 0).sum(axis=1)
-                se = np.where(pooled, np.sqrt(pa * (1 - pa) * inv), se)
+            inv = np.where(used, 1.0 / safe_n[None, :], 0.0).sum(axis=1)
+            se = np.where(pool, np.sqrt(m0 * (1 - m0) * inv), se)
             tstat = est / se
             p = 2 * stats.norm.sf(np.abs(tstat))
         else:
-            v = var / n
+            v = var / safe_n
             terms = np.where(used, c**2 * v[None, :], 0.0)
             se = np.sqrt(terms.sum(axis=1))
             df = se**4 / np.where(used, terms**2 / (n[None, :] - 1), 0.0).sum(axis=1)
+            # Student's pooled variance for two-cell contrasts
+            ss_within = np.where(used, ((n - 1) * np.nan_to_num(var))[None, :], 0.0).sum(axis=1)
+            df_pool = n_used - 2
+            s2 = ss_within / df_pool
+            inv = np.where(used, 1.0 / safe_n[None, :], 0.0).sum(axis=1)
+            se = np.where(pool, np.sqrt(s2 * inv), se)
+            df = np.where(pool, df_pool, df)
             tstat = est / se
             p = 2 * stats.t.sf(np.abs(tstat), df=df)
     p = np.where(np.isfinite(tstat), p, np.where(est == 0, 1.0, np.nan))
@@ -448,17 +470,20 @@ def segment_differences(
     For segment s with mean :math:`\\bar y_s` and the rest :math:`\\bar y_r`,
     the difference :math:`\\bar y_s - \\bar y_r` is tested: classical rates
     by the pooled two-proportion z test (``statsmodels proportions_ztest``),
-    or Fisher's exact test when an expected count is below 5; means by Welch's
-    t test (``scipy.stats.ttest_ind(equal_var=False)``); with ``cluster`` by
-    the cluster-robust Wald t (see the module notes). The p-values of all
+    or Fisher's exact test when an expected count is below 5; means by
+    Student's pooled-variance t test (``scipy.stats.ttest_ind``): under the
+    hypothesis that the segment does not differ, the rows are exchangeable and
+    the pooled variance is the right one (Welch's unpooled variance lets a
+    small segment that happens to have no zero scores look precise); with
+    ``cluster`` by the cluster-robust t with residuals from the pooled mean
+    (see the module notes). The p-values of all
     segments are adjusted together.
 
     References
     ----------
     .. [1] Agresti, A. (2013). *Categorical Data Analysis*, 3rd ed., Wiley,
        sections 3.1 and 3.5 (two-proportion z, Fisher's exact test).
-    .. [2] Welch, B. L. (1947). The generalization of Student's problem when
-       several different population variances are involved. *Biometrika* 34, 28-35.
+    .. [2] Student (1908). The probable error of a mean. *Biometrika* 6, 1-25.
     .. [3] Holm, S. (1979). *Scand. J. Statist.* 6(2), 65-70.
 
     Examples
@@ -532,7 +557,7 @@ def _test_name(metric: str, cluster: str | None) -> str:
     if cluster is not None:
         return f"cluster-robust t test (clusters: {cluster})"
     if metric == "mean_score":
-        return "Welch's t test"
+        return "Student's t test"
     return "two-proportion z test (Fisher's exact test for small counts)"
 
 
@@ -674,8 +699,10 @@ def localise_change(
     Notes
     -----
     Per segment s, the change :math:`\\Delta_s = \\bar y_{s,b} - \\bar y_{s,a}` is
-    tested (cluster-robust t, or pooled two-proportion z / Welch t); the
-    interval is the matching Wald interval. The p-values of every segment of
+    tested (cluster-robust t, or pooled two-proportion z / Student t); the
+    interval is the Wald interval with unpooled variances. The rest's change
+    and the difference in differences use unpooled variances (normal for
+    rates, Welch-Satterthwaite df for means; cluster-robust with clusters). The p-values of every segment of
     every dimension are adjusted together. Shift-share: with audit shares
     :math:`w_{s,a}, w_{s,b}` within the dimension, the overall change is
     :math:`\\sum_s (\\bar w_s \\Delta_s) + \\sum_s (\\Delta w_s \\bar y_s)` (bars:
@@ -755,7 +782,7 @@ def localise_change(
         did = eye - rest
         coef = np.vstack([eye, rest, did])
         pooled = np.r_[np.ones(k, dtype=bool), np.zeros(2 * k, dtype=bool)]
-        e, se, p = _contrasts(y, cell, 2 * k, coef, cluster=cl, binary=binary, pooled=pooled)
+        e, _, p = _contrasts(y, cell, 2 * k, coef, cluster=cl, binary=binary, pooled=pooled)
         # rest rows with an empty side are undefined
         rest_ok = np.abs(rest).sum(axis=1) > 0
         e[k : 2 * k] = np.where(rest_ok, e[k : 2 * k], np.nan)
@@ -765,11 +792,8 @@ def localise_change(
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_a, mean_b = sums[0::2] / na_s, sums[1::2] / nb_s
             wa, wb = na_s / na_s.sum(), nb_s / nb_s.sum()
-        # Wald half-width of the change (unpooled; cluster-robust with clusters)
-        if cl is None and binary:
-            se_c = np.sqrt(mean_a * (1 - mean_a) / na_s + mean_b * (1 - mean_b) / nb_s)
-        else:
-            se_c = se[:k]
+        # Wald interval of the change: unpooled (cluster-robust with clusters)
+        se_c = _contrasts(y, cell, 2 * k, eye, cluster=cl, binary=binary)[1]
         within = np.nan_to_num((wa + wb) / 2 * (mean_b - mean_a))
         mix = np.nan_to_num((wb - wa) * (np.nan_to_num(mean_a) + np.nan_to_num(mean_b)) / 2)
         mix = np.where(na_s == 0, wb * np.nan_to_num(mean_b), mix)

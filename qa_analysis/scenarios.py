@@ -58,7 +58,14 @@ from qa_analysis.scorecard import Scorecard, score_evaluations
 __all__ = ["AUDIT_RANGE", "Effect", "EffectKind", "Scenario", "scenario"]
 
 EffectKind = Literal[
-    "rater_bias", "trend", "step", "critical", "calibration_collapse", "uneven_audits", "missing"
+    "rater_bias",
+    "ambiguous",
+    "trend",
+    "step",
+    "critical",
+    "calibration_collapse",
+    "uneven_audits",
+    "missing",
 ]
 
 #: Fewest and most audits per agent in a month under an ``uneven_audits`` effect.
@@ -85,6 +92,9 @@ class Effect:
           gives the size); on a 1-5 criterion the latent value is shifted by
           ``size`` x range scale points, so piling at the scale end makes the
           realised bias a little smaller.
+        * ``ambiguous``: every rater's rating noise on ``criterion`` gains an
+          extra ``N(0, size)`` (latent units) in calibration, so the criterion
+          has the lowest agreement (the demo plants 2.4 on empathy).
         * ``trend``: ticket quality changes linearly by ``size`` latent units
           (negative = decline) from ``start`` (default: the window's start) to
           the window's end, in ``region`` and, when given, only in segment
@@ -209,9 +219,9 @@ def _resolve(
             raise ValueError(
                 f"effect {e.kind!r}: region {e.region!r} is not one of {list(regions)}"
             )
+        if e.kind in ("rater_bias", "ambiguous") and e.criterion not in sc:
+            raise ValueError(f"{e.kind}: criterion {e.criterion!r} is not in the scorecard")
         if e.kind == "rater_bias":
-            if e.criterion not in sc:
-                raise ValueError(f"rater_bias: criterion {e.criterion!r} is not in the scorecard")
             e = replace(e, rater_id=e.rater_id or f"{e.region}-S01")
         elif e.kind in ("trend", "step"):
             e = replace(e, start=str(pd.Timestamp(e.start or months[0].start_time).date()))
@@ -572,11 +582,16 @@ def _calibration(
     n_t = len(idx)
     z = 0.6 * q[idx][:, None] + rng.normal(0.0, 0.9, (n_t, n_c))
     expert = np.array([r == "X01" for r in raters])
-    sd = np.where(expert, _EXPERT_SD, _SPECIALIST_SD)[None, :, None] * np.ones((n_t, 1, 1))
+    sd = np.where(expert, _EXPERT_SD, _SPECIALIST_SD)[None, :, None] * np.ones((n_t, 1, n_c))
     for e in planted:
         if e.kind == "calibration_collapse":
             hit = (s_region == e.region) & (from_end >= -e.sessions)
             sd = np.where(hit[:, None, None] & ~expert[None, :, None], np.hypot(sd, e.size), sd)
+        elif e.kind == "ambiguous":
+            hit_c = (s_region == e.region)[:, None, None] & (np.asarray(sc.ids) == e.criterion)[
+                None, None, :
+            ]
+            sd = np.where(hit_c, np.hypot(sd, e.size), sd)
     seen = z[:, None, :] + rng.normal(0.0, 1.0, (n_t, n_r, n_c)) * sd
     mins = np.array([c.min for c in sc.criteria])
     maxs = np.array([c.max for c in sc.criteria])
