@@ -319,6 +319,8 @@ def _metric_values(scores: pd.DataFrame, metric: Metric) -> np.ndarray:
 
 
 def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{what} must be a DataFrame, got {type(df).__name__}")
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(what, f"missing column(s) {', '.join(map(repr, missing))}")
@@ -1397,9 +1399,11 @@ def weakest_criterion(
     are correlated); each resample is a multinomial unit-weight vector and the
     coincidence matrices are weighted sums, so all B resamples are one matrix
     product. For each other criterion j the difference
-    :math:`\\alpha_j - \\alpha_{weakest}` gets the two-sided bootstrap p-value
-    :math:`\\min(1, 2 \\min(\\#\\{D \\le 0\\} + 1, \\#\\{D \\ge 0\\} + 1) / (B + 1))`;
-    these are adjusted together.
+    :math:`D_j = \\alpha_j - \\alpha_{weakest}` is tested by the Wald z test
+    :math:`z = D_j / \\widehat{se}_B(D_j)` with the bootstrap standard error of the
+    difference (a normal-theory bootstrap test; unlike a percentile p-value its
+    resolution does not depend on B, which matters after a Holm adjustment);
+    the K - 1 p-values are adjusted together.
 
     References
     ----------
@@ -1436,7 +1440,7 @@ def weakest_criterion(
     )
     est = alphas[0]
     method = _method_text(
-        "paired bootstrap test of the alpha difference (tickets resampled)",
+        "Wald test of the alpha difference with paired bootstrap standard errors (tickets resampled)",
         correction,
         max(len(crits) - 1, 0),
         "comparisons with the other criteria",
@@ -1458,9 +1462,12 @@ def weakest_criterion(
     diff = alphas[1:, others] - alphas[1:, [wk]]
     valid = np.isfinite(diff)
     nb = valid.sum(axis=0)
-    le = (np.where(valid, diff <= 0, False)).sum(axis=0)
-    ge = (np.where(valid, diff >= 0, False)).sum(axis=0)
-    p = np.minimum(1.0, 2 * np.minimum(le + 1, ge + 1) / (nb + 1))
+    mu = np.where(valid, diff, 0.0).sum(axis=0) / np.maximum(nb, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(np.where(valid, (diff - mu) ** 2, 0.0).sum(axis=0) / (nb - 1))
+        z = (est[others] - est[wk]) / se
+    p = np.where(nb >= 2, 2 * stats.norm.sf(np.abs(z)), np.nan)
+    p = np.where((nb >= 2) & (se == 0), np.where(est[others] != est[wk], 0.0, 1.0), p)
     p_adj = adjust_p(p, method=correction)
     worst = int(np.argmax(p_adj))
     runner = others[int(np.argmin(est[others]))]

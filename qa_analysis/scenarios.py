@@ -397,7 +397,7 @@ def _agents(
 
 
 def _segment_mask(tickets: pd.DataFrame, e: Effect) -> np.ndarray:
-    m = (tickets["region"] == e.region).to_numpy()
+    m = (tickets["region"] == e.region).to_numpy().copy()
     if e.dimension is not None:
         if e.dimension not in tickets.columns:
             raise ValueError(f"{e.kind}: dimension {e.dimension!r} is not a column of the tables")
