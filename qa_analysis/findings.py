@@ -299,7 +299,7 @@ def _method_text(test: str, correction: Correction, m: int, what: str) -> str:
 def _level(confidence: float) -> float:
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
-    return 1.0 - confidence
+    return round(1.0 - confidence, 12)
 
 
 # ---------------------------------------------------------------------------
@@ -338,7 +338,7 @@ def _cell_stats(
         var = (ss - n * mean**2) / (n - 1)
     var = np.where(n > 1, np.clip(var, 0, None), np.nan)
     sums = counts = None
-    if cluster is not None:
+    if cluster is not None and len(cluster):
         g = int(cluster.max()) + 1
         key = cluster * n_cells + cell
         sums = np.bincount(key, weights=y, minlength=g * n_cells).reshape(g, n_cells)
@@ -372,8 +372,11 @@ def _contrasts(
     positive/negative coefficient). Other contrasts use unpooled variances
     (binomial, normal reference; sample variances, Welch-Satterthwaite df).
     """
-    n, mean, var, sums, counts = _cell_stats(y, cell, n_cells, cluster)
     c = np.atleast_2d(coef)
+    if len(y) == 0:
+        nan = np.full(len(c), np.nan)
+        return nan, nan, nan.copy()
+    n, mean, var, sums, counts = _cell_stats(y, cell, n_cells, cluster)
     used = c != 0
     pool = np.zeros(len(c), dtype=bool) if pooled is None else np.asarray(pooled, dtype=bool)
     safe_n = np.where(n > 0, n, 1.0)
@@ -800,6 +803,8 @@ def localise_change(
         mix = np.nan_to_num((wb - wa) * (np.nan_to_num(mean_a) + np.nan_to_num(mean_b)) / 2)
         mix = np.where(na_s == 0, wb * np.nan_to_num(mean_b), mix)
         mix = np.where(nb_s == 0, -wa * np.nan_to_num(mean_a), mix)
+        if na_s.sum() == 0 or nb_s.sum() == 0:  # one period is empty: no change to share out
+            within = mix = np.full(k, np.nan)
         rows.append(
             pd.DataFrame(
                 {
@@ -1601,6 +1606,8 @@ def criterion_claims(
     calibration: pd.DataFrame,
     *,
     scorecard: Scorecard,
+    unit: str = "ticket_id",
+    session: str | None = "session_id",
     n_boot: int | None = None,
     seed: int | np.random.Generator | None = 0,
     confidence: float = 0.95,
@@ -1612,7 +1619,7 @@ def criterion_claims(
     ----------
     calibration : DataFrame
     scorecard : Scorecard
-    n_boot, seed, confidence, correction
+    unit, session, n_boot, seed, confidence, correction
         As for :func:`weakest_criterion` and :func:`most_divisive`.
 
     Returns
@@ -1636,13 +1643,20 @@ def criterion_claims(
     wk = weakest_criterion(
         calibration,
         scorecard=scorecard,
+        unit=unit,
+        session=session,
         n_boot=n_boot,
         seed=seed,
         confidence=confidence,
         correction=correction,
     )
     md = most_divisive(
-        calibration, scorecard=scorecard, confidence=confidence, correction=correction
+        calibration,
+        scorecard=scorecard,
+        unit=unit,
+        session=session,
+        confidence=confidence,
+        correction=correction,
     )
     note = ""
     if wk.holds and md.holds and wk.segment != md.segment:

@@ -8,6 +8,8 @@ test names' docstrings).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,6 +25,8 @@ from qa_analysis.scenarios import Effect, scenario
 from qa_analysis.scorecard import Scorecard, score_evaluations
 
 LEVEL = 0.05
+PA = ("2026-09-01", "2026-09-30")
+PB = ("2026-10-01", "2026-10-31")
 
 
 def _binom_upper(n: int, p: float = LEVEL) -> float:
@@ -144,6 +148,26 @@ def test_non_dataframe_and_missing_columns_are_refused():
         F.segment_differences(pd.DataFrame({"channel": ["a"]}), by="channel", cluster=None)
 
 
+def test_empty_scores_give_a_defined_result_without_warnings():
+    empty = pd.DataFrame(
+        {
+            "channel": pd.Series([], dtype=object),
+            "passed": pd.Series([], dtype="boolean"),
+            "agent_id": pd.Series([], dtype=object),
+            "evaluated_at": pd.Series([], dtype="datetime64[ns]"),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = F.highest_segment(empty, by="channel")
+        loc = F.localise_change(empty, period_a=PA, period_b=PB, dims=["channel"])
+    assert (f.holds, f.segment) == (False, None)
+    assert loc.findings == ()
+    assert len(loc.segments) == 0
+    with pytest.raises(DataError, match="no rows"):
+        F.localise_trend(empty, dims=["channel"])
+
+
 # ---------------------------------------------------------------------------
 # localise_change / localise_trend
 # ---------------------------------------------------------------------------
@@ -159,10 +183,6 @@ def _two_periods(rng: np.random.Generator, tech_b: float, n: int = 400) -> pd.Da
             "passed": rng.random(2 * n) < p,
         }
     )
-
-
-PA = ("2026-09-01", "2026-09-30")
-PB = ("2026-10-01", "2026-10-31")
 
 
 def test_localise_change_contributions_add_up_and_tests_match_statsmodels():
@@ -354,11 +374,70 @@ def test_most_divisive_split_by_hand():
     assert f.holds
 
 
+@pytest.mark.parametrize(
+    ("finding", "text"),
+    [
+        (
+            F.Finding("confined_change", False, "queue", None, "mean_score"),
+            "The change in mean score is not confined to one queue.",
+        ),
+        (
+            F.Finding("rater_bias", False, "rater x criterion", None, "bias"),
+            "No rater is biased on any criterion beyond chance and the flag threshold.",
+        ),
+        (
+            F.Finding(
+                "weakest_criterion",
+                False,
+                "criterion",
+                "empathy",
+                "alpha",
+                estimate=0.41,
+                note="not below tone beyond chance",
+            ),
+            "empathy has the lowest alpha (0.41), but it is not below tone beyond chance: no "
+            "single weakest criterion.",
+        ),
+        (
+            F.Finding(
+                "most_divisive",
+                True,
+                "criterion",
+                "empathy",
+                "split",
+                estimate=0.3,
+                p_adjusted=0.001,
+            ),
+            "empathy is the most divisive criterion: ratings differ by 30% of the scale on "
+            "average, more than on any other (adjusted p = 0.001).",
+        ),
+    ],
+)
+def test_sentences_say_plainly_what_holds_and_what_does_not(finding, text):
+    assert F.sentence(finding) == text
+
+
 def test_criterion_claims_explain_when_they_name_different_criteria():
-    wk = F.Finding("weakest_criterion", True, "criterion", "identity", "alpha")
-    md = F.Finding("most_divisive", True, "criterion", "empathy", "split")
-    c = F.CriterionClaims(wk, md)
-    assert c.note == ""
+    # resolution: almost every rating is a pass, a few split -> low alpha, little raw split;
+    # tone: scores spread over the scale, raters off by one point -> high alpha, larger split
+    rng = np.random.default_rng(9)
+    n = 80
+    res = np.ones((n, 3))
+    res[np.arange(12), rng.integers(0, 3, 12)] = 0
+    truth = rng.integers(1, 6, n)
+    tone = np.clip(truth[:, None] + rng.integers(-1, 2, (n, 3)), 1, 5)
+    rows = [
+        (u, f"r{j}", c, float(v[u, j]))
+        for c, v in (("resolution", res), ("tone", tone))
+        for u in range(n)
+        for j in range(3)
+    ]
+    df = pd.DataFrame(rows, columns=["ticket_id", "rater_id", "criterion", "score"])
+    both = F.criterion_claims(df, scorecard=SC2, n_boot=400, session=None)
+    assert (both.weakest.holds, both.weakest.segment) == (True, "resolution")
+    assert (both.most_divisive.holds, both.most_divisive.segment) == (True, "tone")
+    assert both.note.startswith("tone has the most raw disagreement")
+    assert "resolution the lowest agreement beyond chance (alpha)" in both.note
     s = scenario(
         [Effect("ambiguous", region="EU", criterion="empathy", size=2.4)],
         seed=8,
@@ -366,9 +445,9 @@ def test_criterion_claims_explain_when_they_name_different_criteria():
         months=2,
         agents=5,
     )
-    both = F.criterion_claims(s.calibration, scorecard=s.scorecard, n_boot=200)
-    assert both.weakest.segment == both.most_divisive.segment == "empathy"
-    assert both.note == ""
+    same = F.criterion_claims(s.calibration, scorecard=s.scorecard, n_boot=200)
+    assert same.weakest.segment == same.most_divisive.segment == "empathy"
+    assert same.note == ""
 
 
 # ---------------------------------------------------------------------------
