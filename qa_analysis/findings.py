@@ -1343,6 +1343,14 @@ def _split(n: np.ndarray, cats: np.ndarray) -> np.ndarray:
         return np.where(m >= 2, pair_sum / (m * (m - 1) / 2) / rng, np.nan)
 
 
+def _not_beyond(side: str, names: list[str], m: int) -> str:
+    if not names:
+        return ""
+    if len(names) > 3:
+        return f"not {side} {len(names)} of the {m} other criteria beyond chance"
+    return f"not {side} {', '.join(names)} beyond chance"
+
+
 def _prepare(
     calibration: pd.DataFrame, scorecard: Scorecard, unit: str, session: str | None
 ) -> tuple[pd.DataFrame, pd.Index, list[str]]:
@@ -1490,7 +1498,7 @@ def weakest_criterion(
         method=method,
         n_tests=len(others),
         level=level,
-        note=("not below " + ", ".join(not_below) + " beyond chance") if not_below else "",
+        note=_not_beyond("below", not_below, len(others)),
     )
 
 
@@ -1598,7 +1606,7 @@ def most_divisive(
         method=method,
         n_tests=len(others),
         level=level,
-        note=("not above " + ", ".join(not_above) + " beyond chance") if not_above else "",
+        note=_not_beyond("above", not_above, len(others)),
     )
 
 
