@@ -56,6 +56,7 @@ __all__ = [
     "Metric",
     "RaterBias",
     "SeriesResult",
+    "SeriesTest",
     "adjust_p",
     "criterion_claims",
     "highest_segment",
