@@ -14,11 +14,17 @@ pandas so that errors can name the file's line numbers; the filters are
 applied after validation.
 
 Validation raises :class:`DataError` (a ``ValueError``) naming the source, the
-column, the problem, how many rows are affected and the first offending rows
-(``line N`` for CSV files, counting the header as line 1; ``row N`` for
-Parquet files (0-based position in the file) and DuckDB tables (``rowid``); for
-a DataFrame, ``row L`` where L is the index label, so ``df.loc[L]`` shows it).
-Invalid ``start``/``end`` arguments raise ``ValueError`` naming the argument.
+column, the problem, how many rows are affected and the first offending rows,
+in the package's one row format (:mod:`qa_analysis.errors`): ``line N`` for
+CSV files, counting the header as line 1; ``row N`` for Parquet files (0-based
+position in the file) and DuckDB tables (``rowid``); for a DataFrame, ``row L``
+where L is the index label, so ``df.loc[L]`` shows it. Invalid
+``start``/``end`` arguments raise ``ValueError`` naming the argument; a
+``source`` that is neither a DataFrame nor a path raises ``TypeError``.
+
+The loaders return a plain DataFrame (nothing in ``DataFrame.attrs``): the
+caller knows the source and filters it passed, and a filter that leaves no
+rows gives an empty table with the canonical columns.
 """
 
 from __future__ import annotations
@@ -33,11 +39,13 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from qa_analysis._checks import require_frame as _require_frame
+from qa_analysis._checks import short as _short
 from qa_analysis.errors import DataError
 from qa_analysis.scorecard import Scorecard
 
@@ -67,7 +75,7 @@ _FILE = "__file"  # provenance: file the row came from (globs)
 
 @dataclass(frozen=True)
 class Schema:
-    """Canonical columns of one input table (DESIGN.md, "Data model")."""
+    """Canonical columns of one input table (see "Your own data" in the README)."""
 
     name: str
     ids: tuple[str, ...]  # required, non-empty text columns
@@ -124,6 +132,9 @@ SCHEMAS: dict[str, Schema] = {
 
 ROLES = ("specialist", "expert")
 
+#: The three input tables.
+TableKind = Literal["evaluations", "calibration", "tickets"]
+
 
 # ---------------------------------------------------------------------------
 # public loaders
@@ -157,8 +168,8 @@ def load_evaluations(
     -------
     DataFrame
         Canonical columns with ``evaluated_at`` as datetime64 and ``score``
-        (and ``csat``) as float64; extra columns are kept. ``attrs`` holds
-        ``source``, ``filters``, and ``note`` when the filters left no rows.
+        (and ``csat``) as float64; extra columns are kept. Filters that match
+        nothing give an empty table (no error).
 
     Raises
     ------
@@ -271,7 +282,7 @@ def load_tickets(
 
 
 def load_query(
-    kind: str,
+    kind: TableKind,
     source: str | Path,
     *,
     table: str | None = None,
@@ -335,6 +346,7 @@ def from_wide(
     0            e1  greeting    1.0
     1            e1      tone    NaN
     """
+    _require_frame(df, "df")
     mapping = dict(criteria) if isinstance(criteria, Mapping) else {c: c for c in criteria}
     missing = [c for c in [*id_columns, *mapping] if c not in df.columns]
     if missing:
@@ -375,8 +387,10 @@ def _umask_mode() -> int:
 
 
 def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename,
-    so a reader never sees a half-written file.
+    """Write ``data`` to ``path`` atomically.
+
+    The bytes go to a temporary file in the same folder, which is then renamed
+    over ``path``, so a reader never sees a half-written file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -433,7 +447,7 @@ class _Source:
     table: str
 
     @classmethod
-    def resolve(cls, source: str | Path, table: str) -> _Source:
+    def resolve(cls, source: str | os.PathLike[str], table: str) -> _Source:
         text = str(source)
         label = text
         if any(ch in text for ch in "*?["):
@@ -474,9 +488,9 @@ class _Source:
             raise DataError(
                 label, "a glob of DuckDB files is not supported; pass one database file"
             )
-        for p in paths:
-            if os.path.getsize(p) == 0:
-                raise DataError(p, "empty file (0 bytes)")
+        for f in paths:
+            if os.path.getsize(f) == 0:
+                raise DataError(f, "empty file (0 bytes)")
         if kind == "duckdb":
             label = f"{text} (table {table})"
         return cls(kind=kind, paths=paths, label=label, table=table)
@@ -558,6 +572,11 @@ def _load(kind, source, table, scorecard, region, start, end) -> pd.DataFrame:
         raise ValueError(f"end={end!r} is before start={start!r}")
     if isinstance(scorecard, str | Path):
         scorecard = Scorecard.from_yaml(scorecard)
+    if not isinstance(source, pd.DataFrame | str | os.PathLike):
+        raise TypeError(
+            "source must be a pandas DataFrame or a path (str or Path), "
+            f"got {type(source).__name__}"
+        )
     if isinstance(source, pd.DataFrame):
         label = "<DataFrame>"
         raw = source.copy()
@@ -587,12 +606,7 @@ def _load(kind, source, table, scorecard, region, start, end) -> pd.DataFrame:
     if not pushed:
         df = _filter(df, schema, region, start, end)
     df = df.drop(columns=[c for c in (_ROW, _FILE) if c in df.columns]).reset_index(drop=True)
-    df.attrs["source"] = label
-    df.attrs["filters"] = {"region": region, "start": start, "end": end}
-    if len(df) == 0:
-        df.attrs["note"] = (
-            f"no {kind} rows in {label} for region={region!r}, start={start!r}, end={end!r}"
-        )
+    df.attrs.clear()
     return df
 
 
@@ -798,12 +812,8 @@ def _to_datetime(s: pd.Series) -> pd.Series:
 
 
 def _show(value: Any) -> str:
-    """Repr of a cell as the user wrote it: 9.0, 'abc', None (not np.float64(9.0))."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is pd.NA or value is pd.NaT:
-        value = None
-    return repr(value)
+    """Repr of a cell as the user wrote it: 9.0, 'abc', None (not np.float64(9.0)), cut short."""
+    return _short(value)
 
 
 def _missing_msg(missing: Sequence[str], found: Sequence[str]) -> str:

@@ -137,12 +137,12 @@ def test_region_and_date_filters_are_inclusive(tmp_path):
     assert df["ticket_id"].tolist() == ["T1", "T2"]  # end date covers its whole day
 
 
-def test_filter_leaving_no_rows_returns_typed_empty_frame_with_note():
+def test_filter_leaving_no_rows_returns_typed_empty_frame_and_nothing_in_attrs():
     df = io.load_evaluations(evaluations_frame(), region="APAC")
     assert len(df) == 0
     assert pd.api.types.is_datetime64_any_dtype(df["evaluated_at"])
     assert "score" in df.columns and df["score"].dtype == float
-    assert "no evaluations rows" in df.attrs["note"]
+    assert df.attrs == {}
 
 
 def test_duckdb_filter_on_empty_slice_is_not_an_error(tmp_path):
@@ -463,3 +463,10 @@ def test_duplicate_index_labels_are_reported_by_position():
     raw.iloc[5, raw.columns.get_loc("agent_id")] = ""
     with pytest.raises(DataError, match=r"empty value in 1 row: position 5"):
         io.load_evaluations(raw)
+
+
+def test_non_dataframe_non_path_source_is_a_type_error():
+    with pytest.raises(TypeError, match="source must be a pandas DataFrame or a path"):
+        io.load_evaluations([{"evaluation_id": "e1"}])
+    with pytest.raises(TypeError, match="DataFrame"):
+        io.from_wide({"evaluation_id": ["e1"]}, ["evaluation_id"], ["tone"])

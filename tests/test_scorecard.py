@@ -101,5 +101,20 @@ def test_yaml_errors_name_the_file(tmp_path):
 
 def test_unknown_criterion_lookup_names_the_source():
     sc = Scorecard.from_dict({"criteria": [{"id": "a", "scale": [0, 1]}]}, source="card.yaml")
-    with pytest.raises(KeyError, match="card.yaml: no criterion 'b'"):
+    with pytest.raises(KeyError, match=r"card\.yaml: no criterion 'b'"):
         sc["b"]
+
+
+def test_scorecard_has_a_short_repr_and_an_html_table():
+    sc = Scorecard.from_yaml(ROOT / "params" / "scorecard.yaml")
+    assert repr(sc) == (
+        f"Scorecard({sc.name!r}, 12 criteria, pass_mark=80, method='weighted', "
+        "critical_mode='zero')"
+    )
+    html = sc._repr_html_()
+    assert html.count("<tr>") == 12 and "data_privacy" in html  # one row per criterion
+
+
+def test_scorecard_html_repr_escapes_criterion_names():
+    sc = Scorecard.from_dict({"criteria": [{"id": "a", "name": "<b>x</b>", "scale": [0, 1]}]})
+    assert "<b>x</b>" not in sc._repr_html_() and "&lt;b&gt;x&lt;/b&gt;" in sc._repr_html_()
