@@ -25,6 +25,7 @@ Example YAML::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -318,8 +319,13 @@ def _criterion(raw: Any, i: int, source: str) -> Criterion:
     if level not in LEVELS:
         raise ScorecardError(f"{where}: level must be one of {LEVELS}, got {level!r}")
     weight = raw.get("weight", 1)
-    if not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0:
-        raise ScorecardError(f"{where}: weight must be a positive number, got {weight!r}")
+    if (
+        not isinstance(weight, int | float)
+        or isinstance(weight, bool)
+        or not math.isfinite(weight)
+        or weight <= 0
+    ):
+        raise ScorecardError(f"{where}: weight must be a finite positive number, got {weight!r}")
     pass_at = raw.get("pass_at")
     if pass_at is not None and pass_at not in scale:
         raise ScorecardError(f"{where}: pass_at {pass_at!r} is not on the scale {scale!r}")
