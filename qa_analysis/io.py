@@ -781,6 +781,10 @@ def _filter(df: pd.DataFrame, schema: Schema, region, start, end) -> pd.DataFram
 
 
 def _timestamp(value: Any, name: str) -> pd.Timestamp:
+    if isinstance(value, int | float | np.number):  # pd.Timestamp(20261031) is nanoseconds
+        raise ValueError(
+            f"{name}={value!r} is a number, not a date (write it as a string, e.g. '2026-10-31')"
+        )
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError):

@@ -110,6 +110,12 @@ def wilson_interval(
     lo, hi : ndarray
         Lower and upper limits, clipped to [0, 1], NaN where ``n`` is 0.
 
+    Raises
+    ------
+    ValueError
+        A count that is infinite, negative, or larger than its ``n`` (NaN
+        gives a NaN interval).
+
     Notes
     -----
     With :math:`\\hat p = x/n` and :math:`z = z_{1-\\alpha/2}`:
@@ -130,6 +136,14 @@ def wilson_interval(
     z = _z(confidence)
     x = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(x) | np.isinf(n) | (x < 0) | (n < 0) | (x > n)  # NaN: no data
+    if np.any(bad):
+        raise ValueError(
+            "successes and n must be finite with 0 <= successes <= n; "
+            f"got successes={x[bad].ravel()[:3].tolist() if x.ndim else x.item()!r}, "
+            f"n={np.broadcast_to(n, np.broadcast(x, n).shape)[bad].ravel()[:3].tolist()}"
+        )
     p = _safe_div(x, n)
     nn = np.where(n > 0, n, 1.0)
     denom = 1 + z**2 / nn
@@ -154,6 +168,11 @@ def holm(p_values: Any) -> np.ndarray:
     ndarray
         Adjusted p-values, same shape as ``p_values``.
 
+    Raises
+    ------
+    ValueError
+        A p-value outside [0, 1] (NaN is allowed and means "no test").
+
     Notes
     -----
     With the m non-missing p-values sorted, :math:`p_{(1)} \\le \\dots \\le p_{(m)}`,
@@ -173,6 +192,10 @@ def holm(p_values: Any) -> np.ndarray:
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
+    if np.any(ok & ((p < 0) | (p > 1))):
+        raise ValueError(
+            f"p-values must be in [0, 1] (NaN for no test), got {p[ok & ((p < 0) | (p > 1))][:3]}"
+        )
     m = int(ok.sum())
     if m == 0:
         return out
@@ -727,6 +750,8 @@ def mann_kendall(
 # ---------------------------------------------------------------------------
 def _in_period(d: pd.Series, period: tuple[Any, Any], name: str) -> np.ndarray:
     try:
+        if any(isinstance(v, int | float | np.number) for v in period):
+            raise TypeError("a number is not a date")  # pd.Timestamp(20260131) is nanoseconds
         start, end = (pd.Timestamp(v).normalize() for v in period)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a (start, end) pair of dates, got {period!r}") from None

@@ -470,3 +470,9 @@ def test_non_dataframe_non_path_source_is_a_type_error():
         io.load_evaluations([{"evaluation_id": "e1"}])
     with pytest.raises(TypeError, match="DataFrame"):
         io.from_wide({"evaluation_id": ["e1"]}, ["evaluation_id"], ["tone"])
+
+
+@pytest.mark.parametrize("end", [20261031, 20261031.0, np.int64(20261031)])
+def test_a_number_as_end_date_is_refused_not_read_as_nanoseconds(end):
+    with pytest.raises(ValueError, match=r"end=.*is a number, not a date"):
+        io.load_evaluations(evaluations_frame(), end=end)

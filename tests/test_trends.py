@@ -604,3 +604,24 @@ def test_missing_column_is_a_data_error():
 
     with pytest.raises(DataError, match="missing column"):
         tr.aggregate(pd.DataFrame({"score": [1.0]}))
+
+
+# -- impossible inputs to the public helpers ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("x", "n"), [(5, 3), (-1, 10), (np.inf, 10), ([1, 4], [2, 3]), (3, -1)])
+def test_wilson_interval_rejects_impossible_counts(x, n):
+    with pytest.raises(ValueError, match="0 <= successes <= n"):
+        tr.wilson_interval(x, n)
+
+
+@pytest.mark.parametrize("p", [[0.01, 1.5], [-0.2, 0.3], [np.inf]])
+def test_holm_rejects_p_values_outside_0_1(p):
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        tr.holm(p)
+
+
+def test_compare_periods_refuses_a_number_as_a_date():
+    s = _scores(["2026-01-05"], [90.0])
+    with pytest.raises(ValueError, match="period_a"):
+        tr.compare_periods(s, period_a=(20260101, 20260131), period_b=("2026-02-01", "2026-02-28"))
