@@ -712,6 +712,7 @@ def _validate(
             empty = s.isna() | text.isin(["", "N/A", "NA", "n/a", "na"])
             num = pd.to_numeric(text.mask(empty), errors="coerce").astype(float)
             flag(col, (num.isna() & ~empty).to_numpy(dtype=bool), "not a number")
+        flag(col, np.isinf(num.to_numpy(dtype=float)), "not a finite number")
         df[col] = num
     if "csat" in df.columns:
         c = df["csat"].to_numpy()

@@ -476,3 +476,15 @@ def test_non_dataframe_non_path_source_is_a_type_error():
 def test_a_number_as_end_date_is_refused_not_read_as_nanoseconds(end):
     with pytest.raises(ValueError, match=r"end=.*is a number, not a date"):
         io.load_evaluations(evaluations_frame(), end=end)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, "inf", "-Infinity"])
+def test_infinite_scores_are_refused_by_the_loaders(bad):
+    cal = calibration_frame().astype({"score": object})
+    cal.loc[1, "score"] = bad
+    with pytest.raises(DataError, match=r"column 'score': not a finite number in 1 row: row 1"):
+        io.load_calibration(cal)
+    ev = evaluations_frame().astype({"score": object})
+    ev.loc[0, "score"] = bad
+    with pytest.raises(DataError, match="not a finite number"):
+        io.load_evaluations(ev)
