@@ -69,8 +69,32 @@ __all__ = [
 ]
 
 MAX_ROWS_SHOWN = 5
-_ROW = "__row"  # provenance: line/row number in the source
-_FILE = "__file"  # provenance: file the row came from (globs)
+# Provenance of each row (its line/row number and file) travels beside the table as
+# arrays, never as a column the user's data could also have. Where DuckDB must return
+# it as a column, the name is made unique against the source's own columns.
+_ROW = "__qa_row"
+_FILE = "__qa_file"
+
+
+def _unique_name(base: str, taken: Iterable[Any]) -> str:
+    """``base`` with underscores appended until it is not among ``taken``."""
+    names = {str(c) for c in taken}
+    while base in names:
+        base += "_"
+    return base
+
+
+@dataclass(frozen=True)
+class _Provenance:
+    """Where each row came from: ``word`` ("line", "row", "position") N, and its file."""
+
+    word: str
+    rows: np.ndarray
+    files: np.ndarray | None = None
+
+    def take(self, mask: np.ndarray) -> _Provenance:
+        files = None if self.files is None else self.files[mask]
+        return _Provenance(self.word, self.rows[mask], files)
 
 
 @dataclass(frozen=True)
@@ -301,7 +325,7 @@ def load_query(
         raise DataError(src.label, "CSV sources are read by pandas, not DuckDB")
     with src.connect() as con:
         types = src.column_types(con)
-        return src.query(schema, types, region, start, end)
+        return src.query(schema, types, region, start, end, con=con)
 
 
 # ---------------------------------------------------------------------------
@@ -348,6 +372,16 @@ def from_wide(
     """
     _require_frame(df, "df")
     mapping = dict(criteria) if isinstance(criteria, Mapping) else {c: c for c in criteria}
+    if isinstance(df.columns, pd.MultiIndex):
+        raise DataError("<wide DataFrame>", "the columns are a MultiIndex; flatten them first")
+    used = [*id_columns, *mapping]
+    dup = sorted({str(c) for c in df.columns[df.columns.duplicated()] if c in used})
+    if dup:
+        raise DataError(
+            "<wide DataFrame>",
+            f"duplicate column name(s) {', '.join(repr(c) for c in dup)}: "
+            "each id and criterion column must appear once",
+        )
     missing = [c for c in [*id_columns, *mapping] if c not in df.columns]
     if missing:
         raise DataError(
@@ -507,11 +541,24 @@ class _Source:
                 ) from None
         return duckdb.connect()
 
-    def relation_sql(self) -> str:
+    def relation_sql(self, file_col: str | None = None, row_number: bool = False) -> str:
+        """The table, or ``read_parquet`` (with a file-name column and row numbers if asked)."""
         if self.kind == "duckdb":
             return _quote_ident(self.table)
         files = "[" + ", ".join(_quote_str(p) for p in self.paths) + "]"
-        return f"read_parquet({files}, filename=true, file_row_number=true, union_by_name=true)"
+        opts = ""
+        if file_col is not None:
+            opts += f", filename={_quote_str(file_col)}"
+        if row_number:
+            opts += ", file_row_number=true"
+        return f"read_parquet({files}{opts}, union_by_name=true)"
+
+    def is_view(self, con) -> bool:
+        """Whether the DuckDB table is a view (a view has no ``rowid``)."""
+        rows = con.execute(
+            "select table_type from information_schema.tables where table_name = ?", [self.table]
+        ).fetchall()
+        return bool(rows) and str(rows[0][0]).upper() == "VIEW"
 
     def column_types(self, con) -> dict[str, str]:
         import duckdb
@@ -532,8 +579,23 @@ class _Source:
         return {r[0]: str(r[1]).upper() for r in rows}
 
     def query(
-        self, schema: Schema, types: Mapping[str, str], region, start, end
+        self,
+        schema: Schema,
+        types: Mapping[str, str],
+        region,
+        start,
+        end,
+        con=None,
     ) -> tuple[str, list[Any]]:
+        """SQL and parameters: the filters pushed down, plus the provenance columns.
+
+        The row number comes back as column ``_unique_name(_ROW, types)`` and, for
+        Parquet, the file as ``_unique_name(_FILE, types)``. Parquet files that
+        have a column named ``file_row_number`` themselves, and DuckDB views
+        (which have no ``rowid``), are numbered by scan order instead.
+        """
+        row_col = _unique_name(_ROW, types)
+        file_col = _unique_name(_FILE, [*types, row_col])
         where: list[str] = []
         params: list[Any] = []
         if region is not None and "region" in types:
@@ -555,14 +617,25 @@ class _Source:
             cond = " AND ".join(conds)
             # an unparseable text date must reach validation, not vanish in the filter
             where.append(cond if typed else f"(({cond}) OR {expr} IS NULL)")
-        row = "rowid" if self.kind == "duckdb" else "file_row_number"
-        extra = "" if self.kind == "duckdb" else ", filename AS __file"
-        sql = f"SELECT *, {row} AS {_ROW}{extra} FROM {self.relation_sql()}"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        if self.kind == "parquet":
-            sql = f"SELECT * EXCLUDE (filename, file_row_number) FROM ({sql})"
-        return sql, params
+        filt = (" WHERE " + " AND ".join(where)) if where else ""
+        rc = _quote_ident(row_col)
+        if self.kind == "duckdb":
+            if con is not None and self.is_view(con):
+                rel = f"(SELECT *, row_number() OVER () - 1 AS {rc} FROM {self.relation_sql()})"
+                return f"SELECT * FROM {rel}{filt}", params
+            return f"SELECT *, rowid AS {rc} FROM {self.relation_sql()}{filt}", params
+        if "file_row_number" in types:  # the option's column would clash with the file's
+            fc = _quote_ident(file_col)
+            rel = (
+                f"(SELECT *, row_number() OVER (PARTITION BY {fc}) - 1 AS {rc} "
+                f"FROM {self.relation_sql(file_col)})"
+            )
+            return f"SELECT * FROM {rel}{filt}", params
+        inner = (
+            f"SELECT *, file_row_number AS {rc} "
+            f"FROM {self.relation_sql(file_col, row_number=True)}{filt}"
+        )
+        return f"SELECT * EXCLUDE (file_row_number) FROM ({inner})", params
 
 
 def _load(kind, source, table, scorecard, region, start, end) -> pd.DataFrame:
@@ -579,39 +652,57 @@ def _load(kind, source, table, scorecard, region, start, end) -> pd.DataFrame:
         )
     if isinstance(source, pd.DataFrame):
         label = "<DataFrame>"
+        _check_column_names(source.columns, label)
         raw = source.copy()
         if source.index.is_unique:  # name rows by index label (df.loc[label] shows them)
-            raw[_ROW] = source.index
-            line_word = "row"
+            prov = _Provenance("row", source.index.to_numpy())
         else:  # duplicate labels would name two rows alike: use positions
-            raw[_ROW] = np.arange(len(source))
-            line_word = "position"
+            prov = _Provenance("position", np.arange(len(source)))
+        raw = raw.reset_index(drop=True)
         pushed = False
     else:
         src = _Source.resolve(source, table or kind)
         label = src.label
         if src.kind == "csv":
-            raw = _read_csv(src)
-            line_word = "line"
+            raw, prov = _read_csv(src)
             pushed = False
         else:
-            raw = _read_duckdb(src, schema, region, start, end)
-            line_word = "row"
+            raw, prov = _read_duckdb(src, schema, region, start, end)
             pushed = True
     if len(raw) == 0 and not pushed:
         raise DataError(label, "no rows (the source is empty)")
     if pushed and len(raw) == 0 and region is None and start is None and end is None:
         raise DataError(label, "no rows (the source is empty)")
-    df = _validate(raw, schema, scorecard, label, line_word)
+    df = _validate(raw, schema, scorecard, label, prov)
     if not pushed:
         df = _filter(df, schema, region, start, end)
-    df = df.drop(columns=[c for c in (_ROW, _FILE) if c in df.columns]).reset_index(drop=True)
+    df = df.reset_index(drop=True)
     df.attrs.clear()
     return df
 
 
-def _read_csv(src: _Source) -> pd.DataFrame:
-    frames = []
+def _check_column_names(columns: pd.Index, label: str) -> None:
+    """Column names must be distinct text (integer or MultiIndex names cannot be matched)."""
+    if isinstance(columns, pd.MultiIndex):
+        raise DataError(
+            label,
+            "the columns are a MultiIndex; flatten them to single text names first "
+            "(e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns])",
+        )
+    bad = [c for c in columns if not isinstance(c, str)]
+    if bad:
+        raise DataError(
+            label,
+            f"column names must be text, got {', '.join(_show(c) for c in bad[:5])} "
+            "(e.g. df.columns = df.columns.astype(str))",
+        )
+    dup = sorted({c for c in columns if list(columns).count(c) > 1})
+    if dup:
+        raise DataError(label, f"duplicate column name(s) {', '.join(_show(c) for c in dup)}")
+
+
+def _read_csv(src: _Source) -> tuple[pd.DataFrame, _Provenance]:
+    frames, lines, files = [], [], []
     for p in src.paths:
         try:
             f = pd.read_csv(
@@ -622,14 +713,23 @@ def _read_csv(src: _Source) -> pd.DataFrame:
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise DataError(p, f"not a readable CSV file ({_first_line(exc)})") from None
         f.columns = [str(c).strip() for c in f.columns]
-        f[_ROW] = np.arange(2, len(f) + 2)  # header is line 1
-        if len(src.paths) > 1:
-            f[_FILE] = p
+        _check_column_names(f.columns, p)
+        lines.append(_csv_record_lines(p, len(f)))
+        files.append(np.full(len(f), p, dtype=object))
         frames.append(f)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    file_arr = np.concatenate(files) if len(src.paths) > 1 else None
+    return df, _Provenance("line", np.concatenate(lines), file_arr)
 
 
-def _read_duckdb(src: _Source, schema: Schema, region, start, end) -> pd.DataFrame:
+def _csv_record_lines(path: str, n_records: int) -> np.ndarray:
+    """Physical line (1-based, header = line 1) on which each of the CSV's records starts."""
+    return np.arange(2, n_records + 2)
+
+
+def _read_duckdb(
+    src: _Source, schema: Schema, region, start, end
+) -> tuple[pd.DataFrame, _Provenance]:
     import duckdb
 
     with src.connect() as con:
@@ -637,25 +737,29 @@ def _read_duckdb(src: _Source, schema: Schema, region, start, end) -> pd.DataFra
         missing = [c for c in schema.required if c not in types]
         if missing:
             raise DataError(src.label, _missing_msg(missing, list(types)))
-        sql, params = src.query(schema, types, region, start, end)
+        sql, params = src.query(schema, types, region, start, end, con=con)
         try:
             # via Arrow: about twice as fast as .df() and strings stay Arrow-backed
             df = con.sql(sql, params=params).to_arrow_table().to_pandas()
         except duckdb.Error as exc:
             raise DataError(src.label, f"query failed ({_first_line(exc)})") from None
-    if len(src.paths) == 1 and _FILE in df.columns:
-        df = df.drop(columns=_FILE)
-    return df
+    row_col = _unique_name(_ROW, types)
+    file_col = _unique_name(_FILE, [*types, row_col])
+    rows = df.pop(row_col).to_numpy()
+    files = df.pop(file_col).to_numpy(dtype=object) if file_col in df.columns else None
+    return df, _Provenance("row", rows, files if len(src.paths) > 1 else None)
 
 
 def _validate(
-    raw: pd.DataFrame, schema: Schema, scorecard: Scorecard | None, label: str, word: str
+    raw: pd.DataFrame,
+    schema: Schema,
+    scorecard: Scorecard | None,
+    label: str,
+    prov: _Provenance,
 ) -> pd.DataFrame:
     missing = [c for c in schema.required if c not in raw.columns]
     if missing:
-        raise DataError(
-            label, _missing_msg(missing, [c for c in raw.columns if not c.startswith("__")])
-        )
+        raise DataError(label, _missing_msg(missing, [str(c) for c in raw.columns]))
     df = raw.copy()
     problems: list[str] = []
 
@@ -663,9 +767,9 @@ def _validate(
         idx = np.flatnonzero(mask)
         parts = []
         for i in idx[:MAX_ROWS_SHOWN]:
-            loc = f"{word} {df[_ROW].iat[i]}"
-            if _FILE in df.columns:
-                loc = f"{df[_FILE].iat[i]} {loc}"
+            loc = f"{prov.word} {_show(prov.rows[i]) if prov.word == 'row' else prov.rows[i]}"
+            if prov.files is not None:
+                loc = f"{prov.files[i]} {loc}"
             if show:
                 loc += " (" + ", ".join(f"{c}={_show(raw[c].iat[i])}" for c in show) + ")"
             parts.append(loc)

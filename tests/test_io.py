@@ -488,3 +488,81 @@ def test_infinite_scores_are_refused_by_the_loaders(bad):
     ev.loc[0, "score"] = bad
     with pytest.raises(DataError, match="not a finite number"):
         io.load_evaluations(ev)
+
+
+# -- internal columns never collide with the user's; legitimate inputs load --------------------
+
+
+def test_a_user_column_named_like_an_internal_one_is_kept_in_every_format(tmp_path):
+    raw = tickets_frame()
+    raw["__row"] = [f"keep-{i}" for i in range(len(raw))]
+    raw["__qa_row"] = "mine"
+    raw.to_parquet(tmp_path / "t.parquet")
+    for src in (raw, write_csv(raw, tmp_path / "t.csv"), str(tmp_path / "t.parquet")):
+        df = io.load_tickets(src)
+        assert df["__row"].tolist() == raw["__row"].tolist()
+        assert (df["__qa_row"] == "mine").all()
+
+
+@pytest.mark.parametrize("fmt", ["frame", "csv", "parquet"])
+def test_missing_column_message_lists_the_users_columns_only(tmp_path, fmt):
+    raw = tickets_frame().drop(columns="queue")
+    raw["__note"] = "x"
+    raw.to_parquet(tmp_path / "t.parquet")
+    src = {
+        "frame": raw,
+        "csv": write_csv(raw, tmp_path / "t.csv"),
+        "parquet": str(tmp_path / "t.parquet"),
+    }[fmt]
+    with pytest.raises(DataError) as info:
+        io.load_tickets(src)
+    msg = str(info.value)
+    assert "'queue'" in msg and "__note" in msg and "__qa" not in msg
+    assert "file_row_number" not in msg and "filename" not in msg
+
+
+def test_parquet_columns_named_filename_and_file_row_number_load(tmp_path):
+    raw = tickets_frame()
+    raw["filename"] = "export.csv"
+    raw["file_row_number"] = np.arange(len(raw)) + 100
+    path = tmp_path / "t.parquet"
+    raw.to_parquet(path)
+    df = io.load_tickets(str(path), region="EU")
+    assert (df["filename"] == "export.csv").all()
+    assert (
+        df["file_row_number"].tolist() == raw.loc[raw["region"] == "EU", "file_row_number"].tolist()
+    )
+    bad = raw.copy()
+    bad.loc[2, "agent_id"] = ""
+    bad.to_parquet(path)
+    with pytest.raises(DataError, match=r"'agent_id': empty value in 1 row: row 2\b"):
+        io.load_tickets(str(path))
+
+
+def test_a_duckdb_view_loads(tmp_path):
+    db = str(tmp_path / "q.duckdb")
+    with duckdb.connect(db) as con:
+        con.register("_t", tickets_frame())
+        con.execute("CREATE TABLE base AS SELECT * FROM _t")
+        con.execute("CREATE VIEW tickets AS SELECT * FROM base")
+    df = io.load_tickets(db, region="EU")
+    assert len(df) == (tickets_frame()["region"] == "EU").sum()
+
+
+@pytest.mark.parametrize("columns", ["int", "multi"])
+def test_integer_or_multiindex_column_names_are_a_clear_data_error(columns):
+    raw = tickets_frame()
+    if columns == "int":
+        raw = raw.set_axis(range(raw.shape[1]), axis=1)
+        match = "column names must be text, got 0, 1"
+    else:
+        raw.columns = pd.MultiIndex.from_tuples([(c, "x") for c in raw.columns])
+        match = "MultiIndex"
+    with pytest.raises(DataError, match=match):
+        io.load_tickets(raw)
+
+
+def test_from_wide_with_duplicate_column_names_is_a_clear_data_error():
+    wide = pd.DataFrame([["e1", 1, 0]], columns=["evaluation_id", "Tone", "Tone"])
+    with pytest.raises(DataError, match=r"duplicate column name.*'Tone'"):
+        io.from_wide(wide, ["evaluation_id"], ["Tone"])
