@@ -3,7 +3,8 @@
 Every loader takes a ``source``:
 
 * a pandas DataFrame (never modified; a validated copy is returned);
-* a CSV file, a Parquet file, or a glob of either (``exports/2026-*.parquet``);
+* a CSV file, a Parquet file, or a glob of either (``exports/2026-*.parquet``;
+  a path that exists is read as it is, so ``export [EU].csv`` is a file name);
 * a DuckDB database file (``.duckdb`` / ``.db``) with ``table=`` naming the
   table (default: ``evaluations``, ``calibration`` or ``tickets``).
 
@@ -484,7 +485,9 @@ class _Source:
     def resolve(cls, source: str | os.PathLike[str], table: str) -> _Source:
         text = str(source)
         label = text
-        if any(ch in text for ch in "*?["):
+        # an existing file is taken literally even if its name has glob characters
+        # ("export [EU].csv"); only a path that does not exist is expanded as a pattern
+        if any(ch in text for ch in "*?[") and not Path(text).exists():
             paths = tuple(sorted(_glob.glob(text)))
             if not paths:
                 raise DataError(label, "no files match this pattern")

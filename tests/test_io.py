@@ -566,3 +566,11 @@ def test_from_wide_with_duplicate_column_names_is_a_clear_data_error():
     wide = pd.DataFrame([["e1", 1, 0]], columns=["evaluation_id", "Tone", "Tone"])
     with pytest.raises(DataError, match=r"duplicate column name.*'Tone'"):
         io.from_wide(wide, ["evaluation_id"], ["Tone"])
+
+
+def test_a_file_name_with_brackets_is_a_file_not_a_glob(tmp_path):
+    path = write_csv(tickets_frame(), tmp_path / "tickets [EU] 2026-10.csv")
+    assert len(io.load_tickets(path)) == len(tickets_frame())
+    (tmp_path / "p").mkdir()
+    tickets_frame().to_parquet(tmp_path / "p" / "a[1].parquet")
+    assert len(io.load_tickets(str(tmp_path / "p" / "a[1].parquet"))) == len(tickets_frame())
