@@ -196,6 +196,15 @@ def load_evaluations(
         (and ``csat``) as float64; extra columns are kept. Filters that match
         nothing give an empty table (no error).
 
+    Notes
+    -----
+    An evaluation is one agent's review of one ticket in one region: rows of
+    one ``evaluation_id`` that disagree on ``agent_id``, ``ticket_id`` or
+    ``region`` are a :class:`DataError`. Rows that disagree on the time (an
+    evaluation saved across midnight) all take the evaluation's *first*
+    timestamp, and the ``start``/``end`` filter keeps or drops whole
+    evaluations by it, so a month never holds half an evaluation.
+
     Raises
     ------
     DataError
@@ -601,25 +610,40 @@ class _Source:
         file_col = _unique_name(_FILE, [*types, row_col])
         where: list[str] = []
         params: list[Any] = []
+        region_cond, region_params = "", []
         if region is not None and "region" in types:
             regions = [region] if isinstance(region, str) else list(region)
-            where.append("region IN (" + ", ".join("?" for _ in regions) + ")")
-            params += regions
+            region_cond = "region IN (" + ", ".join("?" for _ in regions) + ")"
+            region_params = list(regions)
+            where.append(region_cond)
+            params += region_params
         col = schema.date_filter
         lo, hi = _bounds(start, end)
         if col in types and (lo is not None or hi is not None):
             typed = types[col].startswith(("TIMESTAMP", "DATE"))
             expr = _quote_ident(col) if typed else f"TRY_CAST({_quote_ident(col)} AS TIMESTAMP)"
-            conds = []
+            conds, date_params = [], []
             if lo is not None:
                 conds.append(f"{expr} >= ?::TIMESTAMP")
-                params.append(lo.to_pydatetime())
+                date_params.append(lo.to_pydatetime())
             if hi is not None:
                 conds.append(f"{expr} < ?::TIMESTAMP")
-                params.append(hi.to_pydatetime())
+                date_params.append(hi.to_pydatetime())
             cond = " AND ".join(conds)
             # an unparseable text date must reach validation, not vanish in the filter
-            where.append(cond if typed else f"(({cond}) OR {expr} IS NULL)")
+            cond = cond if typed else f"(({cond}) OR {expr} IS NULL)"
+            if schema.name == "evaluations" and "evaluation_id" in types:
+                # whole evaluations: every row of each evaluation with a row in the window
+                # (the evaluation's first timestamp then decides, after validation)
+                sub_where = " AND ".join(c for c in (region_cond, cond) if c)
+                where.append(
+                    f"evaluation_id IN (SELECT evaluation_id FROM {self.relation_sql()} "
+                    f"WHERE {sub_where})"
+                )
+                params += region_params + date_params
+            else:
+                where.append(cond)
+                params += date_params
         filt = (" WHERE " + " AND ".join(where)) if where else ""
         rc = _quote_ident(row_col)
         if self.kind == "duckdb":
@@ -677,7 +701,7 @@ def _load(kind, source, table, scorecard, region, start, end) -> pd.DataFrame:
     if pushed and len(raw) == 0 and region is None and start is None and end is None:
         raise DataError(label, "no rows (the source is empty)")
     df = _validate(raw, schema, scorecard, label, prov)
-    if not pushed:
+    if not pushed or kind == "evaluations":  # evaluations: by their first timestamp
         df = _filter(df, schema, region, start, end)
     df = df.reset_index(drop=True)
     df.attrs.clear()
@@ -861,6 +885,20 @@ def _validate(
                     f"empty score (N/A) on criterion '{c.id}', which does not allow N/A",
                     ("evaluation_id", "criterion"),
                 )
+    if schema.name == "evaluations" and not problems:
+        # one evaluation is one agent's handling of one ticket in one region: rows that
+        # disagree would credit the evaluation to whichever row came first
+        ev = df.groupby("evaluation_id", sort=False, observed=True)
+        for col in ("agent_id", "ticket_id", "region"):
+            split = (ev[col].transform("nunique") > 1).to_numpy(dtype=bool)
+            flag(
+                col,
+                split,
+                f"rows of one evaluation_id disagree on {col}",
+                ("evaluation_id", col),
+            )
+        # an evaluation saved across midnight (or a month end) belongs to its first timestamp
+        df["evaluated_at"] = ev["evaluated_at"].transform("min")
     key = list(schema.key)
     if not problems:
         dup = df.duplicated(key, keep=False).to_numpy()

@@ -574,3 +574,52 @@ def test_a_file_name_with_brackets_is_a_file_not_a_glob(tmp_path):
     (tmp_path / "p").mkdir()
     tickets_frame().to_parquet(tmp_path / "p" / "a[1].parquet")
     assert len(io.load_tickets(str(tmp_path / "p" / "a[1].parquet"))) == len(tickets_frame())
+
+
+# -- one evaluation, one agent, ticket, region and time ------------------------------------------
+
+
+@pytest.mark.parametrize("col", ["agent_id", "ticket_id", "region"])
+def test_rows_of_one_evaluation_that_disagree_are_a_data_error(col):
+    raw = evaluations_frame()
+    first = raw["evaluation_id"].iloc[0]
+    rows = raw.index[raw["evaluation_id"] == first]
+    assert len(rows) >= 2
+    raw.loc[rows[1], col] = "OTHER"
+    with pytest.raises(DataError, match=rf"'{col}': rows of one evaluation_id disagree on {col}"):
+        io.load_evaluations(raw)
+
+
+@pytest.mark.parametrize("fmt", ["frame", "csv", "parquet", "duckdb"])
+def test_an_evaluation_saved_across_a_month_end_stays_whole_in_its_first_month(tmp_path, fmt):
+    raw = evaluations_frame()
+    first = raw["evaluation_id"].iloc[0]
+    rows = raw.index[raw["evaluation_id"] == first]
+    raw["evaluated_at"] = "2026-10-15T10:00:00"
+    raw.loc[rows, "evaluated_at"] = "2026-10-31T23:59:00"
+    raw.loc[rows[1:], "evaluated_at"] = "2026-11-01T00:02:00"
+    path = tmp_path / "ev"
+    src = {
+        "frame": lambda: raw,
+        "csv": lambda: write_csv(raw, path.with_suffix(".csv")),
+        "parquet": lambda: (
+            raw.to_parquet(path.with_suffix(".parquet")),
+            str(path.with_suffix(".parquet")),
+        )[1],
+        "duckdb": lambda: _duckdb_with(raw, tmp_path / "q.duckdb", "evaluations"),
+    }[fmt]()
+    october = io.load_evaluations(src, start="2026-10-01", end="2026-10-31")
+    november = io.load_evaluations(src, start="2026-11-01", end="2026-11-30")
+    assert (october["evaluation_id"] == first).sum() == len(rows)
+    assert (
+        october.loc[october["evaluation_id"] == first, "evaluated_at"]
+        == pd.Timestamp("2026-10-31T23:59")
+    ).all()
+    assert (november["evaluation_id"] == first).sum() == 0
+
+
+def _duckdb_with(df: pd.DataFrame, path, table: str) -> str:
+    with duckdb.connect(str(path)) as con:
+        con.register("_df", df)
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM _df")
+    return str(path)
