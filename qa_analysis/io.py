@@ -23,6 +23,17 @@ where L is the index label, so ``df.loc[L]`` shows it. Invalid
 ``start``/``end`` arguments raise ``ValueError`` naming the argument; a
 ``source`` that is neither a DataFrame nor a path raises ``TypeError``.
 
+Time zones
+----------
+Dates are read in one *business time zone*, the loaders' ``timezone=``
+(default ``"UTC"``): a timestamp with a UTC offset or zone (``2026-11-01T08:00+11:00``,
+a Parquet/DuckDB ``TIMESTAMP WITH TIME ZONE``) is converted to it; a timestamp
+without one is taken as wall-clock time there already. The returned dates
+are naive wall-clock times in the business zone, and ``start``/``end`` and
+month boundaries are in that zone, the same way for every source format. So
+Sydney's 1 Nov 08:00 (+11:00) is 31 Oct 21:00 in UTC (October) and 1 Nov in
+``timezone="Australia/Sydney"`` (November). A column may mix offsets.
+
 The loaders return a plain DataFrame (nothing in ``DataFrame.attrs``): the
 caller knows the source and filters it passed, and a filter that leaves no
 rows gives an empty table with the canonical columns.
@@ -172,6 +183,7 @@ def load_evaluations(
     region: str | Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
+    timezone: str = "UTC",
 ) -> pd.DataFrame:
     """Load and validate production evaluations (one row per evaluation x criterion).
 
@@ -188,6 +200,9 @@ def load_evaluations(
     region, start, end
         Keep one region (or a list), and evaluations from ``start`` to ``end``
         inclusive (dates; ``end`` covers its whole day).
+    timezone
+        The business time zone (IANA name, default ``"UTC"``) in which dates
+        and month boundaries are read; see the module notes on time zones.
 
     Returns
     -------
@@ -220,7 +235,7 @@ def load_evaluations(
     >>> load_evaluations(raw)["score"].tolist()
     [1.0, 4.0]
     """
-    return _load("evaluations", source, table, scorecard, region, start, end)
+    return _load("evaluations", source, table, scorecard, region, start, end, timezone)
 
 
 def load_calibration(
@@ -231,6 +246,7 @@ def load_calibration(
     region: str | Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
+    timezone: str = "UTC",
 ) -> pd.DataFrame:
     """Load and validate calibration ratings (session x ticket x rater x criterion).
 
@@ -245,6 +261,8 @@ def load_calibration(
     region, start, end
         Keep one region (or a list) and sessions from ``start`` to ``end``
         inclusive (on ``session_date``).
+    timezone
+        The business time zone (default ``"UTC"``), as in :func:`load_evaluations`.
 
     Returns
     -------
@@ -268,7 +286,7 @@ def load_calibration(
     >>> len(load_calibration(raw))
     2
     """
-    return _load("calibration", source, table, scorecard, region, start, end)
+    return _load("calibration", source, table, scorecard, region, start, end, timezone)
 
 
 def load_tickets(
@@ -278,6 +296,7 @@ def load_tickets(
     region: str | Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
+    timezone: str = "UTC",
 ) -> pd.DataFrame:
     """Load and validate a ticket population (one row per ticket) for audit sampling.
 
@@ -290,6 +309,8 @@ def load_tickets(
     region, start, end
         Keep one region (or a list) and tickets created from ``start`` to
         ``end`` inclusive.
+    timezone
+        The business time zone (default ``"UTC"``), as in :func:`load_evaluations`.
 
     Returns
     -------
@@ -312,7 +333,7 @@ def load_tickets(
     >>> load_tickets(raw)["created_at"].dt.day.tolist()
     [1, 2]
     """
-    return _load("tickets", source, table, None, region, start, end)
+    return _load("tickets", source, table, None, region, start, end, timezone)
 
 
 def load_query(
@@ -598,10 +619,15 @@ class _Source:
         start,
         end,
         con=None,
+        timezone: str = "UTC",
     ) -> tuple[str, list[Any]]:
         """SQL and parameters: the filters pushed down, plus the provenance columns.
 
-        The row number comes back as column ``_unique_name(_ROW, types)`` and, for
+        Dates are compared in the business ``timezone``; where the column holds
+        text (which may carry UTC offsets) or zoned timestamps, the pushed-down
+        window is one day wider on each side and the loader filters exactly
+        after parsing. The row number comes back as column
+        ``_unique_name(_ROW, types)`` and, for
         Parquet, the file as ``_unique_name(_FILE, types)``. Parquet files that
         have a column named ``file_row_number`` themselves, and DuckDB views
         (which have no ``rowid``), are numbered by scan order instead.
@@ -618,9 +644,13 @@ class _Source:
             where.append(region_cond)
             params += region_params
         col = schema.date_filter
-        lo, hi = _bounds(start, end)
+        lo, hi = _bounds(start, end, timezone)
         if col in types and (lo is not None or hi is not None):
             typed = types[col].startswith(("TIMESTAMP", "DATE"))
+            if not typed or "TIME ZONE" in types[col] or types[col].endswith("TZ"):
+                day = pd.Timedelta(days=1)  # offsets are at most 14 hours
+                lo = None if lo is None else lo - day
+                hi = None if hi is None else hi + day
             expr = _quote_ident(col) if typed else f"TRY_CAST({_quote_ident(col)} AS TIMESTAMP)"
             conds, date_params = [], []
             if lo is not None:
@@ -665,9 +695,10 @@ class _Source:
         return f"SELECT * EXCLUDE (file_row_number) FROM ({inner})", params
 
 
-def _load(kind, source, table, scorecard, region, start, end) -> pd.DataFrame:
+def _load(kind, source, table, scorecard, region, start, end, timezone="UTC") -> pd.DataFrame:
     schema = SCHEMAS[kind]
-    lo, hi = _bounds(start, end)  # a bad date filter fails before anything is read
+    tz = _zone(timezone)
+    lo, hi = _bounds(start, end, tz)  # a bad date filter fails before anything is read
     if lo is not None and hi is not None and hi <= lo:
         raise ValueError(f"end={end!r} is before start={start!r}")
     if isinstance(scorecard, str | Path):
@@ -694,15 +725,16 @@ def _load(kind, source, table, scorecard, region, start, end) -> pd.DataFrame:
             raw, prov = _read_csv(src)
             pushed = False
         else:
-            raw, prov = _read_duckdb(src, schema, region, start, end)
+            raw, prov = _read_duckdb(src, schema, region, start, end, tz)
             pushed = True
     if len(raw) == 0 and not pushed:
         raise DataError(label, "no rows (the source is empty)")
     if pushed and len(raw) == 0 and region is None and start is None and end is None:
         raise DataError(label, "no rows (the source is empty)")
-    df = _validate(raw, schema, scorecard, label, prov)
-    if not pushed or kind == "evaluations":  # evaluations: by their first timestamp
-        df = _filter(df, schema, region, start, end)
+    df = _validate(raw, schema, scorecard, label, prov, tz)
+    # exact filter in the business time zone (a pushed-down filter may be a superset;
+    # evaluations are kept or dropped whole by their first timestamp)
+    df = _filter(df, schema, region, start, end, tz)
     df = df.reset_index(drop=True)
     df.attrs.clear()
     return df
@@ -755,7 +787,7 @@ def _csv_record_lines(path: str, n_records: int) -> np.ndarray:
 
 
 def _read_duckdb(
-    src: _Source, schema: Schema, region, start, end
+    src: _Source, schema: Schema, region, start, end, tz: str = "UTC"
 ) -> tuple[pd.DataFrame, _Provenance]:
     import duckdb
 
@@ -764,7 +796,7 @@ def _read_duckdb(
         missing = [c for c in schema.required if c not in types]
         if missing:
             raise DataError(src.label, _missing_msg(missing, list(types)))
-        sql, params = src.query(schema, types, region, start, end, con=con)
+        sql, params = src.query(schema, types, region, start, end, con=con, timezone=tz)
         try:
             # via Arrow: about twice as fast as .df() and strings stay Arrow-backed
             df = con.sql(sql, params=params).to_arrow_table().to_pandas()
@@ -783,6 +815,7 @@ def _validate(
     scorecard: Scorecard | None,
     label: str,
     prov: _Provenance,
+    tz: str = "UTC",
 ) -> pd.DataFrame:
     missing = [c for c in schema.required if c not in raw.columns]
     if missing:
@@ -825,13 +858,13 @@ def _validate(
             bad = s.isna().to_numpy()
             flag(col, bad, "missing date")
         else:
-            parsed = _to_datetime(s)
+            parsed = _to_datetime(s, tz)
             missing_date = s.isna() | (s.astype("string").str.strip() == "")
             flag(col, missing_date.to_numpy(dtype=bool), "missing date")
             bad = (parsed.isna() & ~missing_date).to_numpy(dtype=bool)
             flag(col, bad, "unparseable date (expected e.g. 2026-10-05 or 2026-10-05T14:30:00)")
         if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+            parsed = parsed.dt.tz_convert(tz).dt.tz_localize(None)
         df[col] = parsed.astype("datetime64[ns]")
     # numbers
     for col in schema.numbers + tuple(c for c in schema.optional_numbers if c in df.columns):
@@ -912,12 +945,12 @@ def _validate(
     return df
 
 
-def _filter(df: pd.DataFrame, schema: Schema, region, start, end) -> pd.DataFrame:
+def _filter(df: pd.DataFrame, schema: Schema, region, start, end, tz: str = "UTC") -> pd.DataFrame:
     mask = np.ones(len(df), dtype=bool)
     if region is not None:
         regions = [region] if isinstance(region, str) else list(region)
         mask &= df["region"].isin(regions).to_numpy()
-    lo, hi = _bounds(start, end)
+    lo, hi = _bounds(start, end, tz)
     d = df[schema.date_filter]
     if lo is not None:
         mask &= (d >= lo).to_numpy()
@@ -926,7 +959,22 @@ def _filter(df: pd.DataFrame, schema: Schema, region, start, end) -> pd.DataFram
     return df.loc[mask]
 
 
-def _timestamp(value: Any, name: str) -> pd.Timestamp:
+def _zone(timezone: Any) -> str:
+    """Check a business time zone name (IANA, e.g. "Europe/Berlin") and return it."""
+    import zoneinfo
+
+    if not isinstance(timezone, str):
+        raise TypeError(f"timezone must be a time zone name, got {type(timezone).__name__}")
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"timezone={timezone!r} is not a known time zone (e.g. 'UTC', 'Europe/Berlin')"
+        ) from None
+    return timezone
+
+
+def _timestamp(value: Any, name: str, tz: str = "UTC") -> pd.Timestamp:
     if isinstance(value, int | float | np.number):  # pd.Timestamp(20261031) is nanoseconds
         raise ValueError(
             f"{name}={value!r} is a number, not a date (write it as a string, e.g. '2026-10-31')"
@@ -937,15 +985,18 @@ def _timestamp(value: Any, name: str) -> pd.Timestamp:
         ts = pd.NaT
     if ts is pd.NaT:
         raise ValueError(f"{name}={value!r} is not a date (expected e.g. 2026-10-01)")
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+    return ts.tz_convert(tz).tz_localize(None) if ts.tzinfo is not None else ts
 
 
-def _bounds(start, end) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """Inclusive [start, end] as [lo, hi): a date-only ``end`` covers its whole day."""
-    lo = _timestamp(start, "start") if start is not None else None
+def _bounds(start, end, tz: str = "UTC") -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """Inclusive [start, end] as [lo, hi): a date-only ``end`` covers its whole day.
+
+    Wall-clock times in the business time zone ``tz``.
+    """
+    lo = _timestamp(start, "start", tz) if start is not None else None
     hi = None
     if end is not None:
-        hi = _timestamp(end, "end")
+        hi = _timestamp(end, "end", tz)
         if hi == hi.normalize():
             hi = hi + pd.Timedelta(days=1)
         else:
@@ -953,12 +1004,33 @@ def _bounds(start, end) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     return lo, hi
 
 
-def _to_datetime(s: pd.Series) -> pd.Series:
-    text = s.astype("string").str.strip()
+# a UTC offset or "Z" after a time of day: "08:00+11:00", "08:00:00Z", "08:00 -0500"
+_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def _parse_dates(text: pd.Series, utc: bool) -> pd.Series:
     try:
-        return pd.to_datetime(text, errors="coerce", format="ISO8601")
+        return pd.to_datetime(text, errors="coerce", format="ISO8601", utc=utc)
     except (ValueError, TypeError):
-        return pd.to_datetime(text, errors="coerce", format="mixed")
+        return pd.to_datetime(text, errors="coerce", format="mixed", utc=utc)
+
+
+def _to_datetime(s: pd.Series, tz: str = "UTC") -> pd.Series:
+    """Parse date text to naive wall-clock times in the business time zone ``tz``.
+
+    Values with a UTC offset are converted to ``tz`` (offsets may differ from row
+    to row); values without one are taken as wall-clock times in ``tz``.
+    """
+    text = s.astype("string").str.strip()
+    aware = text.str.contains(_OFFSET, regex=True, na=False).to_numpy(dtype=bool)
+    if not aware.any():
+        return _parse_dates(text, utc=False).astype("datetime64[ns]")
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    if (~aware).any():
+        out[~aware] = _parse_dates(text[~aware], utc=False).astype("datetime64[ns]")
+    conv = _parse_dates(text[aware], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    out[aware] = conv.astype("datetime64[ns]")
+    return out
 
 
 def _show(value: Any) -> str:

@@ -623,3 +623,55 @@ def _duckdb_with(df: pd.DataFrame, path, table: str) -> str:
         con.register("_df", df)
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM _df")
     return str(path)
+
+
+# -- time zones ------------------------------------------------------------------------------------
+
+
+def _sydney_tickets() -> pd.DataFrame:
+    raw = tickets_frame().iloc[:2].copy()
+    raw["ticket_id"] = ["T-syd", "T-oct"]
+    raw["region"] = "APAC"
+    # 1 Nov 08:00 in Sydney (+11:00) is 31 Oct 21:00 UTC; the other row has another offset
+    raw["created_at"] = ["2026-11-01T08:00:00+11:00", "2026-10-15T09:00:00-05:00"]
+    return raw
+
+
+@pytest.mark.parametrize("fmt", ["frame", "csv", "parquet-text", "parquet-tz", "duckdb-tz"])
+def test_zoned_timestamps_are_read_in_the_business_time_zone_in_every_format(tmp_path, fmt):
+    raw = _sydney_tickets()
+    zoned = raw.assign(created_at=pd.to_datetime(raw["created_at"], utc=True))
+    src = {
+        "frame": lambda: raw,
+        "csv": lambda: write_csv(raw, tmp_path / "t.csv"),
+        "parquet-text": lambda: (
+            raw.to_parquet(tmp_path / "t.parquet"),
+            str(tmp_path / "t.parquet"),
+        )[1],
+        "parquet-tz": lambda: (
+            zoned.to_parquet(tmp_path / "z.parquet"),
+            str(tmp_path / "z.parquet"),
+        )[1],
+        "duckdb-tz": lambda: _duckdb_with(zoned, tmp_path / "q.duckdb", "tickets"),
+    }[fmt]()
+    october_utc = io.load_tickets(src, start="2026-10-01", end="2026-10-31")
+    assert set(october_utc["ticket_id"]) == {"T-syd", "T-oct"}
+    assert october_utc.set_index("ticket_id").loc["T-syd", "created_at"] == pd.Timestamp(
+        "2026-10-31T21:00"
+    )
+    sydney = dict(timezone="Australia/Sydney")
+    october = io.load_tickets(src, start="2026-10-01", end="2026-10-31", **sydney)
+    november = io.load_tickets(src, start="2026-11-01", end="2026-11-30", **sydney)
+    assert set(october["ticket_id"]) == {"T-oct"} and set(november["ticket_id"]) == {"T-syd"}
+    assert november["created_at"].iloc[0] == pd.Timestamp("2026-11-01T08:00")
+
+
+def test_naive_timestamps_are_wall_clock_in_the_business_zone():
+    raw = tickets_frame().iloc[:1].assign(created_at="2026-10-31T23:30:00")
+    df = io.load_tickets(raw, timezone="America/New_York")
+    assert df["created_at"].iloc[0] == pd.Timestamp("2026-10-31T23:30")
+
+
+def test_an_unknown_time_zone_is_refused():
+    with pytest.raises(ValueError, match="timezone='Mars/Base' is not a known time zone"):
+        io.load_tickets(tickets_frame(), timezone="Mars/Base")
