@@ -782,8 +782,36 @@ def _read_csv(src: _Source) -> tuple[pd.DataFrame, _Provenance]:
 
 
 def _csv_record_lines(path: str, n_records: int) -> np.ndarray:
-    """Physical line (1-based, header = line 1) on which each of the CSV's records starts."""
-    return np.arange(2, n_records + 2)
+    """Physical line (1-based, header = line 1) on which each of the CSV's records starts.
+
+    When the file has exactly one line per record (the usual case, checked by
+    counting newlines) the records start on lines 2, 3, ... Otherwise (a quoted
+    field spanning lines, blank lines that pandas skips) the record ends are
+    the newlines outside quotes: the quote parity before each byte is a running
+    XOR, so this is vectorised over the file's bytes.
+    """
+    data = Path(path).read_bytes()
+    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if n_lines == n_records + 1:
+        return np.arange(2, n_records + 2)
+    b = np.frombuffer(data, dtype=np.uint8)
+    nl = np.flatnonzero(b == ord("\n"))
+    in_quotes = np.bitwise_xor.accumulate((b == ord('"')).astype(np.uint8))
+    # record ends: newlines outside quotes (and the end of the file)
+    ends = nl[in_quotes[nl] == 0]
+    line_of = np.searchsorted(nl, ends) + 1  # 1-based line on which each record ends
+    starts = np.concatenate([[0], ends + 1])  # byte where each record starts
+    stops = np.concatenate([ends, [len(b)]])
+    start_line = np.concatenate([[1], line_of + 1])
+    # pandas skips blank records (nothing but an optional carriage return / spaces)
+    length = stops - starts
+    blank = length == 0
+    one = length == 1
+    blank[one] = b[np.minimum(starts[one], len(b) - 1)] == ord("\r")
+    lines = start_line[~blank][1:]  # the first record is the header
+    if len(lines) != n_records:  # a layout this parser does not follow: fall back
+        return np.arange(2, n_records + 2)
+    return lines
 
 
 def _read_duckdb(

@@ -675,3 +675,16 @@ def test_naive_timestamps_are_wall_clock_in_the_business_zone():
 def test_an_unknown_time_zone_is_refused():
     with pytest.raises(ValueError, match="timezone='Mars/Base' is not a known time zone"):
         io.load_tickets(tickets_frame(), timezone="Mars/Base")
+
+
+def test_csv_line_numbers_count_quoted_newlines_and_blank_lines(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "ticket_id,agent_id,region,market,channel,queue,created_at,note\n"
+        'T1,A1,EU,DE,chat,q,2026-10-01,"two\nlines"\n'
+        "\n"
+        'T2,A1,EU,DE,chat,q,2026-10-02,"three\n\nlines"\n'
+        "T3,,EU,DE,chat,q,2026-10-03,plain\n"
+    )
+    with pytest.raises(DataError, match=r"'agent_id': empty value in 1 row: line 8\b"):
+        io.load_tickets(str(path))
