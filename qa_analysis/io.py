@@ -23,6 +23,12 @@ where L is the index label, so ``df.loc[L]`` shows it. Invalid
 ``start``/``end`` arguments raise ``ValueError`` naming the argument; a
 ``source`` that is neither a DataFrame nor a path raises ``TypeError``.
 
+Not applicable
+--------------
+A score cell that is empty or one of :data:`NA_TEXTS` (``N/A``, ``NA``,
+``n/a``, ``na``, ``-``) means *not applicable*, in every loader and in
+:func:`from_wide` alike.
+
 Time zones
 ----------
 Dates are read in one *business time zone*, the loaders' ``timezone=``
@@ -63,6 +69,7 @@ from qa_analysis.scorecard import Scorecard
 
 __all__ = [
     "KPI_FILES",
+    "NA_TEXTS",
     "OPTIONAL_KPI_FILES",
     "REGION_KPI_FILE",
     "SCHEMAS",
@@ -167,6 +174,10 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 ROLES = ("specialist", "expert")
+
+#: Cell texts that mean "not applicable" (no score), in the loaders and in
+#: :func:`from_wide` alike; compared after stripping spaces.
+NA_TEXTS: tuple[str, ...] = ("", "N/A", "NA", "n/a", "na", "-")
 
 #: The three input tables.
 TableKind = Literal["evaluations", "calibration", "tickets"]
@@ -369,7 +380,7 @@ def from_wide(
     *,
     criterion: str = "criterion",
     value: str = "score",
-    na_values: Iterable[str] = ("", "N/A", "NA", "n/a", "na", "-"),
+    na_values: Iterable[str] = NA_TEXTS,
 ) -> pd.DataFrame:
     """Turn a one-column-per-criterion export into the long table.
 
@@ -384,7 +395,8 @@ def from_wide(
     criterion, value
         Names of the long table's criterion and score columns.
     na_values
-        Cell texts meaning "not applicable" (become NaN).
+        Cell texts meaning "not applicable" (become NaN); default
+        :data:`NA_TEXTS`, the loaders' rule.
 
     Returns
     -------
@@ -429,7 +441,7 @@ def from_wide(
     if unparsed.to_numpy().any():
         r, c = np.nonzero(unparsed.to_numpy())
         first = ", ".join(
-            f"row {df.index[i]} ({cols[j]}={block.iat[i, j]!r})"
+            f"row {_show(df.index[i])} ({cols[j]}={_show(block.iat[i, j])})"
             for i, j in zip(r[:5], c[:5], strict=True)
         )
         raise DataError(
@@ -771,6 +783,8 @@ def _read_csv(src: _Source) -> tuple[pd.DataFrame, _Provenance]:
             raise DataError(p, "empty file (no header, no rows)") from None
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise DataError(p, f"not a readable CSV file ({_first_line(exc)})") from None
+        except OSError as exc:
+            raise DataError(p, f"cannot read the file ({exc.strerror or exc})") from None
         f.columns = [str(c).strip() for c in f.columns]
         _check_column_names(f.columns, p)
         lines.append(_csv_record_lines(p, len(f)))
@@ -901,7 +915,7 @@ def _validate(
             num = s.astype(float)
         else:
             text = s.astype("string").str.strip()
-            empty = s.isna() | text.isin(["", "N/A", "NA", "n/a", "na"])
+            empty = s.isna() | text.isin(list(NA_TEXTS))
             num = pd.to_numeric(text.mask(empty), errors="coerce").astype(float)
             flag(col, (num.isna() & ~empty).to_numpy(dtype=bool), "not a number")
         flag(col, np.isinf(num.to_numpy(dtype=float)), "not a finite number")

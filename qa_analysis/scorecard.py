@@ -37,6 +37,7 @@ import yaml
 
 from qa_analysis._checks import require_columns as _require
 from qa_analysis._checks import row_refs as _row_refs
+from qa_analysis._checks import short as _short
 from qa_analysis.errors import DataError, ScorecardError
 
 #: Level of measurement of a criterion (decides how agreement on it is measured).
@@ -381,7 +382,7 @@ def _criterion_codes(values: pd.Series, scorecard: Scorecard, column: str) -> np
     bad = codes < 0
     if bad.any():
         rows = np.flatnonzero(bad)
-        found = sorted({str(v) for v in pd.Series(values).iloc[rows[:5]]})
+        found = ", ".join(sorted({_short(str(v)) for v in pd.Series(values).iloc[rows[:5]]}))
         raise DataError(
             "evaluations",
             f"column {column!r}: criterion id(s) {found} are not in scorecard "

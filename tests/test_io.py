@@ -688,3 +688,39 @@ def test_csv_line_numbers_count_quoted_newlines_and_blank_lines(tmp_path):
     )
     with pytest.raises(DataError, match=r"'agent_id': empty value in 1 row: line 8\b"):
         io.load_tickets(str(path))
+
+
+# -- one N/A rule, short values in messages, unreadable files ------------------------------------
+
+
+@pytest.mark.parametrize("na", ["-", " - ", "N/A", "na", ""])
+def test_the_loaders_and_from_wide_share_one_na_rule(na):
+    raw = calibration_frame().astype({"score": object})
+    raw.loc[0, "score"] = na
+    assert np.isnan(io.load_calibration(raw)["score"].iloc[0])
+    wide = pd.DataFrame({"evaluation_id": ["e1"], "Tone": [na]})
+    assert np.isnan(io.from_wide(wide, ["evaluation_id"], ["Tone"])["score"].iloc[0])
+
+
+def test_a_huge_cell_is_cut_short_in_error_messages():
+    big = "x" * 5_000_000
+    raw = calibration_frame().astype({"score": object})
+    raw.loc[0, "score"] = big
+    with pytest.raises(DataError) as info:
+        io.load_calibration(raw)
+    assert len(str(info.value)) < 500 and "xxx..." in str(info.value)
+    wide = pd.DataFrame({"evaluation_id": ["e1"], "Tone": [big]})
+    with pytest.raises(DataError) as info:
+        io.from_wide(wide, ["evaluation_id"], ["Tone"])
+    assert len(str(info.value)) < 500
+
+
+def test_an_unreadable_csv_is_a_one_line_data_error(tmp_path, monkeypatch):
+    path = write_csv(tickets_frame(), tmp_path / "t.csv")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(pd, "read_csv", denied)
+    with pytest.raises(DataError, match=r"t\.csv: cannot read the file \(Permission denied\)$"):
+        io.load_tickets(path)
