@@ -10,8 +10,10 @@ Conventions
 * Unscored evaluations (every criterion N/A: ``score`` NaN, ``passed`` <NA>)
   are excluded from ``n`` and counted in ``n_unscored``.
 * Weekly periods start on Monday (``period`` is that Monday, midnight); monthly
-  periods are labelled by the first day of the month. Timezone-aware dates are
-  bucketed by their local wall-clock date.
+  periods are labelled by the first day of the month. Dates are taken as
+  wall-clock times in the business time zone, as the loaders of
+  :mod:`qa_analysis.io` return them (``timezone=``, default UTC);
+  timezone-aware dates are converted to UTC first, as the loaders do by default.
 * Rates are proportions in [0, 1]; scores are on the 0-100 scale.
 """
 
@@ -73,7 +75,7 @@ def _dates(df: pd.DataFrame, column: str) -> pd.Series:
     except (TypeError, ValueError) as exc:
         raise DataError("scores", f"column {column!r}: cannot parse dates ({exc})") from None
     if d.dt.tz is not None:
-        d = d.dt.tz_localize(None)
+        d = d.dt.tz_convert("UTC").dt.tz_localize(None)
     bad = d.isna().to_numpy()
     if bad.any():
         raise DataError(

@@ -625,3 +625,13 @@ def test_compare_periods_refuses_a_number_as_a_date():
     s = _scores(["2026-01-05"], [90.0])
     with pytest.raises(ValueError, match="period_a"):
         tr.compare_periods(s, period_a=(20260101, 20260131), period_b=("2026-02-01", "2026-02-28"))
+
+
+def test_zoned_dates_are_bucketed_in_utc_like_the_loaders_default():
+    # 1 Nov 08:00 in Sydney is 31 Oct 21:00 UTC: October
+    s = _scores(["2026-10-10", "2026-10-11"], [90.0, 70.0])
+    s["evaluated_at"] = pd.to_datetime(
+        ["2026-10-10T12:00:00+00:00", "2026-11-01T08:00:00+11:00"], utc=True
+    ).tz_convert("Australia/Sydney")
+    agg = tr.aggregate(s, freq="MS")
+    assert agg["period"].tolist() == [pd.Timestamp("2026-10-01")] and agg["n"].iloc[0] == 2
