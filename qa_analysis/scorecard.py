@@ -669,6 +669,8 @@ def criterion_rates(
     applicable = ~np.isnan(vals)
     with np.errstate(invalid="ignore"):
         fail = applicable & (vals < pass_at[codes])
+    if {"_code", "_neg", "n", "fails"} & set(by):
+        raise ValueError("by: the names _code, _neg, n and fails are used by the output")
     frame = evaluations[by].copy() if by else pd.DataFrame(index=evaluations.index)
     frame["_code"] = codes
     frame["n"] = applicable.astype(np.int64)

@@ -848,8 +848,10 @@ def compare_periods(
     in_b = _in_period(d, period_b, "period_b")
     v = _float(scores[col])
     ok = ~np.isnan(_float(scores[score])) & ~np.isnan(v)
+    # the group columns under internal names, so a user column called "_a" cannot clash
+    gnames = [f"__g{i}" for i in range(len(by))]
     frame = (
-        scores[by].copy()
+        scores[by].set_axis(gnames, axis=1)
         if by
         else pd.DataFrame({"_all": np.zeros(len(scores))}, index=scores.index)
     )
@@ -866,7 +868,7 @@ def compare_periods(
         f["_v"] = vv[frame[flag].to_numpy()]
         parts.append(f)
     long = pd.concat(parts, ignore_index=True)
-    keys = [*(by or ["_all"]), "_which"]
+    keys = [*(gnames or ["_all"]), "_which"]
     if len(long):
         st = long.groupby(keys, sort=True, dropna=False, observed=True)["_v"].agg(
             ["count", "sum", "mean", "var"]
@@ -885,7 +887,7 @@ def compare_periods(
     n_a = np.nan_to_num(get["count_a"])
     n_b = np.nan_to_num(get["count_b"])
     out = (
-        wide.index.to_frame(index=False)
+        wide.index.to_frame(index=False).set_axis(by, axis=1)
         if by and len(wide)
         else pd.DataFrame(index=range(len(wide)))
     )

@@ -635,3 +635,19 @@ def test_zoned_dates_are_bucketed_in_utc_like_the_loaders_default():
     ).tz_convert("Australia/Sydney")
     agg = tr.aggregate(s, freq="MS")
     assert agg["period"].tolist() == [pd.Timestamp("2026-10-01")] and agg["n"].iloc[0] == 2
+
+
+def test_a_group_column_named_like_an_internal_one_does_not_clash():
+    s = _random_scores(2, n=200).rename(columns={"region": "_b"})
+    out = tr.compare_periods(
+        s, period_a=("2026-01-01", "2026-03-31"), period_b=("2026-04-01", "2026-06-30"), by="_b"
+    )
+    ref = tr.compare_periods(
+        s.rename(columns={"_b": "region"}),
+        period_a=("2026-01-01", "2026-03-31"),
+        period_b=("2026-04-01", "2026-06-30"),
+        by="region",
+    )
+    assert out["_b"].tolist() == ref["region"].tolist()
+    np.testing.assert_allclose(out["change"], ref["change"])
+    assert (out["n_a"] > 0).all() and (out["n_b"] > 0).all()
