@@ -355,11 +355,37 @@ def load_query(
     region: str | Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
+    timezone: str = "UTC",
 ) -> tuple[str, list[Any]]:
     """The DuckDB SQL and parameters a loader runs for a Parquet or DuckDB source.
 
     Exposed so the pushdown can be inspected (``EXPLAIN ANALYZE``) and tested.
     For a DuckDB file, run it on ``duckdb.connect(source, read_only=True)``.
+
+    Parameters
+    ----------
+    kind : {"evaluations", "calibration", "tickets"}
+        Which table's schema and date column.
+    source : str or Path
+        A Parquet file or glob, or a DuckDB database file.
+    table, region, start, end, timezone
+        As in :func:`load_evaluations`.
+
+    Returns
+    -------
+    sql : str
+        The query, with ``?`` placeholders.
+    params : list
+        The values of the placeholders.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> pd.DataFrame({"ticket_id": ["t1"], "region": ["EU"]}).to_parquet(path)
+    >>> sql, params = load_query("tickets", str(path), region="EU")
+    >>> "region IN (?)" in sql, params
+    (True, ['EU'])
     """
     schema = SCHEMAS[kind]
     src = _Source.resolve(source, table or kind)
@@ -367,7 +393,7 @@ def load_query(
         raise DataError(src.label, "CSV sources are read by pandas, not DuckDB")
     with src.connect() as con:
         types = src.column_types(con)
-        return src.query(schema, types, region, start, end, con=con)
+        return src.query(schema, types, region, start, end, con=con, timezone=_zone(timezone))
 
 
 # ---------------------------------------------------------------------------
@@ -468,6 +494,25 @@ def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
 
     The bytes go to a temporary file in the same folder, which is then renamed
     over ``path``, so a reader never sees a half-written file.
+
+    Parameters
+    ----------
+    data : bytes
+        The content.
+    path : str or Path
+        The file to write; its folder is created if needed.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = write_bytes_atomic(b"hello", pathlib.Path(tempfile.mkdtemp()) / "a.txt")
+    >>> p.read_bytes()
+    b'hello'
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -486,18 +531,41 @@ def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
 
 
 def write_text_atomic(text: str, path: str | Path) -> Path:
-    """Atomic text write (UTF-8); see :func:`write_bytes_atomic`."""
+    """Atomic text write (UTF-8); see :func:`write_bytes_atomic`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> write_text_atomic("é", pathlib.Path(tempfile.mkdtemp()) / "a.txt").read_text("utf-8")
+    'é'
+    """
     return write_bytes_atomic(text.encode("utf-8"), path)
 
 
 def write_csv_atomic(df: pd.DataFrame, path: str | Path, **to_csv: Any) -> Path:
-    """Atomic CSV write (no index by default); see :func:`write_bytes_atomic`."""
+    """Atomic CSV write (no index by default); see :func:`write_bytes_atomic`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> p = write_csv_atomic(pd.DataFrame({"a": [1]}), pathlib.Path(tempfile.mkdtemp()) / "a.csv")
+    >>> p.read_text().splitlines()
+    ['a', '1']
+    """
     to_csv.setdefault("index", False)
     return write_text_atomic(df.to_csv(**to_csv), path)
 
 
 def write_parquet_atomic(df: pd.DataFrame, path: str | Path, **to_parquet: Any) -> Path:
-    """Atomic Parquet write; see :func:`write_bytes_atomic`."""
+    """Atomic Parquet write; see :func:`write_bytes_atomic`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.parquet"
+    >>> pd.read_parquet(write_parquet_atomic(pd.DataFrame({"a": [1]}), path))["a"].tolist()
+    [1]
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

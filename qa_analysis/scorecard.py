@@ -133,6 +133,16 @@ class Scorecard:
         Display name.
     source
         Where the scorecard was loaded from (used in error messages).
+
+    Examples
+    --------
+    >>> sc = Scorecard.from_dict({"name": "Mini", "criteria": [
+    ...     {"id": "greeting", "scale": [0, 1]},
+    ...     {"id": "tone", "scale": [1, 2, 3, 4, 5], "weight": 2}]})
+    >>> sc
+    Scorecard('Mini', 2 criteria, pass_mark=80, method='weighted', critical_mode='zero')
+    >>> sc["tone"].pass_at, sc.ids
+    (3, ['greeting', 'tone'])
     """
 
     criteria: tuple[Criterion, ...]
