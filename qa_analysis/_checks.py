@@ -42,11 +42,7 @@ def require_columns(df: object, columns: Iterable[Hashable], what: str = "data")
     frame = require_frame(df, what)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise DataError(
-            what,
-            f"missing column(s) {', '.join(repr(c) for c in missing)}; "
-            f"available: {', '.join(short(c) for c in frame.columns)}",
-        )
+        raise DataError(what, f"missing column(s) {missing}; available: {list(frame.columns)}")
 
 
 def z_value(confidence: float) -> float:

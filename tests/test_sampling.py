@@ -437,7 +437,7 @@ def test_draw_rejects_duplicate_ids_naming_rows():
 
 def test_draw_rejects_missing_columns_and_values():
     pop = _population()
-    with pytest.raises(ValueError, match=r"missing column\(s\) 'queue'"):
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['queue'\]"):
         draw(pop, 2, strata=["channel", "queue"], seed=1)
     bad = pop.copy()
     bad.loc[4, "channel"] = None
