@@ -113,6 +113,11 @@ class Shrinkage(TableResult):
         """Whether a population was fitted (``fit == "fitted"``)."""
         return self.fit == "fitted"
 
+    @property
+    def reason(self) -> str:
+        """Why no population was fitted, in words ("" when one was)."""
+        return "" if self.fitted else self.note.split(";")[0]
+
 
 # ---------------------------------------------------------------------------
 # funnel plot and shrinkage

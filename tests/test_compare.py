@@ -466,6 +466,9 @@ def test_funnel_result_is_frozen():
 def test_shrink_says_why_no_population_was_fitted_in_a_field(rates, ns, fit):
     res = cmp.shrink(_agents(rates, ns))
     assert res.fit == fit and res.fitted == (fit == "fitted")
+    assert (res.reason == "") == res.fitted and "no population fitted" in (
+        res.reason or "no population fitted"
+    )
     assert res.table.attrs == {}
     assert repr(res).startswith(f"Shrinkage({len(ns)} row")
 
