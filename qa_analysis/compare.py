@@ -12,17 +12,111 @@ uncertainty (:func:`target_status`), and how the QA score relates to CSAT
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from qa_analysis._checks import TableResult
 from qa_analysis._checks import require_columns as _require
+from qa_analysis._checks import row_refs as _row_refs
 from qa_analysis._checks import z_value as _z
+from qa_analysis.errors import DataError
 from qa_analysis.trends import _as_list, _float, _group_codes, _safe_div
 
-__all__ = ["csat_link", "funnel", "funnel_limits", "shrink", "target_status"]
+__all__ = [
+    "Funnel",
+    "Shrinkage",
+    "csat_link",
+    "funnel",
+    "funnel_limits",
+    "shrink",
+    "target_status",
+]
+
+#: Why :func:`shrink` fitted no population (``"fitted"`` when it did).
+ShrinkageFit = Literal["fitted", "fewer than 2 units", "boundary", "no unit with both outcomes"]
+
+
+@dataclass(frozen=True, repr=False)
+class Funnel(TableResult):
+    """Result of :func:`funnel`: the per-unit table and the funnel's centre.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per unit (columns described in :func:`funnel`).
+    target : float
+        Centre of the funnel: the given target or the pooled rate (NaN without data).
+    n_excluded : int
+        Evaluations left out because ``metric`` was missing.
+    """
+
+    table: pd.DataFrame
+    target: float
+    n_excluded: int = 0
+
+    _summary_fields = ("target", "n_excluded")
+
+
+@dataclass(frozen=True, repr=False)
+class Shrinkage(TableResult):
+    """Result of :func:`shrink`: shrunken rates per unit, the fitted population and its test.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per unit, best first (columns described in :func:`shrink`).
+    distinguishable : bool
+        Whether the between-unit variation is beyond chance (the units are ranked).
+    overdispersion_p, overdispersion_lr : float
+        p-value and statistic of the likelihood-ratio test of the beta-binomial
+        against the binomial (NaN when no population is fitted).
+    prior_mean, prior_concentration, prior_a, prior_b : float
+        The fitted population: posterior mean of mu, posterior median of M,
+        and the Beta parameters ``prior_mean * M`` and ``(1 - prior_mean) * M``.
+    mle_mean, mle_concentration : float
+        Marginal maximum-likelihood fit (concentration inf when the spread is no
+        larger than binomial chance).
+    fit : {"fitted", "fewer than 2 units", "boundary", "no unit with both outcomes"}
+        ``"fitted"``, or why no population could be fitted (raw rates with
+        Jeffreys intervals are returned then).
+    method : str
+        How the intervals were computed.
+    note : str
+        Explanation for the reader ("" when the units are fitted and ranked).
+    n_excluded : int
+        Evaluations left out because ``metric`` was missing.
+    """
+
+    table: pd.DataFrame
+    distinguishable: bool
+    overdispersion_p: float
+    overdispersion_lr: float
+    prior_mean: float
+    prior_concentration: float
+    prior_a: float
+    prior_b: float
+    mle_mean: float
+    mle_concentration: float
+    fit: ShrinkageFit
+    method: str
+    note: str = ""
+    n_excluded: int = 0
+
+    _summary_fields = ("distinguishable", "overdispersion_p", "prior_mean", "fit")
+
+    @property
+    def fitted(self) -> bool:
+        """Whether a population was fitted (``fit == "fitted"``)."""
+        return self.fit == "fitted"
+
+    @property
+    def reason(self) -> str:
+        """Why no population was fitted, in words ("" when one was)."""
+        return "" if self.fitted else self.note.split(";")[0]
 
 
 # ---------------------------------------------------------------------------
@@ -94,9 +188,11 @@ def _unit_counts(scores: pd.DataFrame, unit: str, metric: str) -> tuple[pd.DataF
     frame = pd.DataFrame({unit: scores[unit].to_numpy()[ok], "_x": v[ok]})
     bad = (frame["_x"] != 0) & (frame["_x"] != 1)
     if bad.any():
-        raise ValueError(
-            f"column {metric!r} must be boolean (0/1); first offending rows "
-            f"{np.flatnonzero(ok)[np.flatnonzero(bad.to_numpy())[:5]].tolist()}"
+        pos = np.flatnonzero(ok)[np.flatnonzero(bad.to_numpy())]
+        raise DataError(
+            "scores",
+            f"column {metric!r} must be boolean (0/1); "
+            f"{_row_refs(scores.index, pos, v[pos], column=metric)}",
         )
     g = frame.groupby(unit, sort=True, dropna=False, observed=True)["_x"].agg(["count", "sum"])
     g = g.rename(columns={"count": "n", "sum": "events"}).reset_index()
@@ -111,7 +207,7 @@ def funnel(
     unit: str = "agent_id",
     metric: str = "passed",
     target: float | None = None,
-) -> pd.DataFrame:
+) -> Funnel:
     """Funnel plot table: each unit's rate against exact binomial limits around the group rate.
 
     Parameters
@@ -127,15 +223,15 @@ def funnel(
 
     Returns
     -------
-    DataFrame
-        ``<unit>, n, events, rate, target, lo95, hi95, lo998, hi998, position,
+    Funnel
+        ``table``: ``<unit>, n, events, rate, target, lo95, hi95, lo998, hi998, position,
         warning, outlier``: ``position`` is "above", "below" or "within" the
         99.8% limits, ``warning`` flags a rate outside the 95% limits and
         ``outlier`` one outside the 99.8% limits, judged by the exact binomial
         tail probability of the unit's count (P(X >= x) or P(X <= x) below
         0.1%, resp. 2.5%). The limits on a grid of n for
-        the funnel's curves come from :func:`funnel_limits`; ``attrs["target"]``
-        holds the centre.
+        the funnel's curves come from :func:`funnel_limits`. ``target`` is
+        the centre and ``n_excluded`` counts evaluations without ``metric``.
 
     Notes
     -----
@@ -154,7 +250,10 @@ def funnel(
     >>> s = pd.DataFrame({"agent_id": ["a"] * 40 + ["b"] * 40 + ["c"] * 400,
     ...                   "passed": [True] * 36 + [False] * 4 + [True] * 12 + [False] * 28
     ...                             + [True] * 320 + [False] * 80})
-    >>> funnel(s)[["agent_id", "n", "rate", "position"]]
+    >>> f = funnel(s)
+    >>> f
+    Funnel(3 rows, target=0.7667, n_excluded=0)
+    >>> f.table[["agent_id", "n", "rate", "position"]]
       agent_id    n  rate position
     0        a   40   0.9   within
     1        b   40   0.3    below
@@ -190,9 +289,7 @@ def funnel(
     g["position"] = np.where(above, "above", np.where(below, "below", "within"))
     g["warning"] = (p_hi < tail95) | (p_lo < tail95)
     g["outlier"] = above | below
-    g.attrs["target"] = p0
-    g.attrs["n_excluded"] = n_excl
-    return g
+    return Funnel(table=g, target=p0, n_excluded=n_excl)
 
 
 # grid of the hyperparameters (logit prior mean, log prior concentration) for shrink()
@@ -318,7 +415,7 @@ def shrink(
     metric: str = "passed",
     confidence: float = 0.95,
     higher_is_better: bool = True,
-) -> pd.DataFrame:
+) -> Shrinkage:
     """Hierarchical beta-binomial shrinkage of unit rates, for fair ranking.
 
     Parameters
@@ -337,20 +434,20 @@ def shrink(
 
     Returns
     -------
-    DataFrame
-        ``<unit>, n, events, raw_rate, shrunk_rate, ci_low, ci_high, rank,
-        distinguishable``, best shrunken rate first. ``rank`` (nullable integer,
+    Shrinkage
+        ``table``: ``<unit>, n, events, raw_rate, shrunk_rate, shrunk_rate_ci_low,
+        shrunk_rate_ci_high, rank, distinguishable``, best shrunken rate first. ``rank`` (nullable integer,
         ties share the best rank) orders the units by shrunken rate *only when
         the units are distinguishable*: when the between-unit variation is not
         distinguishable from chance (``distinguishable`` False for every unit),
         ``rank`` is <NA>, because any ordering would be noise; the rows are still
-        sorted by shrunken rate. ``attrs`` hold the fitted population
+        sorted by shrunken rate. The result's fields hold the fitted population
         (``prior_mean``, ``prior_concentration`` = posterior median of M,
         ``prior_a``, ``prior_b``), the marginal maximum-likelihood fit
         (``mle_mean``, ``mle_concentration``, inf when the spread is no larger
         than binomial chance), the test (``overdispersion_lr``,
-        ``overdispersion_p``, ``distinguishable``), ``method``, ``note`` and
-        ``n_excluded``.
+        ``overdispersion_p``, ``distinguishable``), ``fit`` (``"fitted"`` or why
+        no population was fitted), ``method``, ``note`` and ``n_excluded``.
 
     Notes
     -----
@@ -371,7 +468,7 @@ def shrink(
     :math:`\\sum_k w_k \\{\\lambda_{ik} x_i/n_i + (1-\\lambda_{ik})\\mu_k\\}` with
     :math:`\\lambda_{ik} = n_i/(M_k + n_i)`: each term lies between the raw rate
     and a population mean, small units move most and large units converge to
-    their raw rate. ``ci_low, ci_high`` are the mixture's quantiles. They widen
+    their raw rate. ``shrunk_rate_ci_low, shrunk_rate_ci_high`` are the mixture's quantiles. They widen
     with the plausible between-unit spread: a unit with 3 audits in a population
     that shows no extra-binomial spread still gets a wide interval (about 0.23
     for 42 agents with 2-8 audits each, where the plug-in interval was 0.001),
@@ -417,12 +514,15 @@ def shrink(
     ...                   "passed": [True] * 4 + [True] * 54 + [False] * 6 + [True] * 36
     ...                             + [False] * 24 + [True] * 45 + [False] * 15})
     >>> r = shrink(s)
-    >>> r[["agent_id", "n", "raw_rate", "shrunk_rate", "ci_low", "ci_high", "rank"]].round(3)
-      agent_id   n  raw_rate  shrunk_rate  ci_low  ci_high  rank
-    0        b  60      0.90        0.884   0.789    0.953     1
-    1        a   4      1.00        0.865   0.579    1.000     2
-    2        d  60      0.75        0.750   0.639    0.847     3
-    3        c  60      0.60        0.616   0.491    0.735     4
+    >>> r.distinguishable, r.fit
+    (True, 'fitted')
+    >>> cols = ["agent_id", "n", "raw_rate", "shrunk_rate", "shrunk_rate_ci_low", "rank"]
+    >>> r.table[cols].round(3)
+      agent_id   n  raw_rate  shrunk_rate  shrunk_rate_ci_low  rank
+    0        b  60      0.90        0.884               0.789     1
+    1        a   4      1.00        0.865               0.579     2
+    2        d  60      0.75        0.750               0.639     3
+    3        c  60      0.60        0.616               0.491     4
     """
     g, n_excl = _unit_counts(scores, unit, metric)
     g = g.loc[g["n"] > 0].reset_index(drop=True)
@@ -443,15 +543,19 @@ def shrink(
         distinguishable=False,
     )
     interior = int(np.sum((x > 0) & (x < n)))
+    fit: ShrinkageFit = "fitted"
     if len(g) < 2 or tot_x in (0, tot_n) or interior == 0:
-        note = (
-            "fewer than 2 units: no population fitted"
-            if len(g) < 2
-            else "every unit at the same boundary rate (all or none): no population fitted"
-            if tot_x in (0, tot_n)
-            else "no unit has both outcomes (every rate is 0 or 1): the between-unit spread "
-            "cannot be estimated, no population fitted"
-        )
+        if len(g) < 2:
+            fit, note = "fewer than 2 units", "fewer than 2 units: no population fitted"
+        elif tot_x in (0, tot_n):
+            fit = "boundary"
+            note = "every unit at the same boundary rate (all or none): no population fitted"
+        else:
+            fit = "no unit with both outcomes"
+            note = (
+                "no unit has both outcomes (every rate is 0 or 1): the between-unit spread "
+                "cannot be estimated, no population fitted"
+            )
         note += "; raw rates with Jeffreys intervals, not ranked"
         shrunk = _safe_div(x, n)
         # Jeffreys interval, with the limit at 0 / 1 when x = 0 / n (Brown et al. 2001)
@@ -507,8 +611,8 @@ def shrink(
         )
     g["raw_rate"] = _safe_div(x, n)
     g["shrunk_rate"] = shrunk
-    g["ci_low"] = lo
-    g["ci_high"] = hi
+    g["shrunk_rate_ci_low"] = lo
+    g["shrunk_rate_ci_high"] = hi
     key = pd.Series(-shrunk if higher_is_better else shrunk)
     rank = key.rank(method="min").astype("Int64") if len(g) else pd.Series(dtype="Int64")
     if not info["distinguishable"]:
@@ -517,20 +621,33 @@ def shrink(
     g["distinguishable"] = bool(info["distinguishable"])
     g["_key"] = key.to_numpy()
     g = g.sort_values(["_key", unit], kind="stable").reset_index(drop=True)
-    g.attrs.update(info, method=method, note=note, n_excluded=n_excl)
-    return g[
-        [
-            unit,
-            "n",
-            "events",
-            "raw_rate",
-            "shrunk_rate",
-            "ci_low",
-            "ci_high",
-            "rank",
-            "distinguishable",
-        ]
+    cols = [
+        unit,
+        "n",
+        "events",
+        "raw_rate",
+        "shrunk_rate",
+        "shrunk_rate_ci_low",
+        "shrunk_rate_ci_high",
+        "rank",
+        "distinguishable",
     ]
+    return Shrinkage(
+        table=g[cols],
+        distinguishable=bool(info["distinguishable"]),
+        overdispersion_p=float(info["overdispersion_p"]),
+        overdispersion_lr=float(info["overdispersion_lr"]),
+        prior_mean=float(info["prior_mean"]),
+        prior_concentration=float(info["prior_concentration"]),
+        prior_a=float(info["prior_a"]),
+        prior_b=float(info["prior_b"]),
+        mle_mean=float(info["mle_mean"]),
+        mle_concentration=float(info["mle_concentration"]),
+        fit=fit,
+        method=method,
+        note=note,
+        n_excluded=n_excl,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -542,8 +659,8 @@ def target_status(
     *,
     kpi: str = "kpi",
     value: str = "value",
-    ci_low: str = "ci_low",
-    ci_high: str = "ci_high",
+    ci_low: str | None = None,
+    ci_high: str | None = None,
 ) -> pd.DataFrame:
     """Each KPI against its target: met / at risk / missed, the gap, and whether it is clear.
 
@@ -551,15 +668,18 @@ def target_status(
     ----------
     kpis : DataFrame
         One row per KPI (and optionally per group: extra columns are kept) with
-        ``kpi`` (name), ``value`` and the interval ``ci_low, ci_high`` (NaN if
-        unknown), e.g. ``pass_rate`` with its Wilson interval from :func:`aggregate`.
+        ``kpi`` (name), ``value`` and the interval ``value_ci_low, value_ci_high``
+        (NaN if unknown), e.g. ``pass_rate`` with its Wilson interval from
+        :func:`qa_analysis.trends.aggregate`.
     targets : mapping
         ``{kpi_name: {"target": float, "direction": "min" | "max",
         "at_risk_margin": float (default 0)}}``. ``direction="min"``: the KPI must
         be at least the target (pass rate, score); ``"max"``: at most the target
         (critical-error rate).
-    kpi, value, ci_low, ci_high : str
+    kpi, value : str
         Column names.
+    ci_low, ci_high : str, optional
+        Interval column names; default ``<value>_ci_low`` and ``<value>_ci_high``.
 
     Returns
     -------
@@ -592,7 +712,7 @@ def target_status(
     --------
     >>> import pandas as pd
     >>> k = pd.DataFrame({"kpi": ["pass_rate", "critical_rate"], "value": [0.83, 0.04],
-    ...                   "ci_low": [0.80, 0.03], "ci_high": [0.86, 0.05]})
+    ...                   "value_ci_low": [0.80, 0.03], "value_ci_high": [0.86, 0.05]})
     >>> t = {"pass_rate": {"target": 0.80, "direction": "min", "at_risk_margin": 0.05},
     ...      "critical_rate": {"target": 0.02, "direction": "max"}}
     >>> target_status(k, t)[["kpi", "gap", "status", "clear"]].round(2)
@@ -601,6 +721,8 @@ def target_status(
     1  critical_rate -0.02   missed   True
     """
     _require(kpis, [kpi, value], "kpis")
+    ci_low = f"{value}_ci_low" if ci_low is None else ci_low
+    ci_high = f"{value}_ci_high" if ci_high is None else ci_high
     if not isinstance(targets, Mapping):
         raise TypeError("targets must be a mapping kpi -> {target, direction, at_risk_margin}")
     spec = {}
@@ -627,13 +749,13 @@ def target_status(
     dirn = np.where(
         has, table["direction"].to_numpy(dtype=object)[take] if len(table) else None, None
     )
-    margin = np.where(
+    margins = np.where(
         has, table["margin"].to_numpy(dtype=float)[take] if len(table) else np.nan, np.nan
     )
     v = out[value].to_numpy(dtype=float)
     sign = np.where(dirn == "max", -1.0, 1.0)
     gap = sign * (v - tgt)
-    status = np.where(gap < 0, "missed", np.where(gap < margin, "at risk", "met")).astype(object)
+    status = np.where(gap < 0, "missed", np.where(gap < margins, "at risk", "met")).astype(object)
     status[~has | np.isnan(gap)] = pd.NA
     lo = out[ci_low].to_numpy(dtype=float) if ci_low in out else np.full(len(out), np.nan)
     hi = out[ci_high].to_numpy(dtype=float) if ci_high in out else np.full(len(out), np.nan)
@@ -680,8 +802,8 @@ def csat_link(
     Returns
     -------
     DataFrame
-        ``<by...>, n, n_missing_csat, n_missing_score, rho, ci_low, ci_high,
-        p_value, note``: ``n`` complete pairs; evaluations without CSAT or without
+        ``<by...>, n, n_missing_csat, n_missing_score, rho, rho_ci_low,
+        rho_ci_high, p_value, note``: ``n`` complete pairs; evaluations without CSAT or without
         a score are excluded and counted.
 
     Notes
@@ -756,8 +878,8 @@ def csat_link(
     out["n_missing_csat"] = miss_c.astype(np.int64)
     out["n_missing_score"] = miss_s.astype(np.int64)
     out["rho"] = rho
-    out["ci_low"] = lo
-    out["ci_high"] = hi
+    out["rho_ci_low"] = lo
+    out["rho_ci_high"] = hi
     out["p_value"] = pv
     out["note"] = notes
     return out.reset_index(drop=True)

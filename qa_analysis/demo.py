@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from qa_analysis import settings
+from qa_analysis._checks import Seed
+from qa_analysis._checks import seed_int as _seed_int
 from qa_analysis.io import write_parquet_atomic, write_text_atomic
 from qa_analysis.sampling import audit_plan, period_seed
 from qa_analysis.scorecard import Scorecard
@@ -72,14 +74,17 @@ class DemoData:
 
 
 def generate(
-    seed: int = DEFAULT_SEED, *, small: bool = False, scorecard: Scorecard | None = None
+    seed: Seed = DEFAULT_SEED, *, small: bool = False, scorecard: Scorecard | None = None
 ) -> DemoData:
     """Generate the demo data set.
 
     Parameters
     ----------
-    seed
-        Random seed; the same seed gives identical tables.
+    seed : int, numpy Generator or None
+        Random seed; the same int seed gives identical tables. A Generator
+        gives one integer drawn from [0, 2**63) and None one from fresh
+        entropy (as every seed in the package); ``planted["seed"]`` records
+        the integer used, so any data set can be generated again.
     small
         A reduced set for tests and quick looks: 6 months (May-Oct 2026),
         24-30 agents and 4-5 specialists per region, 40 tickets per agent per
@@ -137,6 +142,9 @@ def generate(
     >>> d.planted["lenient_raters"][:2]
     ['APAC-S01', 'EU-S01']
     """
+    seed = _seed_int(seed)
+    if not isinstance(small, bool):
+        raise TypeError(f"small must be True or False, got {type(small).__name__}")
     sc = scorecard or Scorecard.from_yaml(SCORECARD_PATH)
     # independent streams, so that changing one table's generation leaves the others as they were
     rng_people, rng_tickets, rng_eval, rng_cal = (
@@ -166,7 +174,7 @@ def generate(
 
 
 def write_demo(
-    out: str | Path = "data/demo", *, seed: int = DEFAULT_SEED, small: bool = False
+    out: str | Path = "data/demo", *, seed: Seed = DEFAULT_SEED, small: bool = False
 ) -> dict[str, Path]:
     """Generate the demo data and write it to ``out``.
 
@@ -332,7 +340,7 @@ def _evaluations(
         sel = np.flatnonzero(month_code == np.datetime64(str(m), "M").astype(np.int64))
         plan = audit_plan(
             tickets.iloc[sel], per_agent=PLANTED["audits_per_agent"], seed=period_seed(seed, str(m))
-        )
+        ).table
         pos = plan["ticket_id"].str.slice(1).astype(np.int64).to_numpy() - 1  # "T00000042" -> 41
         picks.append(pos[rng.random(pos.size) >= PLANTED["missed_audit_share"]])
     pick = np.sort(np.concatenate(picks))

@@ -4,9 +4,15 @@ Every error a user can cause (bad data, a bad scorecard, bad batch parameters)
 is a :class:`QAError`, so a caller can catch them all at once. Each subclass
 is also a :class:`ValueError`, as these errors always were.
 
-Rows are referred to in one format everywhere: ``row N`` is the 1-based line
-of a CSV file after its header, or the 0-based position in a DataFrame or
-Parquet file, as the message says.
+Rows are referred to in one format everywhere, ``<where> (<column>=<value>)``,
+at most five of them followed by ``... (N more)``; long values are cut:
+
+* ``row L`` for a DataFrame, where L is the index label (``df.loc[L]`` shows
+  the row), or ``position P`` (0-based) when the index has duplicate labels;
+* ``line N`` for a CSV file, the physical line in the file (the header is
+  line 1; a quoted field spanning lines advances the count);
+* ``row N`` for a Parquet file (0-based position in the file) and for a
+  DuckDB table (its ``rowid``), prefixed with the file name for a glob.
 """
 
 from __future__ import annotations

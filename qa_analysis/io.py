@@ -3,7 +3,8 @@
 Every loader takes a ``source``:
 
 * a pandas DataFrame (never modified; a validated copy is returned);
-* a CSV file, a Parquet file, or a glob of either (``exports/2026-*.parquet``);
+* a CSV file, a Parquet file, or a glob of either (``exports/2026-*.parquet``;
+  a path that exists is read as it is, so ``export [EU].csv`` is a file name);
 * a DuckDB database file (``.duckdb`` / ``.db``) with ``table=`` naming the
   table (default: ``evaluations``, ``calibration`` or ``tickets``).
 
@@ -14,11 +15,34 @@ pandas so that errors can name the file's line numbers; the filters are
 applied after validation.
 
 Validation raises :class:`DataError` (a ``ValueError``) naming the source, the
-column, the problem, how many rows are affected and the first offending rows
-(``line N`` for CSV files, counting the header as line 1; ``row N`` for
-Parquet files (0-based position in the file) and DuckDB tables (``rowid``); for
-a DataFrame, ``row L`` where L is the index label, so ``df.loc[L]`` shows it).
-Invalid ``start``/``end`` arguments raise ``ValueError`` naming the argument.
+column, the problem, how many rows are affected and the first offending rows,
+in the package's one row format (:mod:`qa_analysis.errors`): ``line N`` for
+CSV files, counting the header as line 1; ``row N`` for Parquet files (0-based
+position in the file) and DuckDB tables (``rowid``); for a DataFrame, ``row L``
+where L is the index label, so ``df.loc[L]`` shows it. Invalid
+``start``/``end`` arguments raise ``ValueError`` naming the argument; a
+``source`` that is neither a DataFrame nor a path raises ``TypeError``.
+
+Not applicable
+--------------
+A score cell that is empty or one of :data:`NA_TEXTS` (``N/A``, ``NA``,
+``n/a``, ``na``, ``-``) means *not applicable*, in every loader and in
+:func:`from_wide` alike.
+
+Time zones
+----------
+Dates are read in one *business time zone*, the loaders' ``timezone=``
+(default ``"UTC"``): a timestamp with a UTC offset or zone (``2026-11-01T08:00+11:00``,
+a Parquet/DuckDB ``TIMESTAMP WITH TIME ZONE``) is converted to it; a timestamp
+without one is taken as wall-clock time there already. The returned dates
+are naive wall-clock times in the business zone, and ``start``/``end`` and
+month boundaries are in that zone, the same way for every source format. So
+Sydney's 1 Nov 08:00 (+11:00) is 31 Oct 21:00 in UTC (October) and 1 Nov in
+``timezone="Australia/Sydney"`` (November). A column may mix offsets.
+
+The loaders return a plain DataFrame (nothing in ``DataFrame.attrs``): the
+caller knows the source and filters it passed, and a filter that leaves no
+rows gives an empty table with the canonical columns.
 """
 
 from __future__ import annotations
@@ -33,16 +57,19 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from qa_analysis._checks import require_frame as _require_frame
+from qa_analysis._checks import short as _short
 from qa_analysis.errors import DataError
 from qa_analysis.scorecard import Scorecard
 
 __all__ = [
     "KPI_FILES",
+    "NA_TEXTS",
     "OPTIONAL_KPI_FILES",
     "REGION_KPI_FILE",
     "SCHEMAS",
@@ -61,13 +88,37 @@ __all__ = [
 ]
 
 MAX_ROWS_SHOWN = 5
-_ROW = "__row"  # provenance: line/row number in the source
-_FILE = "__file"  # provenance: file the row came from (globs)
+# Provenance of each row (its line/row number and file) travels beside the table as
+# arrays, never as a column the user's data could also have. Where DuckDB must return
+# it as a column, the name is made unique against the source's own columns.
+_ROW = "__qa_row"
+_FILE = "__qa_file"
+
+
+def _unique_name(base: str, taken: Iterable[Any]) -> str:
+    """``base`` with underscores appended until it is not among ``taken``."""
+    names = {str(c) for c in taken}
+    while base in names:
+        base += "_"
+    return base
+
+
+@dataclass(frozen=True)
+class _Provenance:
+    """Where each row came from: ``word`` ("line", "row", "position") N, and its file."""
+
+    word: str
+    rows: np.ndarray
+    files: np.ndarray | None = None
+
+    def take(self, mask: np.ndarray) -> _Provenance:
+        files = None if self.files is None else self.files[mask]
+        return _Provenance(self.word, self.rows[mask], files)
 
 
 @dataclass(frozen=True)
 class Schema:
-    """Canonical columns of one input table (DESIGN.md, "Data model")."""
+    """Canonical columns of one input table (see "Your own data" in the README)."""
 
     name: str
     ids: tuple[str, ...]  # required, non-empty text columns
@@ -124,6 +175,13 @@ SCHEMAS: dict[str, Schema] = {
 
 ROLES = ("specialist", "expert")
 
+#: Cell texts that mean "not applicable" (no score), in the loaders and in
+#: :func:`from_wide` alike; compared after stripping spaces.
+NA_TEXTS: tuple[str, ...] = ("", "N/A", "NA", "n/a", "na", "-")
+
+#: The three input tables.
+TableKind = Literal["evaluations", "calibration", "tickets"]
+
 
 # ---------------------------------------------------------------------------
 # public loaders
@@ -136,6 +194,7 @@ def load_evaluations(
     region: str | Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
+    timezone: str = "UTC",
 ) -> pd.DataFrame:
     """Load and validate production evaluations (one row per evaluation x criterion).
 
@@ -152,13 +211,25 @@ def load_evaluations(
     region, start, end
         Keep one region (or a list), and evaluations from ``start`` to ``end``
         inclusive (dates; ``end`` covers its whole day).
+    timezone
+        The business time zone (IANA name, default ``"UTC"``) in which dates
+        and month boundaries are read; see the module notes on time zones.
 
     Returns
     -------
     DataFrame
         Canonical columns with ``evaluated_at`` as datetime64 and ``score``
-        (and ``csat``) as float64; extra columns are kept. ``attrs`` holds
-        ``source``, ``filters``, and ``note`` when the filters left no rows.
+        (and ``csat``) as float64; extra columns are kept. Filters that match
+        nothing give an empty table (no error).
+
+    Notes
+    -----
+    An evaluation is one agent's review of one ticket in one region: rows of
+    one ``evaluation_id`` that disagree on ``agent_id``, ``ticket_id`` or
+    ``region`` are a :class:`DataError`. Rows that disagree on the time (an
+    evaluation saved across midnight) all take the evaluation's *first*
+    timestamp, and the ``start``/``end`` filter keeps or drops whole
+    evaluations by it, so a month never holds half an evaluation.
 
     Raises
     ------
@@ -175,7 +246,7 @@ def load_evaluations(
     >>> load_evaluations(raw)["score"].tolist()
     [1.0, 4.0]
     """
-    return _load("evaluations", source, table, scorecard, region, start, end)
+    return _load("evaluations", source, table, scorecard, region, start, end, timezone)
 
 
 def load_calibration(
@@ -186,6 +257,7 @@ def load_calibration(
     region: str | Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
+    timezone: str = "UTC",
 ) -> pd.DataFrame:
     """Load and validate calibration ratings (session x ticket x rater x criterion).
 
@@ -200,6 +272,8 @@ def load_calibration(
     region, start, end
         Keep one region (or a list) and sessions from ``start`` to ``end``
         inclusive (on ``session_date``).
+    timezone
+        The business time zone (default ``"UTC"``), as in :func:`load_evaluations`.
 
     Returns
     -------
@@ -223,7 +297,7 @@ def load_calibration(
     >>> len(load_calibration(raw))
     2
     """
-    return _load("calibration", source, table, scorecard, region, start, end)
+    return _load("calibration", source, table, scorecard, region, start, end, timezone)
 
 
 def load_tickets(
@@ -233,6 +307,7 @@ def load_tickets(
     region: str | Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
+    timezone: str = "UTC",
 ) -> pd.DataFrame:
     """Load and validate a ticket population (one row per ticket) for audit sampling.
 
@@ -245,6 +320,8 @@ def load_tickets(
     region, start, end
         Keep one region (or a list) and tickets created from ``start`` to
         ``end`` inclusive.
+    timezone
+        The business time zone (default ``"UTC"``), as in :func:`load_evaluations`.
 
     Returns
     -------
@@ -267,22 +344,48 @@ def load_tickets(
     >>> load_tickets(raw)["created_at"].dt.day.tolist()
     [1, 2]
     """
-    return _load("tickets", source, table, None, region, start, end)
+    return _load("tickets", source, table, None, region, start, end, timezone)
 
 
 def load_query(
-    kind: str,
+    kind: TableKind,
     source: str | Path,
     *,
     table: str | None = None,
     region: str | Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
+    timezone: str = "UTC",
 ) -> tuple[str, list[Any]]:
     """The DuckDB SQL and parameters a loader runs for a Parquet or DuckDB source.
 
     Exposed so the pushdown can be inspected (``EXPLAIN ANALYZE``) and tested.
     For a DuckDB file, run it on ``duckdb.connect(source, read_only=True)``.
+
+    Parameters
+    ----------
+    kind : {"evaluations", "calibration", "tickets"}
+        Which table's schema and date column.
+    source : str or Path
+        A Parquet file or glob, or a DuckDB database file.
+    table, region, start, end, timezone
+        As in :func:`load_evaluations`.
+
+    Returns
+    -------
+    sql : str
+        The query, with ``?`` placeholders.
+    params : list
+        The values of the placeholders.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> pd.DataFrame({"ticket_id": ["t1"], "region": ["EU"]}).to_parquet(path)
+    >>> sql, params = load_query("tickets", str(path), region="EU")
+    >>> "region IN (?)" in sql, params
+    (True, ['EU'])
     """
     schema = SCHEMAS[kind]
     src = _Source.resolve(source, table or kind)
@@ -290,7 +393,7 @@ def load_query(
         raise DataError(src.label, "CSV sources are read by pandas, not DuckDB")
     with src.connect() as con:
         types = src.column_types(con)
-        return src.query(schema, types, region, start, end)
+        return src.query(schema, types, region, start, end, con=con, timezone=_zone(timezone))
 
 
 # ---------------------------------------------------------------------------
@@ -303,7 +406,7 @@ def from_wide(
     *,
     criterion: str = "criterion",
     value: str = "score",
-    na_values: Iterable[str] = ("", "N/A", "NA", "n/a", "na", "-"),
+    na_values: Iterable[str] = NA_TEXTS,
 ) -> pd.DataFrame:
     """Turn a one-column-per-criterion export into the long table.
 
@@ -318,7 +421,8 @@ def from_wide(
     criterion, value
         Names of the long table's criterion and score columns.
     na_values
-        Cell texts meaning "not applicable" (become NaN).
+        Cell texts meaning "not applicable" (become NaN); default
+        :data:`NA_TEXTS`, the loaders' rule.
 
     Returns
     -------
@@ -335,7 +439,18 @@ def from_wide(
     0            e1  greeting    1.0
     1            e1      tone    NaN
     """
+    _require_frame(df, "df")
     mapping = dict(criteria) if isinstance(criteria, Mapping) else {c: c for c in criteria}
+    if isinstance(df.columns, pd.MultiIndex):
+        raise DataError("<wide DataFrame>", "the columns are a MultiIndex; flatten them first")
+    used = [*id_columns, *mapping]
+    dup = sorted({str(c) for c in df.columns[df.columns.duplicated()] if c in used})
+    if dup:
+        raise DataError(
+            "<wide DataFrame>",
+            f"duplicate column name(s) {', '.join(repr(c) for c in dup)}: "
+            "each id and criterion column must appear once",
+        )
     missing = [c for c in [*id_columns, *mapping] if c not in df.columns]
     if missing:
         raise DataError(
@@ -352,7 +467,7 @@ def from_wide(
     if unparsed.to_numpy().any():
         r, c = np.nonzero(unparsed.to_numpy())
         first = ", ".join(
-            f"row {df.index[i]} ({cols[j]}={block.iat[i, j]!r})"
+            f"row {_show(df.index[i])} ({cols[j]}={_show(block.iat[i, j])})"
             for i, j in zip(r[:5], c[:5], strict=True)
         )
         raise DataError(
@@ -375,8 +490,29 @@ def _umask_mode() -> int:
 
 
 def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename,
-    so a reader never sees a half-written file.
+    """Write ``data`` to ``path`` atomically.
+
+    The bytes go to a temporary file in the same folder, which is then renamed
+    over ``path``, so a reader never sees a half-written file.
+
+    Parameters
+    ----------
+    data : bytes
+        The content.
+    path : str or Path
+        The file to write; its folder is created if needed.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = write_bytes_atomic(b"hello", pathlib.Path(tempfile.mkdtemp()) / "a.txt")
+    >>> p.read_bytes()
+    b'hello'
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -395,18 +531,41 @@ def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
 
 
 def write_text_atomic(text: str, path: str | Path) -> Path:
-    """Atomic text write (UTF-8); see :func:`write_bytes_atomic`."""
+    """Atomic text write (UTF-8); see :func:`write_bytes_atomic`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> write_text_atomic("é", pathlib.Path(tempfile.mkdtemp()) / "a.txt").read_text("utf-8")
+    'é'
+    """
     return write_bytes_atomic(text.encode("utf-8"), path)
 
 
 def write_csv_atomic(df: pd.DataFrame, path: str | Path, **to_csv: Any) -> Path:
-    """Atomic CSV write (no index by default); see :func:`write_bytes_atomic`."""
+    """Atomic CSV write (no index by default); see :func:`write_bytes_atomic`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> p = write_csv_atomic(pd.DataFrame({"a": [1]}), pathlib.Path(tempfile.mkdtemp()) / "a.csv")
+    >>> p.read_text().splitlines()
+    ['a', '1']
+    """
     to_csv.setdefault("index", False)
     return write_text_atomic(df.to_csv(**to_csv), path)
 
 
 def write_parquet_atomic(df: pd.DataFrame, path: str | Path, **to_parquet: Any) -> Path:
-    """Atomic Parquet write; see :func:`write_bytes_atomic`."""
+    """Atomic Parquet write; see :func:`write_bytes_atomic`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.parquet"
+    >>> pd.read_parquet(write_parquet_atomic(pd.DataFrame({"a": [1]}), path))["a"].tolist()
+    [1]
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -433,10 +592,12 @@ class _Source:
     table: str
 
     @classmethod
-    def resolve(cls, source: str | Path, table: str) -> _Source:
+    def resolve(cls, source: str | os.PathLike[str], table: str) -> _Source:
         text = str(source)
         label = text
-        if any(ch in text for ch in "*?["):
+        # an existing file is taken literally even if its name has glob characters
+        # ("export [EU].csv"); only a path that does not exist is expanded as a pattern
+        if any(ch in text for ch in "*?[") and not Path(text).exists():
             paths = tuple(sorted(_glob.glob(text)))
             if not paths:
                 raise DataError(label, "no files match this pattern")
@@ -474,9 +635,9 @@ class _Source:
             raise DataError(
                 label, "a glob of DuckDB files is not supported; pass one database file"
             )
-        for p in paths:
-            if os.path.getsize(p) == 0:
-                raise DataError(p, "empty file (0 bytes)")
+        for f in paths:
+            if os.path.getsize(f) == 0:
+                raise DataError(f, "empty file (0 bytes)")
         if kind == "duckdb":
             label = f"{text} (table {table})"
         return cls(kind=kind, paths=paths, label=label, table=table)
@@ -493,11 +654,24 @@ class _Source:
                 ) from None
         return duckdb.connect()
 
-    def relation_sql(self) -> str:
+    def relation_sql(self, file_col: str | None = None, row_number: bool = False) -> str:
+        """The table, or ``read_parquet`` (with a file-name column and row numbers if asked)."""
         if self.kind == "duckdb":
             return _quote_ident(self.table)
         files = "[" + ", ".join(_quote_str(p) for p in self.paths) + "]"
-        return f"read_parquet({files}, filename=true, file_row_number=true, union_by_name=true)"
+        opts = ""
+        if file_col is not None:
+            opts += f", filename={_quote_str(file_col)}"
+        if row_number:
+            opts += ", file_row_number=true"
+        return f"read_parquet({files}{opts}, union_by_name=true)"
+
+    def is_view(self, con) -> bool:
+        """Whether the DuckDB table is a view (a view has no ``rowid``)."""
+        rows = con.execute(
+            "select table_type from information_schema.tables where table_name = ?", [self.table]
+        ).fetchall()
+        return bool(rows) and str(rows[0][0]).upper() == "VIEW"
 
     def column_types(self, con) -> dict[str, str]:
         import duckdb
@@ -518,86 +692,156 @@ class _Source:
         return {r[0]: str(r[1]).upper() for r in rows}
 
     def query(
-        self, schema: Schema, types: Mapping[str, str], region, start, end
+        self,
+        schema: Schema,
+        types: Mapping[str, str],
+        region,
+        start,
+        end,
+        con=None,
+        timezone: str = "UTC",
     ) -> tuple[str, list[Any]]:
+        """SQL and parameters: the filters pushed down, plus the provenance columns.
+
+        Dates are compared in the business ``timezone``; where the column holds
+        text (which may carry UTC offsets) or zoned timestamps, the pushed-down
+        window is one day wider on each side and the loader filters exactly
+        after parsing. The row number comes back as column
+        ``_unique_name(_ROW, types)`` and, for
+        Parquet, the file as ``_unique_name(_FILE, types)``. Parquet files that
+        have a column named ``file_row_number`` themselves, and DuckDB views
+        (which have no ``rowid``), are numbered by scan order instead.
+        """
+        row_col = _unique_name(_ROW, types)
+        file_col = _unique_name(_FILE, [*types, row_col])
         where: list[str] = []
         params: list[Any] = []
+        region_cond, region_params = "", []
         if region is not None and "region" in types:
             regions = [region] if isinstance(region, str) else list(region)
-            where.append("region IN (" + ", ".join("?" for _ in regions) + ")")
-            params += regions
+            region_cond = "region IN (" + ", ".join("?" for _ in regions) + ")"
+            region_params = list(regions)
+            where.append(region_cond)
+            params += region_params
         col = schema.date_filter
-        lo, hi = _bounds(start, end)
+        lo, hi = _bounds(start, end, timezone)
         if col in types and (lo is not None or hi is not None):
             typed = types[col].startswith(("TIMESTAMP", "DATE"))
+            if not typed or "TIME ZONE" in types[col] or types[col].endswith("TZ"):
+                day = pd.Timedelta(days=1)  # offsets are at most 14 hours
+                lo = None if lo is None else lo - day
+                hi = None if hi is None else hi + day
             expr = _quote_ident(col) if typed else f"TRY_CAST({_quote_ident(col)} AS TIMESTAMP)"
-            conds = []
+            conds, date_params = [], []
             if lo is not None:
                 conds.append(f"{expr} >= ?::TIMESTAMP")
-                params.append(lo.to_pydatetime())
+                date_params.append(lo.to_pydatetime())
             if hi is not None:
                 conds.append(f"{expr} < ?::TIMESTAMP")
-                params.append(hi.to_pydatetime())
+                date_params.append(hi.to_pydatetime())
             cond = " AND ".join(conds)
             # an unparseable text date must reach validation, not vanish in the filter
-            where.append(cond if typed else f"(({cond}) OR {expr} IS NULL)")
-        row = "rowid" if self.kind == "duckdb" else "file_row_number"
-        extra = "" if self.kind == "duckdb" else ", filename AS __file"
-        sql = f"SELECT *, {row} AS {_ROW}{extra} FROM {self.relation_sql()}"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        if self.kind == "parquet":
-            sql = f"SELECT * EXCLUDE (filename, file_row_number) FROM ({sql})"
-        return sql, params
+            cond = cond if typed else f"(({cond}) OR {expr} IS NULL)"
+            if schema.name == "evaluations" and "evaluation_id" in types:
+                # whole evaluations: every row of each evaluation with a row in the window
+                # (the evaluation's first timestamp then decides, after validation)
+                sub_where = " AND ".join(c for c in (region_cond, cond) if c)
+                where.append(
+                    f"evaluation_id IN (SELECT evaluation_id FROM {self.relation_sql()} "
+                    f"WHERE {sub_where})"
+                )
+                params += region_params + date_params
+            else:
+                where.append(cond)
+                params += date_params
+        filt = (" WHERE " + " AND ".join(where)) if where else ""
+        rc = _quote_ident(row_col)
+        if self.kind == "duckdb":
+            if con is not None and self.is_view(con):
+                rel = f"(SELECT *, row_number() OVER () - 1 AS {rc} FROM {self.relation_sql()})"
+                return f"SELECT * FROM {rel}{filt}", params
+            return f"SELECT *, rowid AS {rc} FROM {self.relation_sql()}{filt}", params
+        if "file_row_number" in types:  # the option's column would clash with the file's
+            fc = _quote_ident(file_col)
+            rel = (
+                f"(SELECT *, row_number() OVER (PARTITION BY {fc}) - 1 AS {rc} "
+                f"FROM {self.relation_sql(file_col)})"
+            )
+            return f"SELECT * FROM {rel}{filt}", params
+        inner = (
+            f"SELECT *, file_row_number AS {rc} "
+            f"FROM {self.relation_sql(file_col, row_number=True)}{filt}"
+        )
+        return f"SELECT * EXCLUDE (file_row_number) FROM ({inner})", params
 
 
-def _load(kind, source, table, scorecard, region, start, end) -> pd.DataFrame:
+def _load(kind, source, table, scorecard, region, start, end, timezone="UTC") -> pd.DataFrame:
     schema = SCHEMAS[kind]
-    lo, hi = _bounds(start, end)  # a bad date filter fails before anything is read
+    tz = _zone(timezone)
+    lo, hi = _bounds(start, end, tz)  # a bad date filter fails before anything is read
     if lo is not None and hi is not None and hi <= lo:
         raise ValueError(f"end={end!r} is before start={start!r}")
     if isinstance(scorecard, str | Path):
         scorecard = Scorecard.from_yaml(scorecard)
+    if not isinstance(source, pd.DataFrame | str | os.PathLike):
+        raise TypeError(
+            "source must be a pandas DataFrame or a path (str or Path), "
+            f"got {type(source).__name__}"
+        )
     if isinstance(source, pd.DataFrame):
         label = "<DataFrame>"
+        _check_column_names(source.columns, label)
         raw = source.copy()
         if source.index.is_unique:  # name rows by index label (df.loc[label] shows them)
-            raw[_ROW] = source.index
-            line_word = "row"
+            prov = _Provenance("row", source.index.to_numpy())
         else:  # duplicate labels would name two rows alike: use positions
-            raw[_ROW] = np.arange(len(source))
-            line_word = "position"
+            prov = _Provenance("position", np.arange(len(source)))
+        raw = raw.reset_index(drop=True)
         pushed = False
     else:
         src = _Source.resolve(source, table or kind)
         label = src.label
         if src.kind == "csv":
-            raw = _read_csv(src)
-            line_word = "line"
+            raw, prov = _read_csv(src)
             pushed = False
         else:
-            raw = _read_duckdb(src, schema, region, start, end)
-            line_word = "row"
+            raw, prov = _read_duckdb(src, schema, region, start, end, tz)
             pushed = True
     if len(raw) == 0 and not pushed:
         raise DataError(label, "no rows (the source is empty)")
     if pushed and len(raw) == 0 and region is None and start is None and end is None:
         raise DataError(label, "no rows (the source is empty)")
-    df = _validate(raw, schema, scorecard, label, line_word)
-    if not pushed:
-        df = _filter(df, schema, region, start, end)
-    df = df.drop(columns=[c for c in (_ROW, _FILE) if c in df.columns]).reset_index(drop=True)
-    df.attrs["source"] = label
-    df.attrs["filters"] = {"region": region, "start": start, "end": end}
-    if len(df) == 0:
-        df.attrs["note"] = (
-            f"no {kind} rows in {label} for region={region!r}, start={start!r}, end={end!r}"
-        )
+    df = _validate(raw, schema, scorecard, label, prov, tz)
+    # exact filter in the business time zone (a pushed-down filter may be a superset;
+    # evaluations are kept or dropped whole by their first timestamp)
+    df = _filter(df, schema, region, start, end, tz)
+    df = df.reset_index(drop=True)
+    df.attrs.clear()
     return df
 
 
-def _read_csv(src: _Source) -> pd.DataFrame:
-    frames = []
+def _check_column_names(columns: pd.Index, label: str) -> None:
+    """Column names must be distinct text (integer or MultiIndex names cannot be matched)."""
+    if isinstance(columns, pd.MultiIndex):
+        raise DataError(
+            label,
+            "the columns are a MultiIndex; flatten them to single text names first "
+            "(e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns])",
+        )
+    bad = [c for c in columns if not isinstance(c, str)]
+    if bad:
+        raise DataError(
+            label,
+            f"column names must be text, got {', '.join(_show(c) for c in bad[:5])} "
+            "(e.g. df.columns = df.columns.astype(str))",
+        )
+    dup = sorted({c for c in columns if list(columns).count(c) > 1})
+    if dup:
+        raise DataError(label, f"duplicate column name(s) {', '.join(_show(c) for c in dup)}")
+
+
+def _read_csv(src: _Source) -> tuple[pd.DataFrame, _Provenance]:
+    frames, lines, files = [], [], []
     for p in src.paths:
         try:
             f = pd.read_csv(
@@ -607,15 +851,54 @@ def _read_csv(src: _Source) -> pd.DataFrame:
             raise DataError(p, "empty file (no header, no rows)") from None
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise DataError(p, f"not a readable CSV file ({_first_line(exc)})") from None
+        except OSError as exc:
+            raise DataError(p, f"cannot read the file ({exc.strerror or exc})") from None
         f.columns = [str(c).strip() for c in f.columns]
-        f[_ROW] = np.arange(2, len(f) + 2)  # header is line 1
-        if len(src.paths) > 1:
-            f[_FILE] = p
+        _check_column_names(f.columns, p)
+        lines.append(_csv_record_lines(p, len(f)))
+        files.append(np.full(len(f), p, dtype=object))
         frames.append(f)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    file_arr = np.concatenate(files) if len(src.paths) > 1 else None
+    return df, _Provenance("line", np.concatenate(lines), file_arr)
 
 
-def _read_duckdb(src: _Source, schema: Schema, region, start, end) -> pd.DataFrame:
+def _csv_record_lines(path: str, n_records: int) -> np.ndarray:
+    """Physical line (1-based, header = line 1) on which each of the CSV's records starts.
+
+    When the file has exactly one line per record (the usual case, checked by
+    counting newlines) the records start on lines 2, 3, ... Otherwise (a quoted
+    field spanning lines, blank lines that pandas skips) the record ends are
+    the newlines outside quotes: the quote parity before each byte is a running
+    XOR, so this is vectorised over the file's bytes.
+    """
+    data = Path(path).read_bytes()
+    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if n_lines == n_records + 1:
+        return np.arange(2, n_records + 2)
+    b = np.frombuffer(data, dtype=np.uint8)
+    nl = np.flatnonzero(b == ord("\n"))
+    in_quotes = np.bitwise_xor.accumulate((b == ord('"')).astype(np.uint8))
+    # record ends: newlines outside quotes (and the end of the file)
+    ends = nl[in_quotes[nl] == 0]
+    line_of = np.searchsorted(nl, ends) + 1  # 1-based line on which each record ends
+    starts = np.concatenate([[0], ends + 1])  # byte where each record starts
+    stops = np.concatenate([ends, [len(b)]])
+    start_line = np.concatenate([[1], line_of + 1])
+    # pandas skips blank records (nothing but an optional carriage return / spaces)
+    length = stops - starts
+    blank = length == 0
+    one = length == 1
+    blank[one] = b[np.minimum(starts[one], len(b) - 1)] == ord("\r")
+    lines = start_line[~blank][1:]  # the first record is the header
+    if len(lines) != n_records:  # a layout this parser does not follow: fall back
+        return np.arange(2, n_records + 2)
+    return lines
+
+
+def _read_duckdb(
+    src: _Source, schema: Schema, region, start, end, tz: str = "UTC"
+) -> tuple[pd.DataFrame, _Provenance]:
     import duckdb
 
     with src.connect() as con:
@@ -623,25 +906,30 @@ def _read_duckdb(src: _Source, schema: Schema, region, start, end) -> pd.DataFra
         missing = [c for c in schema.required if c not in types]
         if missing:
             raise DataError(src.label, _missing_msg(missing, list(types)))
-        sql, params = src.query(schema, types, region, start, end)
+        sql, params = src.query(schema, types, region, start, end, con=con, timezone=tz)
         try:
             # via Arrow: about twice as fast as .df() and strings stay Arrow-backed
             df = con.sql(sql, params=params).to_arrow_table().to_pandas()
         except duckdb.Error as exc:
             raise DataError(src.label, f"query failed ({_first_line(exc)})") from None
-    if len(src.paths) == 1 and _FILE in df.columns:
-        df = df.drop(columns=_FILE)
-    return df
+    row_col = _unique_name(_ROW, types)
+    file_col = _unique_name(_FILE, [*types, row_col])
+    rows = df.pop(row_col).to_numpy()
+    files = df.pop(file_col).to_numpy(dtype=object) if file_col in df.columns else None
+    return df, _Provenance("row", rows, files if len(src.paths) > 1 else None)
 
 
 def _validate(
-    raw: pd.DataFrame, schema: Schema, scorecard: Scorecard | None, label: str, word: str
+    raw: pd.DataFrame,
+    schema: Schema,
+    scorecard: Scorecard | None,
+    label: str,
+    prov: _Provenance,
+    tz: str = "UTC",
 ) -> pd.DataFrame:
     missing = [c for c in schema.required if c not in raw.columns]
     if missing:
-        raise DataError(
-            label, _missing_msg(missing, [c for c in raw.columns if not c.startswith("__")])
-        )
+        raise DataError(label, _missing_msg(missing, [str(c) for c in raw.columns]))
     df = raw.copy()
     problems: list[str] = []
 
@@ -649,9 +937,9 @@ def _validate(
         idx = np.flatnonzero(mask)
         parts = []
         for i in idx[:MAX_ROWS_SHOWN]:
-            loc = f"{word} {df[_ROW].iat[i]}"
-            if _FILE in df.columns:
-                loc = f"{df[_FILE].iat[i]} {loc}"
+            loc = f"{prov.word} {_show(prov.rows[i]) if prov.word == 'row' else prov.rows[i]}"
+            if prov.files is not None:
+                loc = f"{prov.files[i]} {loc}"
             if show:
                 loc += " (" + ", ".join(f"{c}={_show(raw[c].iat[i])}" for c in show) + ")"
             parts.append(loc)
@@ -680,13 +968,13 @@ def _validate(
             bad = s.isna().to_numpy()
             flag(col, bad, "missing date")
         else:
-            parsed = _to_datetime(s)
+            parsed = _to_datetime(s, tz)
             missing_date = s.isna() | (s.astype("string").str.strip() == "")
             flag(col, missing_date.to_numpy(dtype=bool), "missing date")
             bad = (parsed.isna() & ~missing_date).to_numpy(dtype=bool)
             flag(col, bad, "unparseable date (expected e.g. 2026-10-05 or 2026-10-05T14:30:00)")
         if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+            parsed = parsed.dt.tz_convert(tz).dt.tz_localize(None)
         df[col] = parsed.astype("datetime64[ns]")
     # numbers
     for col in schema.numbers + tuple(c for c in schema.optional_numbers if c in df.columns):
@@ -695,9 +983,10 @@ def _validate(
             num = s.astype(float)
         else:
             text = s.astype("string").str.strip()
-            empty = s.isna() | text.isin(["", "N/A", "NA", "n/a", "na"])
+            empty = s.isna() | text.isin(list(NA_TEXTS))
             num = pd.to_numeric(text.mask(empty), errors="coerce").astype(float)
             flag(col, (num.isna() & ~empty).to_numpy(dtype=bool), "not a number")
+        flag(col, np.isinf(num.to_numpy(dtype=float)), "not a finite number")
         df[col] = num
     if "csat" in df.columns:
         c = df["csat"].to_numpy()
@@ -739,6 +1028,20 @@ def _validate(
                     f"empty score (N/A) on criterion '{c.id}', which does not allow N/A",
                     ("evaluation_id", "criterion"),
                 )
+    if schema.name == "evaluations" and not problems:
+        # one evaluation is one agent's handling of one ticket in one region: rows that
+        # disagree would credit the evaluation to whichever row came first
+        ev = df.groupby("evaluation_id", sort=False, observed=True)
+        for col in ("agent_id", "ticket_id", "region"):
+            split = (ev[col].transform("nunique") > 1).to_numpy(dtype=bool)
+            flag(
+                col,
+                split,
+                f"rows of one evaluation_id disagree on {col}",
+                ("evaluation_id", col),
+            )
+        # an evaluation saved across midnight (or a month end) belongs to its first timestamp
+        df["evaluated_at"] = ev["evaluated_at"].transform("min")
     key = list(schema.key)
     if not problems:
         dup = df.duplicated(key, keep=False).to_numpy()
@@ -752,12 +1055,12 @@ def _validate(
     return df
 
 
-def _filter(df: pd.DataFrame, schema: Schema, region, start, end) -> pd.DataFrame:
+def _filter(df: pd.DataFrame, schema: Schema, region, start, end, tz: str = "UTC") -> pd.DataFrame:
     mask = np.ones(len(df), dtype=bool)
     if region is not None:
         regions = [region] if isinstance(region, str) else list(region)
         mask &= df["region"].isin(regions).to_numpy()
-    lo, hi = _bounds(start, end)
+    lo, hi = _bounds(start, end, tz)
     d = df[schema.date_filter]
     if lo is not None:
         mask &= (d >= lo).to_numpy()
@@ -766,22 +1069,44 @@ def _filter(df: pd.DataFrame, schema: Schema, region, start, end) -> pd.DataFram
     return df.loc[mask]
 
 
-def _timestamp(value: Any, name: str) -> pd.Timestamp:
+def _zone(timezone: Any) -> str:
+    """Check a business time zone name (IANA, e.g. "Europe/Berlin") and return it."""
+    import zoneinfo
+
+    if not isinstance(timezone, str):
+        raise TypeError(f"timezone must be a time zone name, got {type(timezone).__name__}")
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"timezone={timezone!r} is not a known time zone (e.g. 'UTC', 'Europe/Berlin')"
+        ) from None
+    return timezone
+
+
+def _timestamp(value: Any, name: str, tz: str = "UTC") -> pd.Timestamp:
+    if isinstance(value, int | float | np.number):  # pd.Timestamp(20261031) is nanoseconds
+        raise ValueError(
+            f"{name}={value!r} is a number, not a date (write it as a string, e.g. '2026-10-31')"
+        )
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError):
         ts = pd.NaT
     if ts is pd.NaT:
         raise ValueError(f"{name}={value!r} is not a date (expected e.g. 2026-10-01)")
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+    return ts.tz_convert(tz).tz_localize(None) if ts.tzinfo is not None else ts
 
 
-def _bounds(start, end) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """Inclusive [start, end] as [lo, hi): a date-only ``end`` covers its whole day."""
-    lo = _timestamp(start, "start") if start is not None else None
+def _bounds(start, end, tz: str = "UTC") -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """Inclusive [start, end] as [lo, hi): a date-only ``end`` covers its whole day.
+
+    Wall-clock times in the business time zone ``tz``.
+    """
+    lo = _timestamp(start, "start", tz) if start is not None else None
     hi = None
     if end is not None:
-        hi = _timestamp(end, "end")
+        hi = _timestamp(end, "end", tz)
         if hi == hi.normalize():
             hi = hi + pd.Timedelta(days=1)
         else:
@@ -789,21 +1114,38 @@ def _bounds(start, end) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     return lo, hi
 
 
-def _to_datetime(s: pd.Series) -> pd.Series:
-    text = s.astype("string").str.strip()
+# a UTC offset or "Z" after a time of day: "08:00+11:00", "08:00:00Z", "08:00 -0500"
+_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def _parse_dates(text: pd.Series, utc: bool) -> pd.Series:
     try:
-        return pd.to_datetime(text, errors="coerce", format="ISO8601")
+        return pd.to_datetime(text, errors="coerce", format="ISO8601", utc=utc)
     except (ValueError, TypeError):
-        return pd.to_datetime(text, errors="coerce", format="mixed")
+        return pd.to_datetime(text, errors="coerce", format="mixed", utc=utc)
+
+
+def _to_datetime(s: pd.Series, tz: str = "UTC") -> pd.Series:
+    """Parse date text to naive wall-clock times in the business time zone ``tz``.
+
+    Values with a UTC offset are converted to ``tz`` (offsets may differ from row
+    to row); values without one are taken as wall-clock times in ``tz``.
+    """
+    text = s.astype("string").str.strip()
+    aware = text.str.contains(_OFFSET, regex=True, na=False).to_numpy(dtype=bool)
+    if not aware.any():
+        return _parse_dates(text, utc=False).astype("datetime64[ns]")
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    if (~aware).any():
+        out[~aware] = _parse_dates(text[~aware], utc=False).astype("datetime64[ns]")
+    conv = _parse_dates(text[aware], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    out[aware] = conv.astype("datetime64[ns]")
+    return out
 
 
 def _show(value: Any) -> str:
-    """Repr of a cell as the user wrote it: 9.0, 'abc', None (not np.float64(9.0))."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is pd.NA or value is pd.NaT:
-        value = None
-    return repr(value)
+    """Repr of a cell as the user wrote it: 9.0, 'abc', None (not np.float64(9.0)), cut short."""
+    return _short(value)
 
 
 def _missing_msg(missing: Sequence[str], found: Sequence[str]) -> str:

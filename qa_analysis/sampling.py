@@ -28,6 +28,14 @@ the tickets with the lowest numbers (order sampling), so a draw does not
 depend on the row order of the population and adding or removing tickets in
 one stratum never changes the selection in another. Note that the integer id
 ``5`` and the text id ``"5"`` get different numbers.
+
+Seeds
+-----
+Every ``seed=`` takes an int, a :class:`numpy.random.Generator` or None. The
+permanent random numbers need an integer: a Generator gives one integer drawn
+uniformly from [0, 2**63) (``seed.integers(0, 2**63)``, which advances it),
+None one from fresh entropy (a plan that cannot be drawn again). Pass an int
+to draw the same plan again later.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from __future__ import annotations
 import hashlib
 import math
 import numbers
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -43,7 +51,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from qa_analysis._checks import Seed, TableResult
 from qa_analysis._checks import require_columns as _require_columns
+from qa_analysis._checks import require_frame as _require_frame
+from qa_analysis._checks import row_refs as _row_refs
+from qa_analysis._checks import seed_int as _seed_int
 from qa_analysis._checks import z_value as _z
 from qa_analysis.errors import DataError, ParamsError
 
@@ -51,6 +63,8 @@ if TYPE_CHECKING:
     from qa_analysis.scorecard import Scorecard
 
 __all__ = [
+    "AuditPlan",
+    "CalibrationSet",
     "Estimate",
     "allocate",
     "audit_plan",
@@ -79,17 +93,8 @@ def _check_population(population: int | None) -> int | None:
     return int(population)
 
 
-def _rows(
-    index: pd.Index, positions: np.ndarray, values: Iterable | None = None, k: int = 5
-) -> str:
-    """Describe the first offending rows by index label (and value)."""
-    pos = np.asarray(positions)[:k]
-    labels = [index[p] for p in pos]
-    text = f"first offending rows (index labels): {labels}"
-    if values is not None:
-        vals = [v.item() if isinstance(v, np.generic) else v for v in list(values)[:k]]
-        text += f", values: {vals}"
-    return text
+#: Allocation methods of :func:`allocate`.
+AllocationMethod = Literal["proportional", "neyman", "equal"]
 
 
 # ---------------------------------------------------------------------------
@@ -98,12 +103,16 @@ def _rows(
 
 
 def sample_size(
+    *,
     margin: float = 0.05,
     confidence: float = 0.95,
     p: float = 0.5,
     population: int | None = None,
 ) -> int:
     """Audits needed to estimate a pass rate within ``margin``.
+
+    Every argument is keyword-only: ``sample_size(0.85, 0.05)`` could mean a
+    margin of 0.85 or a pass rate of 0.85, so it is refused.
 
     Parameters
     ----------
@@ -161,6 +170,7 @@ def _finite(n0: float, population: int | None) -> int:
 
 
 def sample_size_mean(
+    *,
     sd: float,
     margin: float,
     confidence: float = 0.95,
@@ -208,6 +218,7 @@ def sample_size_mean(
 
 def margin_of_error(
     n: int | Sequence[int] | np.ndarray,
+    *,
     confidence: float = 0.95,
     p: float = 0.5,
     population: int | Sequence[int] | np.ndarray | None = None,
@@ -338,7 +349,7 @@ def allocate(
     sizes: pd.Series | Mapping | Sequence[int],
     n: int,
     *,
-    method: str = "proportional",
+    method: AllocationMethod = "proportional",
     sd: pd.Series | Mapping | Sequence[float] | None = None,
     minimum: int | pd.Series | Mapping = 0,
 ) -> pd.Series:
@@ -398,7 +409,9 @@ def allocate(
     s = _as_series(sizes, "sizes")
     if (s < 0).any() or not np.allclose(s.to_numpy(dtype=float), np.round(s.to_numpy(dtype=float))):
         bad = np.flatnonzero((s < 0).to_numpy() | (s.to_numpy(dtype=float) % 1 != 0))
-        raise ValueError(f"sizes must be non-negative integers; {_rows(s.index, bad, s.iloc[bad])}")
+        raise ValueError(
+            f"sizes must be non-negative integers; {_row_refs(s.index, bad, s.iloc[bad])}"
+        )
     N = s.to_numpy(dtype=np.int64)
     if not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
@@ -436,7 +449,7 @@ def allocate(
             raise ValueError(f"sd: no value for strata {list(s.index[sds.isna()][:5])}")
         if (sds < 0).any():
             bad = np.flatnonzero((sds < 0).to_numpy())
-            raise ValueError(f"sd must be non-negative; {_rows(s.index, bad, sds.iloc[bad])}")
+            raise ValueError(f"sd must be non-negative; {_row_refs(s.index, bad, sds.iloc[bad])}")
         w = N * sds.to_numpy(dtype=float)
     else:
         raise ValueError(f"method must be 'proportional', 'neyman' or 'equal', got {method!r}")
@@ -507,18 +520,20 @@ def _fnv1a_arrow(arr) -> np.ndarray:
     return h
 
 
-def _id_hash(ids: pd.Series, column: str) -> np.ndarray:
+def _id_hash(ids: pd.Series, column: str, what: str = "population") -> np.ndarray:
     """Stable 64-bit hash of ticket ids (before mixing in the seed)."""
     import pyarrow as pa
 
     missing = ids.isna().to_numpy()
     if missing.any():
         pos = np.flatnonzero(missing)
-        raise ValueError(f"column {column!r}: missing ticket ids; {_rows(ids.index, pos)}")
+        raise DataError(
+            what, f"column {column!r}: missing ticket ids in {_row_refs(ids.index, pos)}"
+        )
     dtype = ids.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         cats = pd.Series(ids.cat.categories)
-        return _id_hash(cats, column)[ids.cat.codes.to_numpy()]
+        return _id_hash(cats, column, what)[ids.cat.codes.to_numpy()]
     if pd.api.types.is_bool_dtype(dtype):
         return _mix_chunked(ids.to_numpy(dtype=np.uint64))
     if pd.api.types.is_integer_dtype(dtype):
@@ -533,8 +548,10 @@ def _id_hash(ids: pd.Series, column: str) -> np.ndarray:
         v = ids.to_numpy(dtype=float)
         bad = np.flatnonzero(v != np.round(v))
         if bad.size:
-            raise ValueError(
-                f"column {column!r}: ids must be integers or text; {_rows(ids.index, bad, v[bad])}"
+            raise DataError(
+                what,
+                f"column {column!r}: ids must be integers or text; "
+                f"{_row_refs(ids.index, bad, v[bad], column=column)}",
             )
         return _mix_chunked(v.astype(np.int64).view(np.uint64))
     try:
@@ -548,16 +565,16 @@ def _id_hash(ids: pd.Series, column: str) -> np.ndarray:
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
         vals = ids.to_numpy(dtype=object)
         bad = np.flatnonzero([not isinstance(v, str) for v in vals[:100_000]])
-        raise ValueError(
+        raise DataError(
+            what,
             f"column {column!r}: ids must be all integers or all text; "
-            f"{_rows(ids.index, bad, vals[bad])}"
+            f"{_row_refs(ids.index, bad, vals[bad], column=column)}",
         ) from exc
     return _fnv1a_arrow(arr)
 
 
 def _seed64(seed: int) -> np.uint64:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    """SplitMix64 of an integer seed (already resolved by ``_checks.seed_int``)."""
     return _splitmix64(np.array([int(seed) & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))[0]
 
 
@@ -596,7 +613,9 @@ def _strictly_monotonic(ids: pd.Series) -> bool:
     return False
 
 
-def _check_unique_sorting(key: np.ndarray, ids: pd.Series, column: str, seed: int) -> None:
+def _check_unique_sorting(
+    key: np.ndarray, ids: pd.Series, column: str, seed: int, what: str = "population"
+) -> None:
     """Raise on duplicate ids. Sorts ``key`` in place (call it once the keys are used).
 
     Keys are a bijection of the id hashes for a fixed seed, so equal keys mean
@@ -610,13 +629,15 @@ def _check_unique_sorting(key: np.ndarray, ids: pd.Series, column: str, seed: in
     if not eq.any():
         return
     dup = np.unique(key[1:][eq])
-    pos = np.flatnonzero(np.isin(_keys(_id_hash(ids, column), seed), dup))
+    pos = np.flatnonzero(np.isin(_keys(_id_hash(ids, column, what), seed), dup))
     sub = ids.iloc[pos]
     really = sub.duplicated(keep=False).to_numpy()
     if really.any():
         pos = pos[really]
-        raise ValueError(
-            f"column {column!r}: duplicate ticket ids; {_rows(ids.index, pos, ids.iloc[pos])}"
+        raise DataError(
+            what,
+            f"column {column!r}: duplicate ticket ids in "
+            f"{_row_refs(ids.index, pos, ids.iloc[pos], column=column)}",
         )
 
 
@@ -625,7 +646,9 @@ def _check_unique_sorting(key: np.ndarray, ids: pd.Series, column: str, seed: in
 # ---------------------------------------------------------------------------
 
 
-def _factorize(df: pd.DataFrame, col: str) -> tuple[np.ndarray, pd.Index, bool]:
+def _factorize(
+    df: pd.DataFrame, col: str, what: str = "population"
+) -> tuple[np.ndarray, pd.Index, bool]:
     """Codes (no copy for categoricals: read-only), uniques, and whether the codes are ours."""
     s = df[col]
     if isinstance(s.dtype, pd.CategoricalDtype):
@@ -635,7 +658,9 @@ def _factorize(df: pd.DataFrame, col: str) -> tuple[np.ndarray, pd.Index, bool]:
         u, owned = pd.Index(u), True
     if len(c) and (c < 0).any():
         bad = np.flatnonzero(c < 0)
-        raise ValueError(f"column {col!r}: missing stratum values; {_rows(df.index, bad)}")
+        raise DataError(
+            what, f"column {col!r}: missing stratum values in {_row_refs(df.index, bad)}"
+        )
     return c, u, owned
 
 
@@ -653,7 +678,9 @@ def _remap(code: np.ndarray, remap: np.ndarray) -> None:
         code[a : a + _CHUNK] = remap[code[a : a + _CHUNK]]
 
 
-def _stratum_codes(df: pd.DataFrame, strata: Sequence[str]) -> tuple[np.ndarray, pd.Index]:
+def _stratum_codes(
+    df: pd.DataFrame, strata: Sequence[str], what: str = "population"
+) -> tuple[np.ndarray, pd.Index]:
     """Integer stratum code per row and the observed stratum keys.
 
     Keys are in sorted order (category order for categorical columns). The
@@ -663,7 +690,7 @@ def _stratum_codes(df: pd.DataFrame, strata: Sequence[str]) -> tuple[np.ndarray,
     n = len(df)
     if not strata:
         return np.zeros(n, dtype=np.int32), pd.Index(["all"], name=None)
-    code, u0, owned = _factorize(df, strata[0])
+    code, u0, owned = _factorize(df, strata[0], what)
     uniques = [u0]
     used = np.flatnonzero(_bincount(code, len(u0)))
     if len(used) < len(u0):  # unused categories
@@ -672,7 +699,7 @@ def _stratum_codes(df: pd.DataFrame, strata: Sequence[str]) -> tuple[np.ndarray,
         code, owned = remap[code], True
     combos = used[:, None]  # per-column level codes of each observed combination
     for col in strata[1:]:
-        c, u, _ = _factorize(df, col)
+        c, u, _ = _factorize(df, col, what)
         m = len(u)
         radix = combos.shape[0] * m
         dt = np.int32 if radix < np.iinfo(np.int32).max else np.int64
@@ -749,7 +776,7 @@ def _k_smallest(
         rows = np.arange(len(codes))
     c = codes[rows]
     keys = [ok[rows] for ok in order_keys]
-    order = np.lexsort(tuple(reversed(keys)) + (c,))
+    order = np.lexsort((*reversed(keys), c))
     rows, c = rows[order], c[order]
     counts = np.bincount(c, minlength=len(k))
     starts = np.cumsum(counts) - counts
@@ -835,14 +862,18 @@ def _draw_codes(
     keys: pd.Index,
     k: np.ndarray,
     *,
-    id: str,
+    ticket: str,
     seed: int,
-    weight: str | None,
+    size: str | None,
     sizes: np.ndarray | None = None,
+    what: str = "population",
 ) -> pd.DataFrame:
-    """Core of :func:`draw` on precomputed stratum codes (and sizes, when the caller has them)."""
-    ids = population[id]
-    h = _id_hash(ids, id)
+    """Core of :func:`draw` on precomputed stratum codes (and sizes, when the caller has them).
+
+    ``seed`` is the resolved integer; ``size`` the PPS size-measure column.
+    """
+    ids = population[ticket]
+    h = _id_hash(ids, ticket, what)
     if sizes is None:
         sizes = _bincount(codes, len(keys))
     over = np.flatnonzero(k > sizes)
@@ -854,34 +885,36 @@ def _draw_codes(
         )
     key = _keys(h, seed)  # in place: h becomes the keys
     del h
-    if weight is None:
+    if size is None:
         rows = _srs_select(codes, key, k, sizes)
         with np.errstate(divide="ignore", invalid="ignore"):
             pi_h = k / np.maximum(sizes, 1)
         pi = pi_h[codes[rows]]
     else:
-        x = population[weight]
+        x = population[size]
         if not pd.api.types.is_numeric_dtype(x) or pd.api.types.is_bool_dtype(x):
-            raise ValueError(f"column {weight!r}: size measure must be numeric, got {x.dtype}")
+            raise DataError(what, f"column {size!r}: size measure must be numeric, got {x.dtype}")
         xv = x.to_numpy(dtype=float, na_value=np.nan)
         bad = np.flatnonzero(~np.isfinite(xv) | (xv < 0))
         if bad.size:
-            raise ValueError(
-                f"column {weight!r}: size measure must be finite and non-negative; "
-                f"{_rows(population.index, bad, xv[bad])}"
+            raise DataError(
+                what,
+                f"column {size!r}: size measure must be finite and non-negative; "
+                f"{_row_refs(population.index, bad, xv[bad], column=size)}",
             )
         npos = np.bincount(codes, weights=(xv > 0).astype(float), minlength=len(keys))
         short = np.flatnonzero(k > npos)
         if short.size:
             i = short[0]
-            raise ValueError(
-                f"column {weight!r}: stratum {keys[i]!r} has {int(npos[i])} tickets with a "
-                f"positive size measure, {int(k[i])} requested"
+            raise DataError(
+                what,
+                f"column {size!r}: stratum {keys[i]!r} has {int(npos[i])} tickets with a "
+                f"positive size measure, {int(k[i])} requested",
             )
         lam = _pps_lambda(codes, xv, k)
         rows = _pps_select(codes, key, lam, k)
         pi = lam[rows]
-    _check_unique_sorting(key, ids, id, seed)  # last use of key: sorted in place
+    _check_unique_sorting(key, ids, ticket, seed, what)  # last use of key: sorted in place
     del key
     out = population.take(rows)
     out["inclusion_prob"] = pi
@@ -895,9 +928,9 @@ def draw(
     n: int | pd.Series,
     *,
     strata: str | Sequence[str] | None = None,
-    id: str = "ticket_id",
-    seed: int,
-    weight: str | None = None,
+    ticket: str = "ticket_id",
+    seed: Seed,
+    size: str | None = None,
 ) -> pd.DataFrame:
     """Reproducible (stratified) sample of tickets by order sampling.
 
@@ -913,13 +946,16 @@ def draw(
         missing from it get 0.
     strata : str or sequence of str, optional
         Stratum columns.
-    id : str
+    ticket : str
         Ticket id column (integers or text; must be unique).
-    seed : int
-        Seed of the permanent random numbers.
-    weight : str, optional
+    seed : int, numpy Generator or None
+        Seed of the permanent random numbers (module notes: a Generator or
+        None is turned into one 63-bit integer first).
+    size : str, optional
         Column with a non-negative size measure (e.g. a risk score) for
-        probability-proportional-to-size sampling.
+        probability-proportional-to-size sampling. (A *design weight*, the
+        inverse inclusion probability, is called ``weight`` elsewhere, as in
+        :func:`estimate_rate`.)
 
     Returns
     -------
@@ -930,18 +966,22 @@ def draw(
 
     Raises
     ------
-    ValueError
+    TypeError
+        ``population`` is not a DataFrame.
+    DataError
         Missing columns, duplicate or missing ids, missing stratum values,
-        ``n`` larger than a stratum, negative / missing size measures.
+        negative / missing size measures.
+    ValueError
+        ``n`` larger than a stratum.
 
     Notes
     -----
     Each ticket gets a uniform permanent random number :math:`U_i` from
-    ``(seed, id)`` (module notes). Without ``weight`` a stratum takes its
+    ``(seed, ticket id)`` (module notes). Without ``size`` a stratum takes its
     :math:`n_h` smallest :math:`U_i`: simple random sampling without
     replacement within strata, :math:`\\pi_i = n_h / N_h`.
 
-    With ``weight`` it uses Pareto order sampling (Rosén 1997) with the
+    With ``size`` it uses Pareto order sampling (Rosén 1997) with the
     adjusted ranking variables of Bondesson, Traat & Lundqvist (2006):
     target probabilities :math:`\\lambda_i = n_h x_i / \\sum_h x_j`, capped
     at 1 with the excess re-spread (iterative take-all), and ranking
@@ -990,22 +1030,21 @@ def draw(
     >>> s2["ticket_id"].tolist() == s["ticket_id"].tolist()
     True
     """
-    if not isinstance(population, pd.DataFrame):
-        raise ValueError("population must be a pandas DataFrame")
+    _require_frame(population, "population")
     strata_list = [strata] if isinstance(strata, str) else list(strata or [])
-    cols = [id, *strata_list] + ([weight] if weight is not None else [])
+    cols = [ticket, *strata_list] + ([size] if size is not None else [])
     _require_columns(population, cols, "population")
     for c in ("inclusion_prob", "design_weight"):
         if c in population.columns:
-            raise ValueError(f"population already has a column {c!r}; drop or rename it first")
-    _seed64(seed)
+            raise DataError("population", f"already has a column {c!r}; drop or rename it first")
+    seed = _seed_int(seed)
     codes, keys = _stratum_codes(population, strata_list)
-    if not strata_list and isinstance(n, numbers.Integral) and n > len(population):
+    if not strata_list and isinstance(n, numbers.Integral) and int(n) > len(population):
         raise ValueError(f"n={n} is larger than the population ({len(population)} tickets)")
     if not strata_list and not isinstance(n, numbers.Integral):
         raise ValueError("n must be an int when no strata are given")
     k = _n_per_stratum(n, keys, per_stratum=True)
-    return _draw_codes(population, codes, keys, k, id=id, seed=seed, weight=weight)
+    return _draw_codes(population, codes, keys, k, ticket=ticket, seed=seed, size=size)
 
 
 # ---------------------------------------------------------------------------
@@ -1015,15 +1054,54 @@ def draw(
 _PLAN_EXTRA = ("region", "market", "queue", "created_at")
 
 
+@dataclass(frozen=True, repr=False)
+class AuditPlan(TableResult):
+    """Result of :func:`audit_plan`: the tickets to audit and the quota's reach.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per ticket to audit (columns described in :func:`audit_plan`).
+    per_agent : int
+        The quota asked for.
+    n_agents : int
+        Agents in the ticket population.
+    n_short : int
+        Agents with fewer tickets than the quota (all their tickets are in the plan).
+    seed : int
+        The integer seed the plan was drawn with (draw it again with this).
+    """
+
+    table: pd.DataFrame
+    per_agent: int
+    n_agents: int
+    n_short: int
+    seed: int
+
+    _summary_fields = ("per_agent", "n_agents", "n_short", "seed")
+
+    @property
+    def note(self) -> str:
+        """One sentence on the quota: how many agents fell short of it."""
+        if self.n_agents == 0:
+            return "no tickets: no plan drawn"
+        if self.n_short:
+            return (
+                f"{self.n_short} of {self.n_agents} agents have fewer than {self.per_agent} "
+                "tickets: all their tickets are in the plan (take_all=True)"
+            )
+        return f"all {self.n_agents} agents get {self.per_agent} audits"
+
+
 def audit_plan(
     tickets: pd.DataFrame,
     *,
     per_agent: int = 5,
     strata: Sequence[str] = ("agent_id", "channel"),
-    seed: int,
-    risk: str | None = None,
-    id: str = "ticket_id",
-) -> pd.DataFrame:
+    seed: Seed,
+    size: str | None = None,
+    ticket: str = "ticket_id",
+) -> AuditPlan:
     """Next period's audit list: a quota per agent spread over the agent's channels.
 
     Parameters
@@ -1035,22 +1113,24 @@ def audit_plan(
     strata : sequence of str
         The agent column first, then the columns the quota is spread over
         (default channel).
-    seed : int
-        Seed of the permanent random numbers (same seed, same plan).
-    risk : str, optional
+    seed : int, numpy Generator or None
+        Seed of the permanent random numbers (same int seed, same plan; see
+        the module notes for a Generator or None).
+    size : str, optional
         Column with a non-negative size measure to oversample on (e.g. a risk
         score): probability-proportional-to-size within each cell (see :func:`draw`).
-    id : str
+    ticket : str
         Ticket id column.
 
     Returns
     -------
-    DataFrame
-        One row per ticket to audit: the id, the strata columns, any of
-        ``region, market, queue, created_at`` present, ``inclusion_prob``,
-        ``design_weight`` and ``take_all`` (True when every ticket of the agent
-        is in the plan because the agent has no more than ``per_agent``).
-        ``attrs["note"]`` says how many agents fell short of the quota.
+    AuditPlan
+        ``table``: one row per ticket to audit: the id, the strata columns, any of
+        ``region, market, queue, created_at`` present, the size column,
+        ``inclusion_prob``, ``design_weight`` and ``take_all`` (True when every
+        ticket of the agent is in the plan because the agent has no more than
+        ``per_agent``). ``n_short`` counts the agents short of the quota and
+        ``note`` says so in words.
 
     Notes
     -----
@@ -1071,19 +1151,20 @@ def audit_plan(
     ...                   "agent_id": ["a1"] * 30 + ["a2"] * 10,
     ...                   "channel": (["chat"] * 20 + ["email"] * 10) + ["phone"] * 10})
     >>> plan = audit_plan(t, per_agent=6, seed=1)
-    >>> plan.groupby(["agent_id", "channel"]).size().tolist()
+    >>> plan
+    AuditPlan(12 rows, per_agent=6, n_agents=2, n_short=0, seed=1)
+    >>> plan.table.groupby(["agent_id", "channel"]).size().tolist()
     [4, 2, 6]
     """
-    if not isinstance(tickets, pd.DataFrame):
-        raise ValueError("tickets must be a pandas DataFrame")
-    if not isinstance(per_agent, numbers.Integral) or per_agent < 0:
+    _require_frame(tickets, "tickets")
+    if isinstance(per_agent, bool) or not isinstance(per_agent, numbers.Integral) or per_agent < 0:
         raise ValueError(f"per_agent must be a non-negative integer, got {per_agent!r}")
     strata = [strata] if isinstance(strata, str) else list(strata)
     if not strata:
         raise ValueError("strata must name at least the agent column")
-    _require_columns(tickets, [id, *strata] + ([risk] if risk else []), "tickets")
-    _seed64(seed)
-    codes, keys = _stratum_codes(tickets, strata)
+    _require_columns(tickets, [ticket, *strata] + ([size] if size else []), "tickets")
+    seed = _seed_int(seed)
+    codes, keys = _stratum_codes(tickets, strata, "tickets")
     sizes = _bincount(codes, len(keys))
     agent_keys = keys.get_level_values(0) if isinstance(keys, pd.MultiIndex) else keys
     acode, agents = pd.factorize(agent_keys, sort=False)
@@ -1101,24 +1182,22 @@ def audit_plan(
     rank = np.empty(len(fl), dtype=np.int64)
     rank[order] = np.arange(len(fl)) - starts[acode[order]]
     k = fl + (rank < rem[acode])
-    sample = _draw_codes(tickets, codes, keys, k, id=id, seed=seed, weight=risk, sizes=sizes)
-    cols = [id, *strata] + [c for c in _PLAN_EXTRA if c in tickets.columns and c not in strata]
-    if risk and risk not in cols:
-        cols.append(risk)
-    plan = sample[cols + ["inclusion_prob", "design_weight"]].reset_index(drop=True)
+    sample = _draw_codes(
+        tickets, codes, keys, k, ticket=ticket, seed=seed, size=size, sizes=sizes, what="tickets"
+    )
+    cols = [ticket, *strata] + [c for c in _PLAN_EXTRA if c in tickets.columns and c not in strata]
+    if size and size not in cols:
+        cols.append(size)
+    plan = sample[[*cols, "inclusion_prob", "design_weight"]].reset_index(drop=True)
     agent_total = pd.Series(n_agent, index=agents)
     plan["take_all"] = agent_total.reindex(plan[strata[0]]).to_numpy() <= per_agent
     n_short = int((n_agent < per_agent).sum())
-    plan.attrs["note"] = (
-        f"{n_short} of {A} agents have fewer than {per_agent} tickets: all their tickets are "
-        f"in the plan (take_all=True)"
-        if n_short
-        else f"all {A} agents get {per_agent} audits"
+    return AuditPlan(
+        table=plan, per_agent=int(per_agent), n_agents=int(A), n_short=n_short, seed=seed
     )
-    return plan
 
 
-def period_seed(seed: int, period: str) -> int:
+def period_seed(seed: Seed, period: str) -> int:
     """The seed of one period's audit plan, derived from a base seed and the period label.
 
     A team keeps one base seed; each month's plan uses ``period_seed(seed, "2026-10")``,
@@ -1127,8 +1206,9 @@ def period_seed(seed: int, period: str) -> int:
 
     Parameters
     ----------
-    seed : int
-        The base seed.
+    seed : int, numpy Generator or None
+        The base seed (a Generator or None is first turned into one 63-bit
+        integer, as everywhere: module notes).
     period : str
         The period label, e.g. ``"2026-10"``.
 
@@ -1145,9 +1225,10 @@ def period_seed(seed: int, period: str) -> int:
     >>> period_seed(20261101, "2026-10") != period_seed(20261101, "2026-11")
     True
     """
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    digest = hashlib.sha256(f"{int(seed)}:{period}".encode()).digest()
+    seed = _seed_int(seed)
+    if not isinstance(period, str):
+        raise TypeError(f"period must be a string such as '2026-10', got {type(period).__name__}")
+    digest = hashlib.sha256(f"{seed}:{period}".encode()).digest()
     return int.from_bytes(digest[:8], "little") >> 1
 
 
@@ -1156,11 +1237,30 @@ def period_seed(seed: int, period: str) -> int:
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, repr=False)
+class CalibrationSet(TableResult):
+    """Result of :func:`calibration_set`: the picks and the outcomes no pick covers.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per pick, in pick order (columns described in :func:`calibration_set`).
+    uncovered : tuple of str
+        ``criterion:outcome`` cells (outcome ``pass`` or ``fail``) that no picked
+        ticket covers, either because no ticket has them or because ``n`` ran out.
+    """
+
+    table: pd.DataFrame
+    uncovered: tuple[str, ...] = ()
+
+    _summary_fields = ("uncovered",)
+
+
 def calibration_set(
     evaluations: pd.DataFrame,
     n: int = 10,
     *,
-    seed: int,
+    seed: Seed,
     scorecard: Scorecard | None = None,
     ticket: str = "ticket_id",
     criterion: str = "criterion",
@@ -1175,8 +1275,8 @@ def calibration_set(
         Long evaluations table (one row per evaluation x criterion).
     n : int
         Number of tickets to pick (about 10).
-    seed : int
-        Breaks ties between equally useful tickets, reproducibly.
+    seed : int, numpy Generator or None
+        Breaks ties between equally useful tickets, reproducibly (module notes).
     scorecard : Scorecard, optional
         If given, a criterion fails when ``score < pass_at``; otherwise when
         the score is below the criterion's highest observed score.
@@ -1185,11 +1285,11 @@ def calibration_set(
 
     Returns
     -------
-    DataFrame
-        One row per pick in pick order: ``pick``, the ticket id, channel,
-        ``new_cells`` (criterion outcomes first covered by this pick) and
-        ``covers`` (them, as text). ``attrs["uncovered"]`` lists
-        criterion/outcome cells no ticket could cover.
+    CalibrationSet
+        ``table``: one row per pick in pick order: ``pick``, the ticket id,
+        channel, ``new_cells`` (criterion outcomes first covered by this pick)
+        and ``covers`` (them, as text). ``uncovered`` lists the
+        criterion/outcome cells the picks do not cover.
 
     Notes
     -----
@@ -1210,28 +1310,28 @@ def calibration_set(
     >>> ev = pd.DataFrame({"ticket_id": ["t1", "t1", "t2", "t2", "t3", "t3"],
     ...                    "criterion": ["a", "b"] * 3, "score": [1, 0, 0, 1, 1, 1],
     ...                    "channel": ["chat", "chat", "email", "email", "chat", "chat"]})
-    >>> calibration_set(ev, 2, seed=1)["ticket_id"].tolist()
-    ['t1', 't2']
+    >>> cs = calibration_set(ev, 2, seed=1)
+    >>> cs.table["ticket_id"].tolist(), cs.uncovered
+    (['t1', 't2'], ())
     """
-    if not isinstance(evaluations, pd.DataFrame):
-        raise ValueError("evaluations must be a pandas DataFrame")
     _require_columns(evaluations, [ticket, criterion, score], "evaluations")
-    if not isinstance(n, numbers.Integral) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
-    _seed64(seed)
+    seed = _seed_int(seed)
     use_channel = channel is not None and channel in evaluations.columns
     ev = evaluations[[ticket, criterion, score] + ([channel] if use_channel else [])]
     ev = ev[ev[score].notna()]
     if not pd.api.types.is_numeric_dtype(ev[score]):
-        raise ValueError(f"column {score!r}: scores must be numeric")
+        raise DataError("evaluations", f"column {score!r}: scores must be numeric")
     if scorecard is not None:
         known = {c.id: c.pass_at for c in scorecard}
         unknown = ~ev[criterion].isin(list(known))
         if unknown.any():
             pos = np.flatnonzero(unknown.to_numpy())
-            raise ValueError(
-                f"column {criterion!r}: criteria not in the scorecard; "
-                f"{_rows(ev.index, pos, ev[criterion].iloc[pos])}"
+            raise DataError(
+                "evaluations",
+                f"column {criterion!r}: criteria not in the scorecard {scorecard.source}: "
+                f"{_row_refs(ev.index, pos, ev[criterion].iloc[pos], column=criterion)}",
             )
         fail = ev[score] < ev[criterion].map(known).astype(float)
     else:
@@ -1247,7 +1347,7 @@ def calibration_set(
         [f"{c}:{o}" for c in pd.unique(ev[criterion].astype(str)) for o in ("pass", "fail")]
     )
     uncoverable = sorted(set(all_cells) - set(cells))
-    tie = _uniform(_keys(_id_hash(pd.Series(tickets_idx), ticket), seed)) * 1e-3
+    tie = _uniform(_keys(_id_hash(pd.Series(tickets_idx), ticket, "evaluations"), seed)) * 1e-3
     if use_channel:
         ch = ev.groupby(ticket)[channel].first().reindex(tickets_idx)
         ch_code, ch_levels = pd.factorize(ch)
@@ -1273,8 +1373,9 @@ def calibration_set(
         out[channel] = ch.to_numpy()[picks]
     out["new_cells"] = [len(c) for c in new_cells]
     out["covers"] = [", ".join(c) for c in new_cells]
-    out.attrs["uncovered"] = uncoverable + sorted(cells[uncovered].tolist())
-    return out
+    return CalibrationSet(
+        table=out, uncovered=tuple(uncoverable + sorted(cells[uncovered].tolist()))
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -1290,7 +1391,7 @@ class Estimate:
     ----------
     estimate, se
         Point estimate and its standard error.
-    ci_low, ci_high
+    estimate_ci_low, estimate_ci_high
         Confidence interval at level ``confidence``.
     n
         Observations used.
@@ -1304,12 +1405,19 @@ class Estimate:
 
     estimate: float
     se: float
-    ci_low: float
-    ci_high: float
+    estimate_ci_low: float
+    estimate_ci_high: float
     n: int
     confidence: float
     method: str
     note: str = ""
+
+    def __repr__(self) -> str:
+        return (
+            f"Estimate({self.estimate:.4g} [{self.estimate_ci_low:.4g}, "
+            f"{self.estimate_ci_high:.4g}], se={self.se:.3g}, n={self.n}, "
+            f"confidence={self.confidence:g})"
+        )
 
 
 def estimate_rate(
@@ -1371,8 +1479,7 @@ def estimate_rate(
     >>> round(e.estimate, 3), e.n
     (0.667, 6)
     """
-    if not isinstance(sample, pd.DataFrame):
-        raise ValueError("sample must be a pandas DataFrame")
+    _require_frame(sample, "sample")
     strata_list = [strata] if isinstance(strata, str) else list(strata or [])
     _require_columns(sample, [value, weight, *strata_list], "sample")
     _z(confidence)
@@ -1380,13 +1487,16 @@ def estimate_rate(
     if pd.api.types.is_bool_dtype(y_all):
         y_all = y_all.astype(float)
     if not pd.api.types.is_numeric_dtype(y_all):
-        raise ValueError(f"column {value!r}: must be numeric (0/1 or a score), got {y_all.dtype}")
+        raise DataError(
+            "sample", f"column {value!r}: must be numeric (0/1 or a score), got {y_all.dtype}"
+        )
     w_all = sample[weight].to_numpy(dtype=float, na_value=np.nan)
     bad = np.flatnonzero(~np.isfinite(w_all) | (w_all <= 0))
     if bad.size:
-        raise ValueError(
+        raise DataError(
+            "sample",
             f"column {weight!r}: design weights must be positive and finite; "
-            f"{_rows(sample.index, bad, w_all[bad])}"
+            f"{_row_refs(sample.index, bad, w_all[bad], column=weight)}",
         )
     yv = y_all.to_numpy(dtype=float, na_value=np.nan)
     keep = ~np.isnan(yv)
@@ -1400,7 +1510,7 @@ def estimate_rate(
         notes.append("no observations")
         return Estimate(np.nan, np.nan, np.nan, np.nan, 0, confidence, method, "; ".join(notes))
     if strata_list:
-        codes, keys = _stratum_codes(sample.loc[keep, strata_list], strata_list)
+        codes, keys = _stratum_codes(sample.loc[keep, strata_list], strata_list, "sample")
     else:
         codes, keys = np.zeros(n, dtype=np.int32), pd.Index(["all"])
     H = len(keys)
@@ -1435,25 +1545,26 @@ def estimate_rate(
 
 
 def coverage(
-    plan: pd.DataFrame,
+    plan: pd.DataFrame | AuditPlan,
     evaluations: pd.DataFrame,
     *,
     by: str | Sequence[str] = ("agent_id", "channel"),
-    id: str = "ticket_id",
+    ticket: str = "ticket_id",
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Audits done against the plan, per agent and stratum, with the margin achieved.
 
     Parameters
     ----------
-    plan : DataFrame
-        The audit plan (e.g. from :func:`audit_plan`), one row per planned
-        ticket, with ``design_weight`` if the population sizes are to be used.
+    plan : DataFrame or AuditPlan
+        The audit plan (an :class:`AuditPlan` from :func:`audit_plan`, or its
+        table), one row per planned ticket, with ``design_weight`` if the
+        population sizes are to be used.
     evaluations : DataFrame
         Evaluations done (long format is fine: tickets are de-duplicated).
     by : str or sequence of str
         Grouping columns (present in both tables).
-    id : str
+    ticket : str
         Ticket id column.
     confidence : float
         Confidence level of the margins.
@@ -1487,21 +1598,23 @@ def coverage(
     [[2, 1, 0], [1, 1, 1]]
     """
     by_list = [by] if isinstance(by, str) else list(by)
-    _require_columns(plan, [id, *by_list], "plan")
-    _require_columns(evaluations, [id, *by_list], "evaluations")
+    if isinstance(plan, AuditPlan):
+        plan = plan.table
+    _require_columns(plan, [ticket, *by_list], "plan")
+    _require_columns(evaluations, [ticket, *by_list], "evaluations")
     _z(confidence)
-    p = plan[[id, *by_list]].copy()
+    p = plan[[ticket, *by_list]].copy()
     p["population"] = (
         plan["design_weight"].to_numpy(dtype=float) if "design_weight" in plan else np.nan
     )
-    done_ids = pd.unique(evaluations[id])
-    p["done"] = p[id].isin(done_ids)
+    done_ids = pd.unique(evaluations[ticket])
+    p["done"] = p[ticket].isin(done_ids)
     g = p.groupby(by_list, sort=True, observed=True, dropna=False)
-    out = g.agg(population=("population", "sum"), planned=(id, "size"), done=("done", "sum"))
+    out = g.agg(population=("population", "sum"), planned=(ticket, "size"), done=("done", "sum"))
     if "design_weight" not in plan:
         out["population"] = np.nan
-    ev = evaluations[[id, *by_list]].drop_duplicates(id)
-    ev = ev[~ev[id].isin(plan[id])]
+    ev = evaluations[[ticket, *by_list]].drop_duplicates(ticket)
+    ev = ev[~ev[ticket].isin(plan[ticket])]
     unpl = ev.groupby(by_list, sort=True, observed=True, dropna=False).size().rename("unplanned")
     out = out.join(unpl, how="outer")
     out[["planned", "done", "unplanned"]] = (
@@ -1511,8 +1624,12 @@ def coverage(
     pop = out["population"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["completion"] = np.where(out["planned"] > 0, out["done"] / out["planned"], np.nan)
-        out["moe_planned"] = margin_of_error(out["planned"].to_numpy(), confidence, population=pop)
-        out["moe_achieved"] = margin_of_error(out["done"].to_numpy(), confidence, population=pop)
+        out["moe_planned"] = margin_of_error(
+            out["planned"].to_numpy(), confidence=confidence, population=pop
+        )
+        out["moe_achieved"] = margin_of_error(
+            out["done"].to_numpy(), confidence=confidence, population=pop
+        )
     return out.reset_index()
 
 

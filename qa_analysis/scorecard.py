@@ -25,21 +25,31 @@ Example YAML::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
 import yaml
 
 from qa_analysis._checks import require_columns as _require
-from qa_analysis.errors import ScorecardError
+from qa_analysis._checks import row_refs as _row_refs
+from qa_analysis._checks import short as _short
+from qa_analysis.errors import DataError, ScorecardError
 
-LEVELS = ("nominal", "ordinal", "interval")
-METHODS = ("weighted", "points")
-CRITICAL_MODES = ("zero", "section", "flag")
+#: Level of measurement of a criterion (decides how agreement on it is measured).
+Level = Literal["nominal", "ordinal", "interval"]
+#: How an evaluation's score is computed from its criteria.
+Method = Literal["weighted", "points"]
+#: What a critical fail does to the score.
+CriticalMode = Literal["zero", "section", "flag"]
+
+LEVELS: tuple[str, ...] = get_args(Level)
+METHODS: tuple[str, ...] = get_args(Method)
+CRITICAL_MODES: tuple[str, ...] = get_args(CriticalMode)
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,7 @@ class Criterion:
     name: str
     section: str
     scale: tuple[float, ...]
-    level: str = "ordinal"
+    level: Level = "ordinal"
     weight: float = 1.0
     critical: bool = False
     na_allowed: bool = False
@@ -82,10 +92,12 @@ class Criterion:
 
     @property
     def min(self) -> float:
+        """Lowest level of the scale."""
         return self.scale[0]
 
     @property
     def max(self) -> float:
+        """Highest level of the scale."""
         return self.scale[-1]
 
     @property
@@ -95,6 +107,7 @@ class Criterion:
 
     @property
     def is_binary(self) -> bool:
+        """Whether the scale has two levels (pass / fail)."""
         return len(self.scale) == 2
 
 
@@ -120,18 +133,48 @@ class Scorecard:
         Display name.
     source
         Where the scorecard was loaded from (used in error messages).
+
+    Examples
+    --------
+    >>> sc = Scorecard.from_dict({"name": "Mini", "criteria": [
+    ...     {"id": "greeting", "scale": [0, 1]},
+    ...     {"id": "tone", "scale": [1, 2, 3, 4, 5], "weight": 2}]})
+    >>> sc
+    Scorecard('Mini', 2 criteria, pass_mark=80, method='weighted', critical_mode='zero')
+    >>> sc["tone"].pass_at, sc.ids
+    (3, ['greeting', 'tone'])
     """
 
     criteria: tuple[Criterion, ...]
     pass_mark: float = 80.0
-    method: str = "weighted"
-    critical_mode: str = "zero"
+    method: Method = "weighted"
+    critical_mode: CriticalMode = "zero"
     name: str = "scorecard"
     source: str = "<dict>"
-    _index: dict[str, Criterion] = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    _index: dict[str, Criterion] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {c.id: c for c in self.criteria})
+
+    def __repr__(self) -> str:
+        """One line: name, number of criteria, pass mark and conventions."""
+        n = len(self.criteria)
+        return (
+            f"Scorecard({self.name!r}, {n} criteri{'on' if n == 1 else 'a'}, "
+            f"pass_mark={self.pass_mark:g}, method={self.method!r}, "
+            f"critical_mode={self.critical_mode!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        """The repr line above the criteria table (values HTML-escaped)."""
+        import html
+
+        cols = ["criterion", "name", "section", "scale", "level", "weight", "critical"]
+        return f"<p><code>{html.escape(repr(self))}</code></p>" + self.to_frame()[cols].to_html(
+            index=False, escape=True
+        )
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -201,7 +244,7 @@ class Scorecard:
     def __contains__(self, criterion_id: object) -> bool:
         return criterion_id in self._index
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Criterion]:
         return iter(self.criteria)
 
     def __len__(self) -> int:
@@ -209,22 +252,27 @@ class Scorecard:
 
     @property
     def ids(self) -> list[str]:
+        """Criterion ids in rubric order."""
         return [c.id for c in self.criteria]
 
     def categories(self, criterion_id: str) -> list[float]:
         """The full scale of a criterion (pass as ``categories=`` so unused levels count)."""
         return list(self[criterion_id].scale)
 
-    def level(self, criterion_id: str) -> str:
+    def level(self, criterion_id: str) -> Level:
+        """Level of measurement of a criterion."""
         return self[criterion_id].level
 
     @property
     def critical_ids(self) -> list[str]:
+        """Ids of the critical criteria, in rubric order."""
         return [c.id for c in self.criteria if c.critical]
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per criterion: id, name, section, scale, level, weight, critical, na_allowed,
-        pass_at, min, max, range.
+        """One row per criterion.
+
+        Columns ``criterion, name, section, scale, level, weight, critical,
+        na_allowed, pass_at, min, max, range``.
         """
         rows = [
             {
@@ -282,8 +330,13 @@ def _criterion(raw: Any, i: int, source: str) -> Criterion:
     if level not in LEVELS:
         raise ScorecardError(f"{where}: level must be one of {LEVELS}, got {level!r}")
     weight = raw.get("weight", 1)
-    if not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0:
-        raise ScorecardError(f"{where}: weight must be a positive number, got {weight!r}")
+    if (
+        not isinstance(weight, int | float)
+        or isinstance(weight, bool)
+        or not math.isfinite(weight)
+        or weight <= 0
+    ):
+        raise ScorecardError(f"{where}: weight must be a finite positive number, got {weight!r}")
     pass_at = raw.get("pass_at")
     if pass_at is not None and pass_at not in scale:
         raise ScorecardError(f"{where}: pass_at {pass_at!r} is not on the scale {scale!r}")
@@ -326,23 +379,24 @@ META_COLUMNS = (
 _EPS = 1e-9
 
 
-def _first_rows(mask: Any, limit: int = 5) -> list[int]:
+def _first_rows(mask: Any, limit: int | None = 5) -> list[int]:
     return np.flatnonzero(np.asarray(mask))[:limit].tolist()
 
 
-def _criterion_codes(values: pd.Series, scorecard: Scorecard, column: str):
-    """Codes 0..k-1 of the criterion column in rubric order; ValueError on unknown ids."""
+def _criterion_codes(values: pd.Series, scorecard: Scorecard, column: str) -> np.ndarray:
+    """Codes 0..k-1 of the criterion column in rubric order; DataError on unknown ids."""
     # factorize first (fast on Arrow strings), then look up the few distinct ids
     raw, uniques = pd.factorize(values, sort=False)
     lookup = pd.Index(scorecard.ids).get_indexer(pd.Index(uniques)).astype(np.int64)
     codes = np.where(raw >= 0, lookup[np.maximum(raw, 0)] if len(lookup) else -1, -1)
     bad = codes < 0
     if bad.any():
-        rows = _first_rows(bad)
-        found = sorted({str(v) for v in pd.Series(values).iloc[rows]})
-        raise ValueError(
+        rows = np.flatnonzero(bad)
+        found = ", ".join(sorted({_short(str(v)) for v in pd.Series(values).iloc[rows[:5]]}))
+        raise DataError(
+            "evaluations",
             f"column {column!r}: criterion id(s) {found} are not in scorecard "
-            f"{scorecard.source!r} (first offending rows {rows}); known: {scorecard.ids}"
+            f"{scorecard.source!r} ({_row_refs(values.index, rows)}); known: {scorecard.ids}",
         )
     return codes
 
@@ -353,7 +407,7 @@ def _score_matrix(
     evaluation: str,
     criterion: str,
     score: str,
-):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pivot long evaluation rows to an (evaluations x criteria) float matrix (NaN = N/A).
 
     Returns ``(matrix, eval_codes, first_row_of_each_evaluation)``. Validates unknown
@@ -363,8 +417,11 @@ def _score_matrix(
     _require(evaluations, [evaluation, criterion, score], "evaluations")
     ev = evaluations[evaluation]
     if ev.isna().any():
-        rows = _first_rows(ev.isna())
-        raise ValueError(f"column {evaluation!r}: missing evaluation id in rows {rows}")
+        raise DataError(
+            "evaluations",
+            f"column {evaluation!r}: missing evaluation id in "
+            f"{_row_refs(evaluations.index, _first_rows(ev.isna(), None))}",
+        )
     ccodes = _criterion_codes(evaluations[criterion], scorecard, criterion)
     ecodes, _ = pd.factorize(ev, sort=False)
     ecodes = ecodes.astype(np.int64, copy=False)
@@ -373,15 +430,19 @@ def _score_matrix(
             dtype=float, na_value=np.nan
         )
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"column {score!r}: scores must be numeric ({exc})") from None
+        raise DataError(
+            "evaluations", f"column {score!r}: scores must be numeric ({exc})"
+        ) from None
     k = len(scorecard)
     n_eval = int(ecodes.max()) + 1 if len(ecodes) else 0
     flat = ecodes * k + ccodes
     counts = np.bincount(flat, minlength=n_eval * k)
     if (counts > 1).any():
         dup = pd.Series(flat).duplicated(keep=False).to_numpy()
-        raise ValueError(
-            f"evaluations: duplicate ({evaluation}, {criterion}) pairs in rows {_first_rows(dup)}"
+        raise DataError(
+            "evaluations",
+            f"duplicate ({evaluation}, {criterion}) pairs in "
+            f"{_row_refs(evaluations.index, _first_rows(dup, None))}",
         )
     matrix = np.full((n_eval, k), np.nan)
     matrix.reshape(-1)[flat] = vals
@@ -392,10 +453,12 @@ def _score_matrix(
             bad_rows = (
                 (ccodes == j) & ~np.isnan(vals) & ~np.isin(vals, np.asarray(c.scale, dtype=float))
             )
-            rows = _first_rows(bad_rows)
-            raise ValueError(
-                f"column {score!r}: score(s) {sorted(set(vals[rows].tolist()))} off the scale "
-                f"{list(c.scale)} of criterion {c.id!r} (first offending rows {rows})"
+            rows = _first_rows(bad_rows, None)
+            raise DataError(
+                "evaluations",
+                f"column {score!r}: score(s) {sorted(set(vals[rows[:5]].tolist()))} off the "
+                f"scale {list(c.scale)} of criterion {c.id!r} "
+                f"({_row_refs(evaluations.index, rows, vals[rows], column=score)})",
             )
     first = np.flatnonzero(~pd.Series(ecodes).duplicated().to_numpy())
     return matrix, ecodes, first
@@ -409,8 +472,8 @@ def score_evaluations(
     criterion: str = "criterion",
     score: str = "score",
     meta: Iterable[str] | None = None,
-    method: str | None = None,
-    critical_mode: str | None = None,
+    method: Method | None = None,
+    critical_mode: CriticalMode | None = None,
 ) -> pd.DataFrame:
     """Score evaluations against a scorecard: 0-100 score, pass/fail and critical fails.
 
@@ -498,6 +561,8 @@ def score_evaluations(
     0              1  83.333333    True             2
     1              2   0.000000   False             1
     """
+    if not isinstance(scorecard, Scorecard):
+        raise TypeError(f"scorecard must be a Scorecard, got {type(scorecard).__name__}")
     method = scorecard.method if method is None else method
     mode = scorecard.critical_mode if critical_mode is None else critical_mode
     if method not in METHODS:
@@ -614,6 +679,8 @@ def criterion_rates(
     applicable = ~np.isnan(vals)
     with np.errstate(invalid="ignore"):
         fail = applicable & (vals < pass_at[codes])
+    if {"_code", "_neg", "n", "fails"} & set(by):
+        raise ValueError("by: the names _code, _neg, n and fails are used by the output")
     frame = evaluations[by].copy() if by else pd.DataFrame(index=evaluations.index)
     frame["_code"] = codes
     frame["n"] = applicable.astype(np.int64)

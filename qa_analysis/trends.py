@@ -10,8 +10,10 @@ Conventions
 * Unscored evaluations (every criterion N/A: ``score`` NaN, ``passed`` <NA>)
   are excluded from ``n`` and counted in ``n_unscored``.
 * Weekly periods start on Monday (``period`` is that Monday, midnight); monthly
-  periods are labelled by the first day of the month. Timezone-aware dates are
-  bucketed by their local wall-clock date.
+  periods are labelled by the first day of the month. Dates are taken as
+  wall-clock times in the business time zone, as the loaders of
+  :mod:`qa_analysis.io` return them (``timezone=``, default UTC);
+  timezone-aware dates are converted to UTC first, as the loaders do by default.
 * Rates are proportions in [0, 1]; scores are on the 0-100 scale.
 """
 
@@ -28,6 +30,7 @@ from scipy import stats
 
 from qa_analysis import settings
 from qa_analysis._checks import require_columns as _require
+from qa_analysis._checks import row_refs as _row_refs
 from qa_analysis._checks import z_value as _z
 from qa_analysis.errors import DataError, ParamsError
 
@@ -40,6 +43,13 @@ __all__ = [
     "mann_kendall",
     "wilson_interval",
 ]
+
+#: Period lengths of :func:`aggregate`: weeks starting on Monday or calendar months.
+Freq = Literal["W", "MS"]
+#: Control chart kinds of :func:`control_chart`.
+ChartKind = Literal["p", "xbar", "imr"]
+#: What :func:`compare_periods` compares.
+CompareMetric = Literal["pass_rate", "score"]
 
 # d2 constant for moving ranges of two observations (Montgomery 2019, Appendix VI).
 _D2 = 1.128
@@ -65,13 +75,16 @@ def _dates(df: pd.DataFrame, column: str) -> pd.Series:
     try:
         d = pd.to_datetime(df[column])
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"column {column!r}: cannot parse dates ({exc})") from None
+        raise DataError("scores", f"column {column!r}: cannot parse dates ({exc})") from None
     if d.dt.tz is not None:
-        d = d.dt.tz_localize(None)
+        d = d.dt.tz_convert("UTC").dt.tz_localize(None)
     bad = d.isna().to_numpy()
     if bad.any():
-        rows = np.flatnonzero(bad)[:5].tolist()
-        raise ValueError(f"column {column!r}: missing or unparseable date in rows {rows}")
+        raise DataError(
+            "scores",
+            f"column {column!r}: missing or unparseable date in "
+            f"{_row_refs(df.index, np.flatnonzero(bad))}",
+        )
     return d
 
 
@@ -83,7 +96,7 @@ def _safe_div(num: Any, den: Any) -> np.ndarray:
 
 
 def wilson_interval(
-    successes: Any, n: Any, confidence: float = 0.95
+    successes: Any, n: Any, *, confidence: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for a binomial proportion (vectorised; NaN where n = 0).
 
@@ -100,6 +113,12 @@ def wilson_interval(
     -------
     lo, hi : ndarray
         Lower and upper limits, clipped to [0, 1], NaN where ``n`` is 0.
+
+    Raises
+    ------
+    ValueError
+        A count that is infinite, negative, or larger than its ``n`` (NaN
+        gives a NaN interval).
 
     Notes
     -----
@@ -121,6 +140,14 @@ def wilson_interval(
     z = _z(confidence)
     x = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(x) | np.isinf(n) | (x < 0) | (n < 0) | (x > n)  # NaN: no data
+    if np.any(bad):
+        raise ValueError(
+            "successes and n must be finite with 0 <= successes <= n; "
+            f"got successes={x[bad].ravel()[:3].tolist() if x.ndim else x.item()!r}, "
+            f"n={np.broadcast_to(n, np.broadcast(x, n).shape)[bad].ravel()[:3].tolist()}"
+        )
     p = _safe_div(x, n)
     nn = np.where(n > 0, n, 1.0)
     denom = 1 + z**2 / nn
@@ -145,6 +172,11 @@ def holm(p_values: Any) -> np.ndarray:
     ndarray
         Adjusted p-values, same shape as ``p_values``.
 
+    Raises
+    ------
+    ValueError
+        A p-value outside [0, 1] (NaN is allowed and means "no test").
+
     Notes
     -----
     With the m non-missing p-values sorted, :math:`p_{(1)} \\le \\dots \\le p_{(m)}`,
@@ -164,6 +196,10 @@ def holm(p_values: Any) -> np.ndarray:
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
+    if np.any(ok & ((p < 0) | (p > 1))):
+        raise ValueError(
+            f"p-values must be in [0, 1] (NaN for no test), got {p[ok & ((p < 0) | (p > 1))][:3]}"
+        )
     m = int(ok.sum())
     if m == 0:
         return out
@@ -209,7 +245,7 @@ def aggregate(
     scores: pd.DataFrame,
     *,
     by: str | Iterable[str] = (),
-    freq: str = "W",
+    freq: Freq = "W",
     date: str = "evaluated_at",
     score: str = "score",
     passed: str = "passed",
@@ -236,9 +272,9 @@ def aggregate(
     -------
     DataFrame
         One row per period and group, sorted by group then period, with columns
-        ``period, <by...>, n, mean_score, sd_score, score_ci_low, score_ci_high,
-        passed, pass_rate, pass_ci_low, pass_ci_high, critical_fails,
-        critical_rate, n_unscored``. Empty periods between a group's first and
+        ``period, <by...>, n, mean_score, sd_score, mean_score_ci_low,
+        mean_score_ci_high, passed, pass_rate, pass_rate_ci_low, pass_rate_ci_high,
+        critical_fails, critical_rate, n_unscored``. Empty periods between a group's first and
         last period appear with ``n = 0`` (counts 0, rates and means NaN) so each
         group's series is evenly spaced for control charts and trend tests.
 
@@ -278,12 +314,12 @@ def aggregate(
         "n",
         "mean_score",
         "sd_score",
-        "score_ci_low",
-        "score_ci_high",
+        "mean_score_ci_low",
+        "mean_score_ci_high",
         "passed",
         "pass_rate",
-        "pass_ci_low",
-        "pass_ci_high",
+        "pass_rate_ci_low",
+        "pass_rate_ci_high",
         "critical_fails",
         "critical_rate",
         "n_unscored",
@@ -339,13 +375,13 @@ def aggregate(
     out["sd_score"] = sd
     tq = stats.t.ppf(0.5 + confidence / 2, np.where(nn >= 2, nn - 1, 1))
     half = np.where(nn >= 2, tq * sd / np.sqrt(np.where(nn > 0, nn, 1)), np.nan)
-    out["score_ci_low"] = out["mean_score"].to_numpy() - half
-    out["score_ci_high"] = out["mean_score"].to_numpy() + half
+    out["mean_score_ci_low"] = out["mean_score"].to_numpy() - half
+    out["mean_score_ci_high"] = out["mean_score"].to_numpy() + half
     out["passed"] = n_pass[idx].astype(np.int64)
     out["pass_rate"] = _safe_div(n_pass[idx], nn)
-    lo, hi = wilson_interval(n_pass[idx], nn, confidence)
-    out["pass_ci_low"] = lo
-    out["pass_ci_high"] = hi
+    lo, hi = wilson_interval(n_pass[idx], nn, confidence=confidence)
+    out["pass_rate_ci_low"] = lo
+    out["pass_rate_ci_high"] = hi
     out["critical_fails"] = n_crit[idx].astype(np.int64)
     out["critical_rate"] = _safe_div(n_crit[idx], nn)
     out["n_unscored"] = n_uns[idx].astype(np.int64)
@@ -483,7 +519,7 @@ def _chart_one(
 def control_chart(
     agg: pd.DataFrame,
     *,
-    kind: str = "p",
+    kind: ChartKind = "p",
     by: str | Iterable[str] = (),
     baseline: int | str | pd.Timestamp | None = None,
     period: str = "period",
@@ -576,12 +612,13 @@ def control_chart(
     need = {"p": [period, n, passed], "xbar": [period, n, value, sd], "imr": [period, value]}[kind]
     _require(agg, [*by, *need], "agg")
     if kind in ("p", "xbar") and (agg[n].to_numpy(dtype=float) < 0).any():
-        raise ValueError(f"column {n!r}: negative counts")
+        raise DataError("agg", f"column {n!r}: negative counts")
     if kind == "p":
         bad = agg[passed].to_numpy(dtype=float) > agg[n].to_numpy(dtype=float)
         if bad.any():
-            raise ValueError(
-                f"column {passed!r} exceeds {n!r} in rows {np.flatnonzero(bad)[:5].tolist()}"
+            raise DataError(
+                "agg",
+                f"column {passed!r} exceeds {n!r} in {_row_refs(agg.index, np.flatnonzero(bad))}",
             )
     if not by or len(agg) == 0:
         return _chart_one(
@@ -607,7 +644,7 @@ class Trend:
     s : the Mann-Kendall statistic S.
     z : normal score with continuity correction.
     p_value : two-sided p-value.
-    slope, slope_low, slope_high : Sen's slope per period and its confidence interval.
+    slope, slope_ci_low, slope_ci_high : Sen's slope per period and its confidence interval.
     n : number of observations used; ``n_missing`` were NaN and dropped.
     var_s : variance of S (tie-corrected).
     note : explanation when a value is NaN or observations were dropped.
@@ -618,12 +655,18 @@ class Trend:
     z: float
     p_value: float
     slope: float
-    slope_low: float
-    slope_high: float
+    slope_ci_low: float
+    slope_ci_high: float
     n: int
     n_missing: int = 0
     var_s: float = float("nan")
     note: str = ""
+
+    def __repr__(self) -> str:
+        return (
+            f"Trend(n={self.n}, tau={self.tau:.3g}, p_value={self.p_value:.3g}, "
+            f"slope={self.slope:.3g} [{self.slope_ci_low:.3g}, {self.slope_ci_high:.3g}])"
+        )
 
 
 def mann_kendall(
@@ -709,8 +752,8 @@ def mann_kendall(
         z=float(z),
         p_value=p,
         slope=slope,
-        slope_low=float(slopes[lo_i]),
-        slope_high=float(slopes[hi_i]),
+        slope_ci_low=float(slopes[lo_i]),
+        slope_ci_high=float(slopes[hi_i]),
         n=n,
         n_missing=n_missing,
         var_s=var_s,
@@ -723,6 +766,8 @@ def mann_kendall(
 # ---------------------------------------------------------------------------
 def _in_period(d: pd.Series, period: tuple[Any, Any], name: str) -> np.ndarray:
     try:
+        if any(isinstance(v, int | float | np.number) for v in period):
+            raise TypeError("a number is not a date")  # pd.Timestamp(20260131) is nanoseconds
         start, end = (pd.Timestamp(v).normalize() for v in period)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a (start, end) pair of dates, got {period!r}") from None
@@ -738,7 +783,7 @@ def compare_periods(
     period_a: tuple[Any, Any],
     period_b: tuple[Any, Any],
     by: str | Iterable[str] = (),
-    metric: str = "pass_rate",
+    metric: CompareMetric = "pass_rate",
     date: str = "evaluated_at",
     score: str = "score",
     passed: str = "passed",
@@ -765,7 +810,7 @@ def compare_periods(
     Returns
     -------
     DataFrame
-        ``<by...>, n_a, n_b, value_a, value_b, change, ci_low, ci_high, test,
+        ``<by...>, n_a, n_b, value_a, value_b, change, change_ci_low, change_ci_high, test,
         statistic, p_value, p_adjusted, note``; ``change = value_b - value_a``.
 
     Notes
@@ -817,8 +862,10 @@ def compare_periods(
     in_b = _in_period(d, period_b, "period_b")
     v = _float(scores[col])
     ok = ~np.isnan(_float(scores[score])) & ~np.isnan(v)
+    # the group columns under internal names, so a user column called "_a" cannot clash
+    gnames = [f"__g{i}" for i in range(len(by))]
     frame = (
-        scores[by].copy()
+        scores[by].set_axis(gnames, axis=1)
         if by
         else pd.DataFrame({"_all": np.zeros(len(scores))}, index=scores.index)
     )
@@ -835,7 +882,7 @@ def compare_periods(
         f["_v"] = vv[frame[flag].to_numpy()]
         parts.append(f)
     long = pd.concat(parts, ignore_index=True)
-    keys = [*(by or ["_all"]), "_which"]
+    keys = [*(gnames or ["_all"]), "_which"]
     if len(long):
         st = long.groupby(keys, sort=True, dropna=False, observed=True)["_v"].agg(
             ["count", "sum", "mean", "var"]
@@ -844,17 +891,17 @@ def compare_periods(
     else:
         wide = pd.DataFrame()
     get = {}
-    for stat in ("count", "mean", "var", "sum"):
+    for agg_name in ("count", "mean", "var", "sum"):
         for w in ("_a", "_b"):
-            get[stat + w] = (
-                wide[(stat, w)].to_numpy(dtype=float)
-                if (stat, w) in wide.columns
+            get[agg_name + w] = (
+                wide[(agg_name, w)].to_numpy(dtype=float)
+                if (agg_name, w) in wide.columns
                 else np.full(len(wide), np.nan)
             )
     n_a = np.nan_to_num(get["count_a"])
     n_b = np.nan_to_num(get["count_b"])
     out = (
-        wide.index.to_frame(index=False)
+        wide.index.to_frame(index=False).set_axis(by, axis=1)
         if by and len(wide)
         else pd.DataFrame(index=range(len(wide)))
     )
@@ -876,8 +923,8 @@ def compare_periods(
         stat = np.where(se0 > 0, change / np.where(se0 > 0, se0, 1), np.nan)
         p = 2 * stats.norm.sf(np.abs(stat))
         # Newcombe (1998) hybrid score interval (method 10) from the two Wilson intervals
-        la, ua = wilson_interval(get["sum_a"], n_a, confidence)
-        lb, ub = wilson_interval(get["sum_b"], n_b, confidence)
+        la, ua = wilson_interval(get["sum_a"], n_a, confidence=confidence)
+        lb, ub = wilson_interval(get["sum_b"], n_b, confidence=confidence)
         lo = change - np.sqrt((vb - lb) ** 2 + (ua - va) ** 2)
         hi = change + np.sqrt((ub - vb) ** 2 + (va - la) ** 2)
         notes[(notes == "") & ~(se0 > 0)] = "no variation in either period"
@@ -903,8 +950,8 @@ def compare_periods(
     out["value_a"] = va
     out["value_b"] = vb
     out["change"] = change
-    out["ci_low"] = lo
-    out["ci_high"] = hi
+    out["change_ci_low"] = lo
+    out["change_ci_high"] = hi
     out["test"] = test
     out["statistic"] = stat
     out["p_value"] = p

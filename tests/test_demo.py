@@ -136,3 +136,16 @@ def test_evaluations_follow_each_months_audit_plan(small):
     assert cov["unplanned"].sum() == 0
     completion = cov["done"].sum() / cov["planned"].sum()
     assert 0.9 < completion < 1.0
+
+
+def test_a_generator_seed_is_one_integer_drawn_from_it_and_recorded():
+    a = demo.generate(np.random.default_rng(4), small=True)
+    b = demo.generate(np.random.default_rng(4), small=True)
+    assert a.planted["seed"] == b.planted["seed"]
+    assert a.evaluations.equals(b.evaluations)
+    assert a.planted["seed"] == int(np.random.default_rng(4).integers(0, 2**63, dtype=np.int64))
+
+
+def test_a_float_seed_is_a_type_error():
+    with pytest.raises(TypeError, match="seed"):
+        demo.generate(1.5, small=True)

@@ -137,12 +137,12 @@ def test_region_and_date_filters_are_inclusive(tmp_path):
     assert df["ticket_id"].tolist() == ["T1", "T2"]  # end date covers its whole day
 
 
-def test_filter_leaving_no_rows_returns_typed_empty_frame_with_note():
+def test_filter_leaving_no_rows_returns_typed_empty_frame_and_nothing_in_attrs():
     df = io.load_evaluations(evaluations_frame(), region="APAC")
     assert len(df) == 0
     assert pd.api.types.is_datetime64_any_dtype(df["evaluated_at"])
     assert "score" in df.columns and df["score"].dtype == float
-    assert "no evaluations rows" in df.attrs["note"]
+    assert df.attrs == {}
 
 
 def test_duckdb_filter_on_empty_slice_is_not_an_error(tmp_path):
@@ -463,3 +463,264 @@ def test_duplicate_index_labels_are_reported_by_position():
     raw.iloc[5, raw.columns.get_loc("agent_id")] = ""
     with pytest.raises(DataError, match=r"empty value in 1 row: position 5"):
         io.load_evaluations(raw)
+
+
+def test_non_dataframe_non_path_source_is_a_type_error():
+    with pytest.raises(TypeError, match="source must be a pandas DataFrame or a path"):
+        io.load_evaluations([{"evaluation_id": "e1"}])
+    with pytest.raises(TypeError, match="DataFrame"):
+        io.from_wide({"evaluation_id": ["e1"]}, ["evaluation_id"], ["tone"])
+
+
+@pytest.mark.parametrize("end", [20261031, 20261031.0, np.int64(20261031)])
+def test_a_number_as_end_date_is_refused_not_read_as_nanoseconds(end):
+    with pytest.raises(ValueError, match=r"end=.*is a number, not a date"):
+        io.load_evaluations(evaluations_frame(), end=end)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, "inf", "-Infinity"])
+def test_infinite_scores_are_refused_by_the_loaders(bad):
+    cal = calibration_frame().astype({"score": object})
+    cal.loc[1, "score"] = bad
+    with pytest.raises(DataError, match=r"column 'score': not a finite number in 1 row: row 1"):
+        io.load_calibration(cal)
+    ev = evaluations_frame().astype({"score": object})
+    ev.loc[0, "score"] = bad
+    with pytest.raises(DataError, match="not a finite number"):
+        io.load_evaluations(ev)
+
+
+# -- internal columns never collide with the user's; legitimate inputs load --------------------
+
+
+def test_a_user_column_named_like_an_internal_one_is_kept_in_every_format(tmp_path):
+    raw = tickets_frame()
+    raw["__row"] = [f"keep-{i}" for i in range(len(raw))]
+    raw["__qa_row"] = "mine"
+    raw.to_parquet(tmp_path / "t.parquet")
+    for src in (raw, write_csv(raw, tmp_path / "t.csv"), str(tmp_path / "t.parquet")):
+        df = io.load_tickets(src)
+        assert df["__row"].tolist() == raw["__row"].tolist()
+        assert (df["__qa_row"] == "mine").all()
+
+
+@pytest.mark.parametrize("fmt", ["frame", "csv", "parquet"])
+def test_missing_column_message_lists_the_users_columns_only(tmp_path, fmt):
+    raw = tickets_frame().drop(columns="queue")
+    raw["__note"] = "x"
+    raw.to_parquet(tmp_path / "t.parquet")
+    src = {
+        "frame": raw,
+        "csv": write_csv(raw, tmp_path / "t.csv"),
+        "parquet": str(tmp_path / "t.parquet"),
+    }[fmt]
+    with pytest.raises(DataError) as info:
+        io.load_tickets(src)
+    msg = str(info.value)
+    assert "'queue'" in msg and "__note" in msg and "__qa" not in msg
+    assert "file_row_number" not in msg and "filename" not in msg
+
+
+def test_parquet_columns_named_filename_and_file_row_number_load(tmp_path):
+    raw = tickets_frame()
+    raw["filename"] = "export.csv"
+    raw["file_row_number"] = np.arange(len(raw)) + 100
+    path = tmp_path / "t.parquet"
+    raw.to_parquet(path)
+    df = io.load_tickets(str(path), region="EU")
+    assert (df["filename"] == "export.csv").all()
+    assert (
+        df["file_row_number"].tolist() == raw.loc[raw["region"] == "EU", "file_row_number"].tolist()
+    )
+    bad = raw.copy()
+    bad.loc[2, "agent_id"] = ""
+    bad.to_parquet(path)
+    with pytest.raises(DataError, match=r"'agent_id': empty value in 1 row: row 2\b"):
+        io.load_tickets(str(path))
+
+
+def test_a_duckdb_view_loads(tmp_path):
+    db = str(tmp_path / "q.duckdb")
+    with duckdb.connect(db) as con:
+        con.register("_t", tickets_frame())
+        con.execute("CREATE TABLE base AS SELECT * FROM _t")
+        con.execute("CREATE VIEW tickets AS SELECT * FROM base")
+    df = io.load_tickets(db, region="EU")
+    assert len(df) == (tickets_frame()["region"] == "EU").sum()
+
+
+@pytest.mark.parametrize("columns", ["int", "multi"])
+def test_integer_or_multiindex_column_names_are_a_clear_data_error(columns):
+    raw = tickets_frame()
+    if columns == "int":
+        raw = raw.set_axis(range(raw.shape[1]), axis=1)
+        match = "column names must be text, got 0, 1"
+    else:
+        raw.columns = pd.MultiIndex.from_tuples([(c, "x") for c in raw.columns])
+        match = "MultiIndex"
+    with pytest.raises(DataError, match=match):
+        io.load_tickets(raw)
+
+
+def test_from_wide_with_duplicate_column_names_is_a_clear_data_error():
+    wide = pd.DataFrame([["e1", 1, 0]], columns=["evaluation_id", "Tone", "Tone"])
+    with pytest.raises(DataError, match=r"duplicate column name.*'Tone'"):
+        io.from_wide(wide, ["evaluation_id"], ["Tone"])
+
+
+def test_a_file_name_with_brackets_is_a_file_not_a_glob(tmp_path):
+    path = write_csv(tickets_frame(), tmp_path / "tickets [EU] 2026-10.csv")
+    assert len(io.load_tickets(path)) == len(tickets_frame())
+    (tmp_path / "p").mkdir()
+    tickets_frame().to_parquet(tmp_path / "p" / "a[1].parquet")
+    assert len(io.load_tickets(str(tmp_path / "p" / "a[1].parquet"))) == len(tickets_frame())
+
+
+# -- one evaluation, one agent, ticket, region and time ------------------------------------------
+
+
+@pytest.mark.parametrize("col", ["agent_id", "ticket_id", "region"])
+def test_rows_of_one_evaluation_that_disagree_are_a_data_error(col):
+    raw = evaluations_frame()
+    first = raw["evaluation_id"].iloc[0]
+    rows = raw.index[raw["evaluation_id"] == first]
+    assert len(rows) >= 2
+    raw.loc[rows[1], col] = "OTHER"
+    with pytest.raises(DataError, match=rf"'{col}': rows of one evaluation_id disagree on {col}"):
+        io.load_evaluations(raw)
+
+
+@pytest.mark.parametrize("fmt", ["frame", "csv", "parquet", "duckdb"])
+def test_an_evaluation_saved_across_a_month_end_stays_whole_in_its_first_month(tmp_path, fmt):
+    raw = evaluations_frame()
+    first = raw["evaluation_id"].iloc[0]
+    rows = raw.index[raw["evaluation_id"] == first]
+    raw["evaluated_at"] = "2026-10-15T10:00:00"
+    raw.loc[rows, "evaluated_at"] = "2026-10-31T23:59:00"
+    raw.loc[rows[1:], "evaluated_at"] = "2026-11-01T00:02:00"
+    path = tmp_path / "ev"
+    src = {
+        "frame": lambda: raw,
+        "csv": lambda: write_csv(raw, path.with_suffix(".csv")),
+        "parquet": lambda: (
+            raw.to_parquet(path.with_suffix(".parquet")),
+            str(path.with_suffix(".parquet")),
+        )[1],
+        "duckdb": lambda: _duckdb_with(raw, tmp_path / "q.duckdb", "evaluations"),
+    }[fmt]()
+    october = io.load_evaluations(src, start="2026-10-01", end="2026-10-31")
+    november = io.load_evaluations(src, start="2026-11-01", end="2026-11-30")
+    assert (october["evaluation_id"] == first).sum() == len(rows)
+    assert (
+        october.loc[october["evaluation_id"] == first, "evaluated_at"]
+        == pd.Timestamp("2026-10-31T23:59")
+    ).all()
+    assert (november["evaluation_id"] == first).sum() == 0
+
+
+def _duckdb_with(df: pd.DataFrame, path, table: str) -> str:
+    with duckdb.connect(str(path)) as con:
+        con.register("_df", df)
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM _df")
+    return str(path)
+
+
+# -- time zones ------------------------------------------------------------------------------------
+
+
+def _sydney_tickets() -> pd.DataFrame:
+    raw = tickets_frame().iloc[:2].copy()
+    raw["ticket_id"] = ["T-syd", "T-oct"]
+    raw["region"] = "APAC"
+    # 1 Nov 08:00 in Sydney (+11:00) is 31 Oct 21:00 UTC; the other row has another offset
+    raw["created_at"] = ["2026-11-01T08:00:00+11:00", "2026-10-15T09:00:00-05:00"]
+    return raw
+
+
+@pytest.mark.parametrize("fmt", ["frame", "csv", "parquet-text", "parquet-tz", "duckdb-tz"])
+def test_zoned_timestamps_are_read_in_the_business_time_zone_in_every_format(tmp_path, fmt):
+    raw = _sydney_tickets()
+    zoned = raw.assign(created_at=pd.to_datetime(raw["created_at"], utc=True))
+    src = {
+        "frame": lambda: raw,
+        "csv": lambda: write_csv(raw, tmp_path / "t.csv"),
+        "parquet-text": lambda: (
+            raw.to_parquet(tmp_path / "t.parquet"),
+            str(tmp_path / "t.parquet"),
+        )[1],
+        "parquet-tz": lambda: (
+            zoned.to_parquet(tmp_path / "z.parquet"),
+            str(tmp_path / "z.parquet"),
+        )[1],
+        "duckdb-tz": lambda: _duckdb_with(zoned, tmp_path / "q.duckdb", "tickets"),
+    }[fmt]()
+    october_utc = io.load_tickets(src, start="2026-10-01", end="2026-10-31")
+    assert set(october_utc["ticket_id"]) == {"T-syd", "T-oct"}
+    assert october_utc.set_index("ticket_id").loc["T-syd", "created_at"] == pd.Timestamp(
+        "2026-10-31T21:00"
+    )
+    sydney = dict(timezone="Australia/Sydney")
+    october = io.load_tickets(src, start="2026-10-01", end="2026-10-31", **sydney)
+    november = io.load_tickets(src, start="2026-11-01", end="2026-11-30", **sydney)
+    assert set(october["ticket_id"]) == {"T-oct"} and set(november["ticket_id"]) == {"T-syd"}
+    assert november["created_at"].iloc[0] == pd.Timestamp("2026-11-01T08:00")
+
+
+def test_naive_timestamps_are_wall_clock_in_the_business_zone():
+    raw = tickets_frame().iloc[:1].assign(created_at="2026-10-31T23:30:00")
+    df = io.load_tickets(raw, timezone="America/New_York")
+    assert df["created_at"].iloc[0] == pd.Timestamp("2026-10-31T23:30")
+
+
+def test_an_unknown_time_zone_is_refused():
+    with pytest.raises(ValueError, match="timezone='Mars/Base' is not a known time zone"):
+        io.load_tickets(tickets_frame(), timezone="Mars/Base")
+
+
+def test_csv_line_numbers_count_quoted_newlines_and_blank_lines(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "ticket_id,agent_id,region,market,channel,queue,created_at,note\n"
+        'T1,A1,EU,DE,chat,q,2026-10-01,"two\nlines"\n'
+        "\n"
+        'T2,A1,EU,DE,chat,q,2026-10-02,"three\n\nlines"\n'
+        "T3,,EU,DE,chat,q,2026-10-03,plain\n"
+    )
+    with pytest.raises(DataError, match=r"'agent_id': empty value in 1 row: line 8\b"):
+        io.load_tickets(str(path))
+
+
+# -- one N/A rule, short values in messages, unreadable files ------------------------------------
+
+
+@pytest.mark.parametrize("na", ["-", " - ", "N/A", "na", ""])
+def test_the_loaders_and_from_wide_share_one_na_rule(na):
+    raw = calibration_frame().astype({"score": object})
+    raw.loc[0, "score"] = na
+    assert np.isnan(io.load_calibration(raw)["score"].iloc[0])
+    wide = pd.DataFrame({"evaluation_id": ["e1"], "Tone": [na]})
+    assert np.isnan(io.from_wide(wide, ["evaluation_id"], ["Tone"])["score"].iloc[0])
+
+
+def test_a_huge_cell_is_cut_short_in_error_messages():
+    big = "x" * 5_000_000
+    raw = calibration_frame().astype({"score": object})
+    raw.loc[0, "score"] = big
+    with pytest.raises(DataError) as info:
+        io.load_calibration(raw)
+    assert len(str(info.value)) < 500 and "xxx..." in str(info.value)
+    wide = pd.DataFrame({"evaluation_id": ["e1"], "Tone": [big]})
+    with pytest.raises(DataError) as info:
+        io.from_wide(wide, ["evaluation_id"], ["Tone"])
+    assert len(str(info.value)) < 500
+
+
+def test_an_unreadable_csv_is_a_one_line_data_error(tmp_path, monkeypatch):
+    path = write_csv(tickets_frame(), tmp_path / "t.csv")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(pd, "read_csv", denied)
+    with pytest.raises(DataError, match=r"t\.csv: cannot read the file \(Permission denied\)$"):
+        io.load_tickets(path)

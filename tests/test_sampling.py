@@ -19,6 +19,7 @@ from qa_analysis.sampling import (
     draw,
     estimate_rate,
     margin_of_error,
+    period_seed,
     sample_size,
     sample_size_mean,
 )
@@ -65,7 +66,7 @@ def _chi2_inclusion(pop, n, strata, weight, reps=2000):
     counts = np.zeros(len(pop), dtype=np.int64)
     pi = np.full(len(pop), np.nan)
     for seed in range(reps):
-        s = draw(pop, n, strata=strata, seed=seed, weight=weight)
+        s = draw(pop, n, strata=strata, seed=seed, size=weight)
         rows = s.index.to_numpy()  # draw keeps the population's (here positional) index
         counts[rows] += 1
         pi[rows] = s["inclusion_prob"].to_numpy()
@@ -91,7 +92,7 @@ def _chi2_inclusion(pop, n, strata, weight, reps=2000):
 def test_sample_size_reproduces_krejcie_morgan_table_within_one(population, expected):
     """Krejcie & Morgan (1970), Table 1 (chi-square 3.841, d = .05, P = .5); the
     infinite-population value is 384.16, which rounds up to 385."""
-    got = sample_size(0.05, 0.95, 0.5, population)
+    got = sample_size(margin=0.05, confidence=0.95, p=0.5, population=population)
     assert abs(got - expected) <= 1
 
 
@@ -101,13 +102,13 @@ def test_sample_size_infinite_population_rounds_up_to_385():
 
 def test_sample_size_mean_matches_cochran_formula():
     # n0 = (1.959964 * 12 / 2)^2 = 138.29 -> 139; with N = 500: 138.29*500/(637.29) = 108.5 -> 109
-    assert sample_size_mean(12.0, 2.0) == 139
-    assert sample_size_mean(12.0, 2.0, population=500) == 109
+    assert sample_size_mean(sd=12.0, margin=2.0) == 139
+    assert sample_size_mean(sd=12.0, margin=2.0, population=500) == 109
 
 
 def test_margin_of_error_inverts_sample_size():
     for N in (100, 500, 1000, 10_000, None):
-        n = sample_size(0.05, population=N)
+        n = sample_size(margin=0.05, population=N)
         assert margin_of_error(n, population=N) <= 0.05 + 1e-12
         assert margin_of_error(n - 1, population=N) > 0.05
 
@@ -196,7 +197,7 @@ def test_allocate_impossible_requests_raise_clear_errors():
 def test_allocate_sums_and_bounds_hold_on_random_inputs(sizes, frac, method, minimum, sd_seed):
     s = pd.Series(sizes)
     lo = np.minimum(minimum, s.to_numpy())
-    n = int(round(lo.sum() + frac * (s.sum() - lo.sum())))
+    n = round(lo.sum() + frac * (s.sum() - lo.sum()))
     sd = pd.Series(np.random.default_rng(sd_seed).uniform(0, 3, len(s)).round(1))
     if sd_seed % 4 == 0:
         sd[:] = 0.0  # no variation anywhere
@@ -266,8 +267,8 @@ def test_draw_same_seed_gives_same_tickets_after_shuffling():
     a = draw(pop, 3, strata="channel", seed=11)
     b = draw(pop.sample(frac=1.0, random_state=3), 3, strata="channel", seed=11)
     assert a["ticket_id"].tolist() == b["ticket_id"].tolist()
-    c = draw(pop, 3, strata="channel", seed=11, weight="risk")
-    d = draw(pop.sample(frac=1.0, random_state=4), 3, strata="channel", seed=11, weight="risk")
+    c = draw(pop, 3, strata="channel", seed=11, size="risk")
+    d = draw(pop.sample(frac=1.0, random_state=4), 3, strata="channel", seed=11, size="risk")
     assert c["ticket_id"].tolist() == d["ticket_id"].tolist()
 
 
@@ -285,8 +286,8 @@ def test_draw_adding_tickets_to_one_stratum_leaves_others_unchanged():
     )
     grown = pd.concat([pop, extra], ignore_index=True)
     for weight in (None, "risk"):
-        a = draw(pop, 4, strata="channel", seed=9, weight=weight)
-        b = draw(grown, 4, strata="channel", seed=9, weight=weight)
+        a = draw(pop, 4, strata="channel", seed=9, size=weight)
+        b = draw(grown, 4, strata="channel", seed=9, size=weight)
         for ch in ("email", "phone"):
             assert (
                 a.loc[a.channel == ch, "ticket_id"].tolist()
@@ -424,11 +425,13 @@ def test_draw_rejects_n_larger_than_a_stratum_naming_it():
 def test_draw_rejects_duplicate_ids_naming_rows():
     pop = _population()
     pop.loc[5, "ticket_id"] = pop.loc[2, "ticket_id"]
-    with pytest.raises(ValueError, match=r"'ticket_id': duplicate ticket ids.*\[2, 5\]"):
+    with pytest.raises(
+        ValueError, match=r"'ticket_id': duplicate ticket ids in row 2 \(ticket_id=.*row 5 "
+    ):
         draw(pop, 2, strata="channel", seed=1)
     ints = _population(string_ids=False)
     ints.loc[9, "ticket_id"] = ints.loc[8, "ticket_id"]  # sorted ids with a repeat
-    with pytest.raises(ValueError, match=r"duplicate ticket ids.*\[8, 9\]"):
+    with pytest.raises(ValueError, match=r"duplicate ticket ids in row 8 .*row 9 "):
         draw(ints, 2, strata="channel", seed=1)
 
 
@@ -438,26 +441,26 @@ def test_draw_rejects_missing_columns_and_values():
         draw(pop, 2, strata=["channel", "queue"], seed=1)
     bad = pop.copy()
     bad.loc[4, "channel"] = None
-    with pytest.raises(ValueError, match=r"'channel': missing stratum values.*\[4\]"):
+    with pytest.raises(ValueError, match=r"'channel': missing stratum values in row 4$"):
         draw(bad, 2, strata="channel", seed=1)
     bad = pop.copy()
     bad.loc[7, "ticket_id"] = None
-    with pytest.raises(ValueError, match=r"'ticket_id': missing ticket ids.*\[7\]"):
+    with pytest.raises(ValueError, match=r"'ticket_id': missing ticket ids in row 7$"):
         draw(bad, 2, strata="channel", seed=1)
 
 
 def test_draw_rejects_negative_or_missing_weights_naming_rows():
     pop = _population()
     pop.loc[6, "risk"] = -1.0
-    with pytest.raises(ValueError, match=r"'risk'.*non-negative.*\[6\]"):
-        draw(pop, 2, strata="channel", seed=1, weight="risk")
+    with pytest.raises(ValueError, match=r"'risk'.*non-negative.*row 6 \(risk=-1\.0\)"):
+        draw(pop, 2, strata="channel", seed=1, size="risk")
     pop.loc[6, "risk"] = np.nan
-    with pytest.raises(ValueError, match=r"'risk'.*\[6\]"):
-        draw(pop, 2, strata="channel", seed=1, weight="risk")
+    with pytest.raises(ValueError, match=r"'risk'.*row 6 \(risk=nan\)"):
+        draw(pop, 2, strata="channel", seed=1, size="risk")
 
 
 def test_draw_rejects_a_non_integer_seed():
-    with pytest.raises(ValueError, match="seed"):
+    with pytest.raises(TypeError, match="seed"):
         draw(_population(), 2, strata="channel", seed=1.5)
 
 
@@ -486,7 +489,7 @@ def test_estimate_rate_equals_textbook_stratified_mean_and_variance():
     assert e.estimate == pytest.approx(ybar, abs=1e-12)
     assert e.se == pytest.approx(np.sqrt(var), abs=1e-12)
     t = stats.t.ppf(0.975, len(df) - 3)
-    assert e.ci_low == pytest.approx(ybar - t * np.sqrt(var), abs=1e-12)
+    assert e.estimate_ci_low == pytest.approx(ybar - t * np.sqrt(var), abs=1e-12)
     assert isinstance(e, Estimate) and e.n == len(df)
 
 
@@ -505,7 +508,7 @@ def test_estimate_rate_is_unbiased_and_covers_about_95_percent():
     for seed in range(400):
         e = estimate_rate(draw(pop, n, strata="channel", seed=seed), "passed", strata="channel")
         est.append(e.estimate)
-        cover += e.ci_low <= truth <= e.ci_high
+        cover += e.estimate_ci_low <= truth <= e.estimate_ci_high
     se_mc = np.std(est) / np.sqrt(len(est))
     assert abs(np.mean(est) - truth) < 3 * se_mc
     assert 0.91 <= cover / 400 <= 0.98
@@ -519,13 +522,13 @@ def test_estimate_rate_pps_weights_are_approximately_unbiased():
     truth = pop["score"].mean()
     est = [
         estimate_rate(
-            draw(pop, 20, strata="channel", seed=s, weight="risk"), "score", strata="channel"
+            draw(pop, 20, strata="channel", seed=s, size="risk"), "score", strata="channel"
         ).estimate
         for s in range(300)
     ]
     assert abs(np.mean(est) - truth) < 3 * np.std(est) / np.sqrt(len(est))
     unweighted = np.mean(
-        [draw(pop, 20, strata="channel", seed=s, weight="risk")["score"].mean() for s in range(20)]
+        [draw(pop, 20, strata="channel", seed=s, size="risk")["score"].mean() for s in range(20)]
     )
     assert unweighted > truth + 2  # without the weights the oversampling would bias it
 
@@ -541,11 +544,11 @@ def test_estimate_rate_edge_cases_are_defined():
     assert e.n == 3 and "1 rows with missing 'passed' excluded" in e.note
     tiny = pd.DataFrame({"passed": [1.0, 1.0, 0.0], "design_weight": 10.0})
     e = estimate_rate(tiny, "passed")
-    assert e.ci_low >= 0.0 and e.ci_high == 1.0 and "clipped" in e.note
+    assert e.estimate_ci_low >= 0.0 and e.estimate_ci_high == 1.0 and "clipped" in e.note
     one = pd.DataFrame({"passed": [1.0], "design_weight": [3.0]})
     e = estimate_rate(one, "passed")
     assert e.estimate == 1.0 and np.isnan(e.se) and e.note
-    with pytest.raises(ValueError, match=r"'design_weight'.*\[1\]"):
+    with pytest.raises(ValueError, match=r"'design_weight'.*row 1 \(design_weight=-2\.0\)"):
         estimate_rate(pd.DataFrame({"passed": [1, 0], "design_weight": [1.0, -2.0]}), "passed")
 
 
@@ -556,12 +559,13 @@ def test_estimate_rate_edge_cases_are_defined():
 
 def test_audit_plan_gives_each_agent_its_quota_spread_by_channel_volume():
     t = _tickets()
-    plan = audit_plan(t, per_agent=5, seed=2026, risk=None)
+    res = audit_plan(t, per_agent=5, seed=2026, size=None)
+    plan = res.table
     per_agent = plan.groupby("agent_id").size()
     assert per_agent.to_dict() == {"a1": 5, "a2": 5, "a3": 5, "a4": 5, "a5": 5, "a6": 3}
     assert plan.loc[plan.agent_id == "a6", "take_all"].all()
     assert not plan.loc[plan.agent_id == "a1", "take_all"].any()
-    assert "1 of 6 agents" in plan.attrs["note"]
+    assert res.n_short == 1 and res.n_agents == 6 and "1 of 6 agents" in res.note
     # a1's 5 audits follow its channel volumes by largest remainder
     vol = t[t.agent_id == "a1"].groupby("channel").size()
     expect = allocate(vol, 5)
@@ -580,13 +584,13 @@ def test_audit_plan_gives_each_agent_its_quota_spread_by_channel_volume():
     assert plan["ticket_id"].is_unique
 
 
-def test_audit_plan_is_reproducible_and_risk_weighting_changes_it():
+def test_audit_plan_is_reproducible_and_size_weighting_changes_it():
     t = _tickets()
-    a = audit_plan(t, seed=1)
-    b = audit_plan(t.sample(frac=1.0, random_state=2), seed=1)
+    a = audit_plan(t, seed=1).table
+    b = audit_plan(t.sample(frac=1.0, random_state=2), seed=1).table
     assert a["ticket_id"].tolist() == b["ticket_id"].tolist()
     t["risk"] = 6.0 - t["csat"]  # oversample low CSAT
-    r = audit_plan(t, seed=1, risk="risk")
+    r = audit_plan(t, seed=1, size="risk").table
     assert r.groupby("agent_id").size().to_dict() == a.groupby("agent_id").size().to_dict()
     assert r["inclusion_prob"].nunique() > a["inclusion_prob"].nunique()
     csat = t.set_index("ticket_id")["csat"]
@@ -613,14 +617,15 @@ def _evaluations() -> pd.DataFrame:
 
 def test_calibration_set_covers_every_criterion_pass_and_fail_and_mixes_channels():
     ev = _evaluations()
-    cs = calibration_set(ev, 6, seed=3)
+    res = calibration_set(ev, 6, seed=3)
+    cs = res.table
     picked = ev[ev.ticket_id.isin(cs.ticket_id)]
     fails = picked.score < picked.groupby("criterion").score.transform("max")
     per = picked.assign(fail=fails).groupby("criterion")["fail"].agg(["any", "all"])
     assert per["any"].all() and not per["all"].any()
     assert cs["channel"].nunique() == 3
-    assert cs.attrs["uncovered"] == []
-    assert calibration_set(ev, 6, seed=3).equals(cs)
+    assert res.uncovered == ()
+    assert calibration_set(ev, 6, seed=3).table.equals(cs)
 
 
 def test_calibration_set_uses_scorecard_pass_at_and_reports_uncoverable_cells():
@@ -636,7 +641,7 @@ def test_calibration_set_uses_scorecard_pass_at_and_reports_uncoverable_cells():
     ev = _evaluations()
     ev.loc[ev.criterion == "greeting", "score"] = 1.0  # nobody fails greeting
     cs = calibration_set(ev, 5, seed=1, scorecard=sc)
-    assert "greeting:fail" in cs.attrs["uncovered"]
+    assert "greeting:fail" in cs.uncovered
     with pytest.raises(ValueError, match="larger than the number of scored tickets"):
         calibration_set(ev, 31, seed=1)
 
@@ -668,6 +673,85 @@ def test_coverage_counts_done_planned_unplanned_and_margins():
 
 
 def test_audit_plan_signature_matches_the_cli_call():
-    """cli.py calls audit_plan(tickets, per_agent=..., seed=..., risk=...)."""
-    plan = audit_plan(_tickets(), per_agent=2, seed=7, risk=None)
+    """cli.py calls audit_plan(tickets, per_agent=..., seed=..., size=...).table."""
+    plan = audit_plan(_tickets(), per_agent=2, seed=7, size=None).table
     assert plan["agent_id"].nunique() == 6 and len(plan) == 12
+
+
+# ---------------------------------------------------------------------------
+# vocabulary: seeds, keyword-only arguments, result objects, type errors
+# ---------------------------------------------------------------------------
+
+
+def test_a_generator_seed_maps_to_one_63_bit_integer_drawn_from_it():
+    pop = _population()
+    g1, g2 = np.random.default_rng(123), np.random.default_rng(123)
+    a = draw(pop, 3, strata="channel", seed=g1)
+    b = draw(pop, 3, strata="channel", seed=g2)
+    assert a["ticket_id"].tolist() == b["ticket_id"].tolist()  # equal seeds, equal draws
+    as_int = int(np.random.default_rng(123).integers(0, 2**63, dtype=np.int64))
+    c = draw(pop, 3, strata="channel", seed=as_int)
+    assert c["ticket_id"].tolist() == a["ticket_id"].tolist()
+
+
+def test_generator_and_none_seeds_work_in_every_seeded_function():
+    t = _tickets()
+    plan = audit_plan(t, per_agent=2, seed=np.random.default_rng(5))
+    again = audit_plan(t, per_agent=2, seed=plan.seed)
+    assert plan.table["ticket_id"].tolist() == again.table["ticket_id"].tolist()
+    assert 0 <= plan.seed < 2**63
+    assert len(audit_plan(t, per_agent=2, seed=None).table) == 12
+    assert len(calibration_set(_evaluations(), 3, seed=np.random.default_rng(1)).table) == 3
+    g = period_seed(np.random.default_rng(9), "2026-10")
+    assert g == period_seed(np.random.default_rng(9), "2026-10")
+
+
+def test_a_bool_or_float_seed_is_a_type_error():
+    for bad in (True, 1.5, "7"):
+        with pytest.raises(TypeError, match="seed"):
+            audit_plan(_tickets(), seed=bad)
+
+
+def test_sample_size_refuses_positional_arguments():
+    with pytest.raises(TypeError):
+        sample_size(0.85, 0.05)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        sample_size_mean(12.0, 2.0)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        margin_of_error(100, 0.9)  # type: ignore[misc]
+    assert sample_size(p=0.85, margin=0.05) == 196
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: draw(x, 1, seed=1),
+        lambda x: audit_plan(x, seed=1),
+        lambda x: calibration_set(x, 1, seed=1),
+        lambda x: estimate_rate(x, "passed"),
+        lambda x: coverage(x, x),
+    ],
+)
+def test_non_dataframe_input_is_a_type_error(call):
+    with pytest.raises(TypeError, match="DataFrame"):
+        call({"ticket_id": [1, 2]})
+
+
+def test_data_errors_derive_from_qa_error():
+    from qa_analysis.errors import DataError, QAError
+
+    pop = _population()
+    pop.loc[5, "ticket_id"] = pop.loc[2, "ticket_id"]
+    with pytest.raises(DataError) as info:
+        draw(pop, 2, strata="channel", seed=1)
+    assert isinstance(info.value, QAError) and info.value.source == "population"
+
+
+def test_result_objects_have_a_short_repr():
+    plan = audit_plan(_tickets(), per_agent=2, seed=7)
+    assert repr(plan) == "AuditPlan(12 rows, per_agent=2, n_agents=6, n_short=0, seed=7)"
+    assert "<table" in plan._repr_html_()
+    cs = calibration_set(_evaluations(), 2, seed=1)
+    assert repr(cs).startswith("CalibrationSet(2 rows, uncovered=")
+    e = estimate_rate(pd.DataFrame({"passed": [1, 0, 1], "design_weight": 2.0}), "passed")
+    assert repr(e).startswith("Estimate(0.6667 [") and "n=3" in repr(e)

@@ -53,7 +53,7 @@ def test_to_frame_has_one_row_per_criterion():
         ),
         (
             {"criteria": [{"id": "a", "scale": [0, 1], "weight": 0}]},
-            "weight must be a positive number",
+            "weight must be a finite positive number",
         ),
         (
             {"criteria": [{"id": "a", "scale": [0, 1], "critical": "yes"}]},
@@ -101,5 +101,32 @@ def test_yaml_errors_name_the_file(tmp_path):
 
 def test_unknown_criterion_lookup_names_the_source():
     sc = Scorecard.from_dict({"criteria": [{"id": "a", "scale": [0, 1]}]}, source="card.yaml")
-    with pytest.raises(KeyError, match="card.yaml: no criterion 'b'"):
+    with pytest.raises(KeyError, match=r"card\.yaml: no criterion 'b'"):
         sc["b"]
+
+
+def test_scorecard_has_a_short_repr_and_an_html_table():
+    sc = Scorecard.from_yaml(ROOT / "params" / "scorecard.yaml")
+    assert repr(sc) == (
+        f"Scorecard({sc.name!r}, 12 criteria, pass_mark=80, method='weighted', "
+        "critical_mode='zero')"
+    )
+    html = sc._repr_html_()
+    assert html.count("<tr>") == 12 and "data_privacy" in html  # one row per criterion
+
+
+def test_scorecard_html_repr_escapes_criterion_names():
+    sc = Scorecard.from_dict({"criteria": [{"id": "a", "name": "<b>x</b>", "scale": [0, 1]}]})
+    assert "<b>x</b>" not in sc._repr_html_() and "&lt;b&gt;x&lt;/b&gt;" in sc._repr_html_()
+
+
+@pytest.mark.parametrize("weight", [".inf", "-.inf", ".nan", "0", "-1"])
+def test_weight_must_be_finite_and_positive_naming_file_and_criterion(tmp_path, weight):
+    path = tmp_path / "card.yaml"
+    path.write_text(
+        "criteria:\n"
+        "  - {id: greeting, scale: [0, 1]}\n"
+        f"  - {{id: tone, scale: [1, 2, 3], weight: {weight}}}\n"
+    )
+    with pytest.raises(ScorecardError, match=r"card\.yaml: criterion 'tone': weight must be"):
+        Scorecard.from_yaml(path)

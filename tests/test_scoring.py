@@ -208,7 +208,7 @@ def test_metadata_columns_are_carried_in_first_appearance_order(two_section_card
 
 def test_unknown_criterion_raises_naming_column_and_rows(two_section_card):
     ev = _long({"E": {"greeting": 1, "bogus": 1}})
-    with pytest.raises(ValueError, match=r"'criterion'.*bogus.*rows \[1\]"):
+    with pytest.raises(ValueError, match=r"'criterion'.*bogus.*\(row 1\)"):
         score_evaluations(ev, two_section_card)
 
 
@@ -216,13 +216,13 @@ def test_duplicate_evaluation_criterion_raises(two_section_card):
     ev = pd.DataFrame(
         {"evaluation_id": ["E", "E"], "criterion": ["greeting", "greeting"], "score": [1, 0]}
     )
-    with pytest.raises(ValueError, match=r"duplicate.*rows \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"duplicate.*in row 0, row 1$"):
         score_evaluations(ev, two_section_card)
 
 
 def test_score_off_the_scale_raises(two_section_card):
     ev = _long({"E": {"greeting": 1, "understanding": 7}})
-    with pytest.raises(ValueError, match=r"'score'.*7\.0.*'understanding'.*rows \[1\]"):
+    with pytest.raises(ValueError, match=r"'score'.*7\.0.*'understanding'.*row 1 \(score=7\.0\)"):
         score_evaluations(ev, two_section_card)
 
 
@@ -305,7 +305,7 @@ def test_criterion_rates_by_group_sorts_within_each_group(two_section_card):
         region={"E1": "EU", "E2": "NA", "E3": "NA"},
     )
     out = criterion_rates(ev, two_section_card, by="region")
-    assert out[["region", "criterion"]].values.tolist() == [
+    assert out[["region", "criterion"]].to_numpy().tolist() == [
         ["EU", "greeting"],
         ["EU", "privacy"],
         ["NA", "privacy"],
@@ -356,3 +356,17 @@ def test_maestroqa_published_example_70_weighted_65_total_points(method, weights
     sc = _maestroqa_rubric(method, weights)
     ev = pd.DataFrame({"evaluation_id": "e1", "criterion": sc.ids, "score": [3.0, 5.0, 4.0, 1.0]})
     assert score_evaluations(ev, sc)["score"].iloc[0] == pytest.approx(expected, abs=1e-12)
+
+
+def test_scoring_errors_are_data_errors_and_bad_arguments_type_errors(two_section_card):
+    from qa_analysis.errors import DataError
+
+    ev = pd.DataFrame({"evaluation_id": [1], "criterion": ["bogus"], "score": [1.0]})
+    with pytest.raises(DataError):
+        score_evaluations(ev, two_section_card)
+    with pytest.raises(TypeError, match="DataFrame"):
+        score_evaluations(ev.to_dict(), two_section_card)
+    with pytest.raises(TypeError, match="Scorecard"):
+        score_evaluations(ev, {"criteria": []})
+    with pytest.raises(TypeError, match="DataFrame"):
+        criterion_rates([1, 2], two_section_card)
