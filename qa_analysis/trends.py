@@ -1408,7 +1408,7 @@ def change_points(
     n_seg = np.bincount(seg_id, weights=nw, minlength=k_acc + 1) if m else np.zeros(1)
     if kind == "proportion":
         eff = n_seg / max(1.0, phi_res) if np.isfinite(phi_res) else n_seg
-        lo, hi = wilson_interval(level * eff, eff, confidence)
+        lo, hi = wilson_interval(level * eff, eff, confidence=confidence)
         dispersion = phi_res
     else:
         if df_res >= 1:

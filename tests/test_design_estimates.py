@@ -89,7 +89,7 @@ def test_design_weights_match_estimate_rate():
     ref = sp.estimate_rate(s, "passed", strata=["agent_id", "channel"])
     assert e.estimate == pytest.approx(ref.estimate, rel=1e-12)
     assert e.se == pytest.approx(ref.se, rel=1e-12)
-    assert e.ci_low == pytest.approx(ref.ci_low, rel=1e-12)
+    assert e.ci_low == pytest.approx(ref.estimate_ci_low, rel=1e-12)
 
 
 def test_self_weighting_design_equals_the_plain_mean():

@@ -345,7 +345,7 @@ def test_weakest_criterion_alphas_match_krippendorff_alpha():
     cal = s.calibration.assign(unit=lambda x: x["session_id"] + "|" + x["ticket_id"])
     ref = {
         c: krippendorff_alpha(
-            cal.loc[cal["criterion"] == c], unit="unit", level=s.scorecard.level(c), ci=None
+            cal.loc[cal["criterion"] == c], unit="unit", level=s.scorecard.level(c), confidence=None
         ).estimate
         for c in s.scorecard.ids
     }
