@@ -326,7 +326,7 @@ def calibration_results(
     n_candidates = int((~is_expert).sum()) if is_expert.any() else len(month)
     n_compared = int(raters["n_ratings"].sum()) if len(raters) else 0
     heat = rel.rater_calibration_by_item(
-        month, scorecard=scorecard, unit="unit", ci=None, tolerance=float(th["bias_flag"])
+        month, scorecard=scorecard, unit="unit", confidence=None, tolerance=float(th["bias_flag"])
     )
     heat["name"] = heat["criterion"].map(names).fillna(heat["criterion"])
     split = rel.disagreements(month, scorecard=scorecard, unit="unit", top=top)
@@ -366,7 +366,7 @@ def _drift(hist: pd.DataFrame, scorecard: Scorecard) -> pd.DataFrame:
     hist = hist.loc[hist["score"].notna()] if len(hist) else hist
     if len(hist) == 0:
         return pd.DataFrame()
-    out = rel.agreement_over_sessions(hist, scorecard=scorecard, ci=None)
+    out = rel.agreement_over_sessions(hist, scorecard=scorecard, confidence=None)
     out["name"] = out["criterion"].map(_names(scorecard)).fillna(out["criterion"])
     return out
 
@@ -652,7 +652,7 @@ def agreement_table(res: CalibrationResults) -> pd.DataFrame:
             ],
             "Percent agreement": [
                 fmt_ci(*r, digits=0, pct=True)
-                for r in b[["percent_agreement", "percent_ci_low", "percent_ci_high"]].to_numpy()
+                for r in b[["percent_agreement", "percent_agreement_ci_low", "percent_agreement_ci_high"]].to_numpy()
             ],
             "Verdict": b["verdict"],
         }
