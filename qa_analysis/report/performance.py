@@ -43,7 +43,7 @@ from qa_analysis import compare as cmp
 from qa_analysis import sampling as smp
 from qa_analysis import settings
 from qa_analysis import trends as tr
-from qa_analysis.report.data import Window, in_window, resolve_targets, target_spec
+from qa_analysis.report.data import ReportData, Window, in_window, resolve_targets, target_spec
 from qa_analysis.report.formatting import (
     KPI_LABELS,
     ShortRepr,
@@ -1718,6 +1718,24 @@ class ChangesSection(Section):
         c = self.table
         return c.loc[c["metric"] == "pass_rate"].reset_index(drop=True) if len(c) else c
 
+    def kpis(self) -> dict[str, Any]:
+        """``pass_rate_change`` (points of share, audits; None without a previous month).
+
+        detail: ``pass_rate_change_p`` and ``previous_month`` (``"missing"`` when
+        the previous month has no evaluations, so the overview can say so).
+        """
+        pr = self.pass_rate
+        allr = pr.loc[pr["market"] == "All"] if len(pr) else pr
+        ch = allr["change"].iloc[0] if len(allr) else None
+        has_prev = bool(len(allr)) and int(allr["n_a"].fillna(0).iloc[0]) > 0
+        return {
+            "pass_rate_change": json_number(ch),
+            "detail": {
+                "pass_rate_change_p": json_number(allr["p_value"].iloc[0]) if len(allr) else None,
+                "previous_month": "present" if has_prev else "missing",
+            },
+        }
+
 
 _CHANGE_COLS = [
     "metric",
@@ -1915,11 +1933,19 @@ def all_sections(d: PerformanceData) -> dict[str, Section]:
     return {name: fn(d) for name, fn in SECTIONS.items()}
 
 
-def performance_kpis(d: PerformanceData, sections: Iterable[Section]) -> dict[str, Any]:
+def performance_kpis(
+    d: PerformanceData,
+    sections: Iterable[Section],
+    *,
+    data: ReportData | None = None,
+) -> dict[str, Any]:
     """Headline KPIs of the performance report (``performance_kpis.json``), from the sections.
 
     ``region`` and ``period`` come from ``d``; each section adds its own keys
     (``Section.kpis``), and the sections' ``detail`` mappings are merged.
+    With ``data`` (the loaded :class:`~qa_analysis.report.data.ReportData`)
+    the file also says whether ids were pseudonymised and with which key
+    (:meth:`~qa_analysis.report.data.ReportData.privacy_kpis`).
 
     Raises
     ------
@@ -1927,6 +1953,8 @@ def performance_kpis(d: PerformanceData, sections: Iterable[Section]) -> dict[st
         When two sections set the same key.
     """
     out: dict[str, Any] = {"region": d.region, "period": d.window.period}
+    if data is not None:
+        out.update(data.privacy_kpis())
     detail: dict[str, Any] = {}
     for s in sections:
         part = dict(s.kpis())
