@@ -24,7 +24,7 @@ import pandas as pd
 from qa_analysis import reliability as rel
 from qa_analysis import settings
 from qa_analysis import trends as tr
-from qa_analysis.report.data import Window, in_window, resolve_thresholds
+from qa_analysis.report.data import ReportData, Window, in_window, resolve_thresholds
 from qa_analysis.report.formatting import ShortRepr, bar, fmt, fmt_ci, is_finite, json_number
 from qa_analysis.scorecard import Scorecard
 
@@ -847,7 +847,7 @@ def rater_table(res: CalibrationResults) -> pd.DataFrame:
     return out.set_index("Rater")
 
 
-def calibration_kpis(res: CalibrationResults) -> dict[str, Any]:
+def calibration_kpis(res: CalibrationResults, *, data: ReportData | None = None) -> dict[str, Any]:
     """Headline KPIs of the calibration report (``calibration_kpis.json``).
 
     Scalars (shown in the batch index): ``region, period, n_sessions,
@@ -855,11 +855,17 @@ def calibration_kpis(res: CalibrationResults) -> dict[str, Any]:
     worst_alpha, n_unreliable_criteria, n_lenient, n_severe, drift_p``;
     ``criteria`` (criterion -> alpha) and ``detail`` (rating counts:
     ``n_ratings_total, n_ratings, n_na, n_no_reference, n_compared``) are
-    nested. Without ratings every statistic is None.
+    nested. Without ratings every statistic is None. ``drift_shape``
+    (flat / step / trend), ``drift_collapse`` and, for a step,
+    ``drift_step_session, drift_before, drift_after`` describe agreement
+    across sessions. With ``data`` (the loaded report data):
+    ``pseudonymised, pseudonym_key, demo_data``
+    (:meth:`~qa_analysis.report.data.ReportData.privacy_kpis`).
     """
     out: dict[str, Any] = {
         "region": res.region,
         "period": res.window.period,
+        **(data.privacy_kpis() if data is not None else {}),
         "n_sessions": res.n_sessions,
         "n_tickets": res.n_tickets,
         "n_raters": res.n_raters,
