@@ -163,7 +163,7 @@ class PercentTicks(Formatter):
         self._decimals = 0
 
     @staticmethod
-    def decimals_for(values: Sequence[float], max_decimals: int = 3) -> int:
+    def decimals_for(values: Any, max_decimals: int = 3) -> int:
         """Fewest decimals that write every ``values`` (shares) exactly in percent."""
         v = np.asarray(values, dtype=float) * 100
         v = v[np.isfinite(v)]
@@ -185,8 +185,9 @@ class PercentTicks(Formatter):
         return f"{v:.{self._decimals}f}%"
 
     def __call__(self, x: float, pos: int | None = None) -> str:  # noqa: D102
-        if self.axis is not None:
-            self._decimals = self.decimals_for(self.axis.get_majorticklocs(), self.max_decimals)
+        locs = getattr(self.axis, "get_majorticklocs", None)
+        if locs is not None:
+            self._decimals = self.decimals_for(locs(), self.max_decimals)
         return self._fmt(x)
 
 

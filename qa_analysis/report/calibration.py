@@ -907,13 +907,13 @@ def calibration_kpis(res: CalibrationResults, *, data: ReportData | None = None)
 
 def _drift_kpis(res: CalibrationResults) -> dict[str, Any]:
     c = res.drift_steps
-    step = c is not None and c.shape == "step"
+    step = c if c is not None and c.shape == "step" else None
     return {
         "drift_shape": c.shape if c is not None else None,
         "drift_collapse": bool(c.collapse) if c is not None else None,
-        "drift_step_session": str(pd.Timestamp(c.last_label).date()) if step else None,
-        "drift_before": json_number(c.last_before) if step else None,
-        "drift_after": json_number(c.last_after) if step else None,
+        "drift_step_session": str(pd.Timestamp(step.last_label).date()) if step else None,
+        "drift_before": json_number(step.last_before) if step else None,
+        "drift_after": json_number(step.last_after) if step else None,
     }
 
 

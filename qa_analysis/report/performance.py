@@ -327,7 +327,7 @@ class AuditsDue(ShortRepr):
 
     def basis(self) -> str:
         """One sentence: what was counted and against which target."""
-        if not self.prorated:
+        if not self.prorated or self.cutoff is None:
             return (
                 "every scored audit of the month counts, against the full per-agent target "
                 "(no ticket creation dates to tell which audits were due)"
@@ -1136,17 +1136,17 @@ class TrendSection(Section):
     def kpis(self) -> dict[str, Any]:
         """``trend_shape, trend_direction, trend_p, step_week``; detail: levels and slopes."""
         c = self.pass_steps
-        step = c is not None and c.shape == "step"
+        step = c if c is not None and c.shape == "step" else None
         return {
             "trend_shape": c.shape if c is not None else None,
             "trend_direction": self.direction,
             "trend_p": json_number(self.trend.p_value),
-            "step_week": str(pd.Timestamp(c.last_label).date()) if step else None,
+            "step_week": str(pd.Timestamp(step.last_label).date()) if step else None,
             "detail": {
                 "sen_slope_per_week": json_number(self.trend.slope),
                 "change_point_p": json_number(c.p_global) if c is not None else None,
-                "step_before": json_number(c.last_before) if step else None,
-                "step_after": json_number(c.last_after) if step else None,
+                "step_before": json_number(step.last_before) if step else None,
+                "step_after": json_number(step.last_after) if step else None,
                 "score_shape": self.score_steps.shape if self.score_steps is not None else None,
             },
         }
