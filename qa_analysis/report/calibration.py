@@ -152,6 +152,12 @@ class CalibrationResults(ShortRepr):
     drift_steps: tr.ChangePoints | None = None
 
     @property
+    def drift_segments(self) -> pd.DataFrame | None:
+        """Levels between the changes of the sessions' mean alpha (for the chart), None if none."""
+        c = self.drift_steps
+        return c.segments if c is not None and c.shape == "step" else None
+
+    @property
     def empty(self) -> bool:
         """True when the month has no calibration ratings."""
         return self.n_ratings == 0
