@@ -1086,7 +1086,15 @@ def region_comparison(
         tr = blended_transform_factory(ax.transData, ax.transAxes)
         why = d["missing_reason"] if "missing_reason" in d else pd.Series([None] * len(d))
         for i in np.flatnonzero(~fin):
-            ax.axvspan(i - 0.4, i + 0.4, facecolor="none", edgecolor="#bbbbbb", hatch="//", lw=0)
+            ax.axvspan(
+                i - 0.4,
+                i + 0.4,
+                facecolor="none",
+                edgecolor="#bbbbbb",
+                hatch="//",
+                lw=0,
+                gid=MISSING_LABEL,
+            )
             reason = why.iloc[i]
             text = "MISSING" + (f"\n{reason}" if isinstance(reason, str) and reason else "")
             ax.text(

@@ -36,6 +36,7 @@ __all__ = [
     "calibration_kpis",
     "calibration_results",
     "drift_sentence",
+    "drift_steps",
     "kappa_paradox_criteria",
     "kappa_paradox_markdown",
     "participation_sentence",
@@ -267,7 +268,7 @@ def calibration_results(
         e = pd.DataFrame()
         drift = _drift(hist, scorecard) if len(hist) else e
         trend = _drift_trend(drift) if len(drift) else empty_trend
-        steps = _drift_steps(drift, seed) if len(drift) else None
+        steps = drift_steps(drift, seed=seed) if len(drift) else None
         return CalibrationResults(
             region=region,
             window=window,
@@ -371,7 +372,7 @@ def calibration_results(
         split=split,
         drift=drift,
         drift_trend=_drift_trend(drift),
-        drift_steps=_drift_steps(drift, seed),
+        drift_steps=drift_steps(drift, seed=seed),
         names=names,
         n_ratings_total=n_total,
         n_na=n_na,
@@ -409,7 +410,12 @@ def _session_series(drift: pd.DataFrame) -> pd.DataFrame:
     return per.sort_values("date", kind="stable")
 
 
-def _drift_steps(drift: pd.DataFrame, seed: Seed) -> tr.ChangePoints | None:
+def drift_steps(drift: pd.DataFrame, *, seed: Seed = None) -> tr.ChangePoints | None:
+    """Change points of the sessions' mean alpha, weighted by pairable values per session.
+
+    ``drift`` is :attr:`CalibrationResults.drift`; see
+    :func:`qa_analysis.trends.change_points` (``kind="mean"``). None without sessions.
+    """
     if len(drift) == 0:
         return None
     per = _session_series(drift)
