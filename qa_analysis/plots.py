@@ -34,13 +34,16 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import Formatter
+from matplotlib.transforms import blended_transform_factory
 
 from qa_analysis import settings
 from qa_analysis._checks import require_columns as _require
 
 __all__ = [
     "EMPTY_LABEL",
+    "MISSING_LABEL",
+    "PercentTicks",
     "ReportFigure",
     "agreement_forest",
     "audits_per_agent",
@@ -57,6 +60,8 @@ __all__ = [
 
 #: gid of the text artist of an empty-state figure (tests look it up).
 EMPTY_LABEL = "empty-state"
+#: gid of the "MISSING" text drawn where a region or group has no value.
+MISSING_LABEL = "missing-value"
 _VERDICT_COLORS = {
     "reliable": "#2a9d8f",
     "tentative": "#e9c46a",
@@ -136,6 +141,59 @@ def _empty(message: str, figsize: tuple[float, float] = (8, 2)) -> Figure:
         gid=EMPTY_LABEL,
     )
     return fig
+
+
+class PercentTicks(Formatter):
+    """Percent tick labels with as many decimals as the tick spacing needs.
+
+    A share of 1 is 100%. The decimals are the fewest that label every tick
+    exactly (ticks at 2.5% spacing read "2.5%", never "2%" twice); at most
+    ``max_decimals``.
+
+    Examples
+    --------
+    >>> PercentTicks().format_ticks([0.0, 0.025, 0.05, 0.075])
+    ['0.0%', '2.5%', '5.0%', '7.5%']
+    >>> PercentTicks().format_ticks([0.0, 0.2, 0.4])
+    ['0%', '20%', '40%']
+    """
+
+    def __init__(self, max_decimals: int = 3) -> None:
+        self.max_decimals = max_decimals
+        self._decimals = 0
+
+    @staticmethod
+    def decimals_for(values: Any, max_decimals: int = 3) -> int:
+        """Fewest decimals that write every ``values`` (shares) exactly in percent."""
+        v = np.asarray(values, dtype=float) * 100
+        v = v[np.isfinite(v)]
+        for d in range(max_decimals + 1):
+            if np.all(
+                np.abs(np.round(v, d) - v) < 1e-6 * max(1.0, float(np.max(np.abs(v), initial=0)))
+            ):
+                return d
+        return max_decimals
+
+    def format_ticks(self, values: Sequence[float]) -> list[str]:  # noqa: D102
+        self._decimals = self.decimals_for(values, self.max_decimals)
+        return [self._fmt(v) for v in values]
+
+    def _fmt(self, x: float) -> str:
+        v = float(x) * 100
+        if abs(v) < 0.5 * 10 ** (-self._decimals):
+            v = 0.0
+        return f"{v:.{self._decimals}f}%"
+
+    def __call__(self, x: float, pos: int | None = None) -> str:  # noqa: D102
+        locs = getattr(self.axis, "get_majorticklocs", None)
+        if locs is not None:
+            self._decimals = self.decimals_for(locs(), self.max_decimals)
+        return self._fmt(x)
+
+
+def _percent(axis: Any) -> None:
+    """Percent labels on ``axis`` (an x or y axis), decimals from the tick spacing."""
+    axis.set_major_formatter(PercentTicks())
 
 
 def _is_empty(df: pd.DataFrame | None) -> bool:
@@ -321,7 +379,7 @@ def rater_bias(
     ax.set_yticks(d["_y"], d[label].astype(str))
     ax.set_ylabel("")
     if value == "deviation_share":
-        ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        _percent(ax.xaxis)
         ax.set_xlabel("Mean deviation from the reference (share of the scale range, 95% CI)")
     else:
         ax.set_xlabel("Mean deviation from the reference (scale points, 95% CI)")
@@ -404,9 +462,14 @@ def drift(
     highlight: Sequence[str] = (),
     date: str = "session_date",
     label: str = "name",
+    segments: pd.DataFrame | None = None,
     figsize: tuple[float, float] = (8, 3.8),
 ) -> Figure:
     """Agreement across calibration sessions: the sessions' mean alpha over time.
+
+    ``segments`` (optional): the session-level change points of the mean
+    alpha (:func:`qa_analysis.trends.change_points` segments, labelled by
+    session date), drawn as horizontal levels.
 
     Parameters
     ----------
@@ -461,6 +524,7 @@ def drift(
         color="#264653",
         label="mean over criteria",
     )
+    _segment_lines(ax, segments, "level between changes")
     ax.axhline(th["alpha_tentative"], ls="--", color="#e76f51", lw=1)
     ax.axhline(th["alpha_reliable"], ls="--", color="#2a9d8f", lw=1)
     ax.set_ylabel("Krippendorff's alpha")
@@ -474,6 +538,25 @@ def drift(
 # ---------------------------------------------------------------------------
 # performance
 # ---------------------------------------------------------------------------
+def _segment_lines(ax: Any, segments: pd.DataFrame | None, label: str) -> None:
+    """Horizontal segment levels of :func:`qa_analysis.trends.change_points` (dates as labels)."""
+    if segments is None or len(segments) < 2:
+        return
+    for i, r in enumerate(segments.to_dict("records")):
+        x0 = pd.Timestamp(r["start_label"]) - pd.Timedelta(days=3)
+        x1 = pd.Timestamp(r["end_label"]) + pd.Timedelta(days=3)
+        ax.hlines(
+            float(r["level"]),
+            x0,
+            x1,
+            color="#6a4c93",
+            lw=2.2,
+            alpha=0.8,
+            label=label if i == 0 else None,
+            zorder=4,
+        )
+
+
 def control_chart(
     chart: pd.DataFrame,
     *,
@@ -482,6 +565,8 @@ def control_chart(
     title: str | None = None,
     report_start: Any = None,
     target: float | None = None,
+    good: str | None = "up",
+    segments: pd.DataFrame | None = None,
     figsize: tuple[float, float] = (8, 3.8),
 ) -> Figure:
     """Control chart: the weekly statistic with its centre line, varying limits and signals.
@@ -490,42 +575,47 @@ def control_chart(
     ----------
     chart : DataFrame
         Output of :func:`qa_analysis.trends.control_chart` (``period, value,
-        center, lcl, ucl, signal``, optionally ``baseline``).
+        center, lcl, ucl, signal``, optionally ``baseline`` and ``limits``:
+        ``"p'"`` marks Laney's limits, named in the legend and title).
     percent : bool
         Format the y axis as percentages (p-chart).
     report_start : date, optional
         Shade the report month from this date.
     target : float, optional
         A dotted target line.
+    good : {"up", "down"} or None
+        Which side of the centre line is better: a signal on that side is
+        drawn as an improvement (green), one on the other side as an alarm
+        (red); None draws every signal as a rule violation.
+    segments : DataFrame, optional
+        Segment levels from :func:`qa_analysis.trends.change_points`
+        (``start_label, end_label, level``), drawn as horizontal steps.
 
     Returns
     -------
     Figure
-        Points joined by a line, step limits, red markers on rule violations.
+        Points joined by a line, step limits, circled signals.
 
     Examples
     --------
     >>> import pandas as pd
     >>> cc = pd.DataFrame({"period": pd.date_range("2026-09-07", periods=3, freq="7D"),
-    ...                    "value": [0.8, 0.5, 0.82], "center": 0.8, "lcl": 0.65, "ucl": 0.95,
-    ...                    "signal": [False, True, False]})
-    >>> control_chart(cc).axes[0].get_ylabel()
-    'Pass rate'
+    ...                    "value": [0.8, 0.5, 0.95], "center": 0.8, "lcl": 0.65, "ucl": 0.9,
+    ...                    "signal": [False, True, True]})
+    >>> ax = control_chart(cc).axes[0]
+    >>> ax.get_ylabel(), sorted(ax.get_legend_handles_labels()[1])[:2]
+    ('Pass rate', ['3-sigma limits', 'alarm (worse)'])
     """
     if _is_empty(chart):
         return _empty("No weekly data to chart")
     _require(chart, ["period", "value", "center", "lcl", "ucl", "signal"], "control_chart")
     d = chart.sort_values("period", kind="stable")
     x = pd.to_datetime(d["period"]).to_numpy()
+    laney = "limits" in d and bool((d["limits"] == "p'").any())
+    lim_label = "Laney p' limits (3 sigma, overdispersion)" if laney else "3-sigma limits"
     fig, ax = _figure(figsize)
     ax.step(
-        x,
-        d["ucl"].to_numpy(float),
-        where="mid",
-        color="#999999",
-        lw=1,
-        ls="--",
-        label="3-sigma limits",
+        x, d["ucl"].to_numpy(float), where="mid", color="#999999", lw=1, ls="--", label=lim_label
     )
     ax.step(x, d["lcl"].to_numpy(float), where="mid", color="#999999", lw=1, ls="--")
     ax.plot(x, d["center"].to_numpy(float), color="#2a9d8f", lw=1.2, label="centre (baseline)")
@@ -538,18 +628,30 @@ def control_chart(
         lw=1.5,
         label="weekly value",
     )
+    _segment_lines(ax, segments, "level between steps")
     sig = d["signal"].to_numpy(bool)
-    if sig.any():
-        ax.scatter(
-            x[sig],
-            d["value"].to_numpy(float)[sig],
-            s=90,
-            facecolors="none",
-            edgecolors="#d62828",
-            linewidths=2,
-            zorder=5,
-            label="rule violation",
-        )
+    vals = d["value"].to_numpy(float)
+    above = vals >= d["center"].to_numpy(float)
+    if good in ("up", "down"):
+        better = above if good == "up" else ~above
+        groups = [
+            (sig & ~better, "#d62828", "alarm (worse)"),
+            (sig & better, "#2a9d8f", "improvement"),
+        ]
+    else:
+        groups = [(sig, "#d62828", "rule violation")]
+    for mask, color, name in groups:
+        if mask.any():
+            ax.scatter(
+                x[mask],
+                vals[mask],
+                s=90,
+                facecolors="none",
+                edgecolors=color,
+                linewidths=2,
+                zorder=5,
+                label=name,
+            )
     if target is not None:
         ax.axhline(target, color="#f4a261", ls=":", lw=1.5, label="target")
     if report_start is not None:
@@ -562,11 +664,12 @@ def control_chart(
             label="report month",
         )
     if percent:
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        _percent(ax.yaxis)
     ax.set_ylabel(ylabel)
     ax.set_xlabel("Week starting")
     ax.legend(fontsize=7, loc="lower left", ncol=3)
-    ax.set_title(title or f"{ylabel} by week (control chart)")
+    head = title or f"{ylabel} by week (control chart)"
+    ax.set_title(head + (": Laney p' limits" if laney else ""))
     fig.autofmt_xdate()
     return fig
 
@@ -622,7 +725,7 @@ def pareto(
     ax2.plot(xs, d["cum_share"].to_numpy(float), color="#264653", marker="o", lw=1.5)
     ax2.axhline(share, color="#999999", ls=":", lw=1)
     ax2.set_ylim(0, 1.05)
-    ax2.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    _percent(ax2.yaxis)
     ax2.set_ylabel("Cumulative share of fails")
     ax.set_title("Failure Pareto by criterion (red = critical)")
     return fig
@@ -686,7 +789,7 @@ def funnel(
         alpha=0.85,
         palette={k: v for k, v in pal.items() if k in set(table["position"])},
     )
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    _percent(ax.yaxis)
     ax.set_xlabel("Audits in the month")
     ax.set_ylabel("Pass rate")
     ax.legend(fontsize=7, loc="lower right", ncol=2)
@@ -782,9 +885,13 @@ def breakdown(
     percent: bool = True,
     target: float | None = None,
     xlabel: str | None = None,
+    missing: str | None = None,
     figsize: tuple[float, float] = (8, 3.2),
 ) -> Figure:
     """Horizontal bars of a rate (or score) per group, with intervals and a target line.
+
+    A group without a value has no bar (an empty bar would read as zero): its
+    row says "MISSING" in words, with the reason from column ``missing`` when given.
 
     Parameters
     ----------
@@ -812,12 +919,13 @@ def breakdown(
     if _is_empty(table):
         return _empty(f"No data by {by}")
     _require(table, [by, value, *(ci or ())], "breakdown")
-    d = table.sort_values(value, kind="stable").reset_index(drop=True)
+    d = table.sort_values(value, kind="stable", na_position="first").reset_index(drop=True)
     labels = d[by].astype(str)
     if "n" in d:
         labels = (
             labels + " (n=" + d["n"].map(lambda v: f"{int(v):,}" if np.isfinite(v) else "-") + ")"
         )
+    miss = ~np.isfinite(pd.to_numeric(d[value], errors="coerce").to_numpy(float))
     fig, ax = _figure((figsize[0], max(figsize[1], 0.35 * len(d) + 1.3)))
     sns.barplot(
         data=d.assign(_by=labels.to_numpy()),
@@ -838,11 +946,28 @@ def breakdown(
             ecolor="#333333",
             capsize=3,
         )
+    if miss.any():
+        tr = blended_transform_factory(ax.transAxes, ax.transData)
+        reasons = d[missing].astype(str) if missing and missing in d else None
+        for i in np.flatnonzero(miss):
+            why = f": {reasons.iloc[i]}" if reasons is not None else ""
+            ax.text(
+                0.01,
+                i,
+                f"MISSING{why}",
+                transform=tr,
+                va="center",
+                ha="left",
+                fontsize=8,
+                fontweight="bold",
+                color="#7a7a7a",
+                gid=MISSING_LABEL,
+            )
     if target is not None:
         ax.axvline(target, color="#f4a261", ls="--", lw=1.5, label="target")
         ax.legend(fontsize=8, loc="lower right")
     if percent:
-        ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        _percent(ax.xaxis)
     ax.set_ylabel("")
     ax.set_xlabel(xlabel or value.replace("_", " "))
     ax.set_title(f"{(xlabel or value.replace('_', ' ')).capitalize()} by {by}")
@@ -916,8 +1041,10 @@ def region_comparison(
     Returns
     -------
     Figure
-        Bars coloured met / at risk / missed (grey with "no data" for a region
-        without a value), the target as a dashed line.
+        Bars coloured met / at risk / missed, the target as a dashed line. A
+        region without a value has no bar (an empty bar would read as zero):
+        a hatched slot says "MISSING" and the reason (column
+        ``missing_reason``, e.g. "no calibration").
 
     Examples
     --------
@@ -942,7 +1069,8 @@ def region_comparison(
         st = d["status"].astype(object).where(d["status"].notna(), None)
         cols = [_STATUS_COLORS.get(s, "#c0c0c0") if s is not None else "#c0c0c0" for s in st]
         xs = np.arange(len(d))
-        ax.bar(xs, np.nan_to_num(vals), color=cols)
+        fin = np.isfinite(vals)
+        ax.bar(xs[fin], vals[fin], color=[c for c, f in zip(cols, fin, strict=True) if f])
         if "ci_low" in d:
             lo, hi = d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float)
             has = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(vals)
@@ -955,9 +1083,32 @@ def region_comparison(
                     ecolor="#333333",
                     capsize=3,
                 )
-        for i in np.flatnonzero(~np.isfinite(vals)):
+        tr = blended_transform_factory(ax.transData, ax.transAxes)
+        why = d["missing_reason"] if "missing_reason" in d else pd.Series([None] * len(d))
+        for i in np.flatnonzero(~fin):
+            ax.axvspan(
+                i - 0.4,
+                i + 0.4,
+                facecolor="none",
+                edgecolor="#bbbbbb",
+                hatch="//",
+                lw=0,
+                gid=MISSING_LABEL,
+            )
+            reason = why.iloc[i]
+            text = "MISSING" + (f"\n{reason}" if isinstance(reason, str) and reason else "")
             ax.text(
-                i, 0, "no data", rotation=90, ha="center", va="bottom", fontsize=7, color="#555555"
+                i,
+                0.5,
+                text,
+                transform=tr,
+                rotation=90,
+                ha="center",
+                va="center",
+                fontsize=7,
+                fontweight="bold",
+                color="#555555",
+                gid=MISSING_LABEL,
             )
         t = d["target"].dropna()
         if len(t):
@@ -968,7 +1119,7 @@ def region_comparison(
             fontsize=9,
         )
         if k in ("pass_rate", "critical_rate"):
-            ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+            _percent(ax.yaxis)
         if k == "pass_rate" and np.isfinite(vals).any():
             ax.set_ylim(max(0.0, np.nanmin(vals) - 0.2), 1.0)
         elif k == "mean_score" and np.isfinite(vals).any():

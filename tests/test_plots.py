@@ -174,7 +174,64 @@ def test_control_chart_marks_signals(chart):
     ax = fig.axes[0]
     big = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets()) == 1]
     assert len(big) == 1 and big[0].get_offsets()[0][1] == pytest.approx(0.5)
-    assert "rule violation" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "alarm (worse)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Laney" not in ax.get_title()
+
+
+def test_control_chart_draws_a_good_signal_as_an_improvement_not_an_alarm(chart):
+    c = chart.assign(value=chart["value"].where(chart["value"] > 0.6, 0.99))
+    c = c.assign(signal=c["value"] > c["ucl"])
+    ax = plots.control_chart(c).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "improvement" in labels and "alarm (worse)" not in labels
+    # a lower-is-better statistic: the same point is an alarm
+    labels = [
+        t.get_text() for t in plots.control_chart(c, good="down").axes[0].get_legend().get_texts()
+    ]
+    assert "alarm (worse)" in labels and "improvement" not in labels
+
+
+def test_control_chart_names_laney_limits_in_title_and_legend(chart):
+    ax = plots.control_chart(chart.assign(limits="p'")).axes[0]
+    assert ax.get_title().endswith("Laney p' limits")
+    assert "Laney p' limits (3 sigma, overdispersion)" in [
+        t.get_text() for t in ax.get_legend().get_texts()
+    ]
+
+
+def test_control_chart_draws_step_levels(chart):
+    seg = pd.DataFrame(
+        {
+            "start_label": [chart["period"].iloc[0], chart["period"].iloc[4]],
+            "end_label": [chart["period"].iloc[3], chart["period"].iloc[7]],
+            "level": [0.8, 0.7],
+        }
+    )
+    ax = plots.control_chart(chart, segments=seg).axes[0]
+    assert "level between steps" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+@pytest.mark.parametrize(
+    ("ticks", "labels"),
+    [
+        ([0.0, 0.025, 0.05, 0.075, 0.1], ["0.0%", "2.5%", "5.0%", "7.5%", "10.0%"]),
+        ([0.0, 0.02, 0.04], ["0%", "2%", "4%"]),
+        ([0.6, 0.7, 0.8, 0.9, 1.0], ["60%", "70%", "80%", "90%", "100%"]),
+        ([0.0, 0.005, 0.01], ["0.0%", "0.5%", "1.0%"]),
+    ],
+)
+def test_percent_ticks_use_the_decimals_the_spacing_needs(ticks, labels):
+    assert plots.PercentTicks().format_ticks(ticks) == labels
+
+
+def test_percent_axis_of_a_small_rate_never_repeats_a_label():
+    t = pd.DataFrame(
+        {"channel": ["chat", "email", "phone"], "n": [100, 100, 100], "rate": [0.01, 0.02, 0.09]}
+    )
+    fig = plots.breakdown(t, "channel", value="rate", ci=None)
+    fig.canvas.draw()
+    labels = [x.get_text() for x in fig.axes[0].get_xticklabels() if x.get_text()]
+    assert len(labels) == len(set(labels)) and all(x.endswith("%") for x in labels)
 
 
 def test_pareto_has_bars_and_cumulative_axis():
@@ -259,7 +316,35 @@ def test_region_comparison_one_panel_per_kpi_and_no_data_label():
     fig = plots.region_comparison(st)
     assert len(fig.axes) == 2
     assert [a.get_title() for a in fig.axes] == ["Pass rate", "Calibration alpha"]
-    assert "no data" in [t.get_text() for t in fig.axes[0].texts]
+    assert "MISSING" in [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_region_comparison_draws_no_bar_for_a_missing_region():
+    st = pd.DataFrame(
+        {
+            "region": ["EU", "NA", "MEA"],
+            "kpi": "alpha",
+            "label": "Calibration alpha",
+            "value": [0.7, np.nan, 0.6],
+            "target": 0.667,
+            "status": ["met", None, "missed"],
+            "missing_reason": ["", "no calibration", ""],
+        }
+    )
+    ax = plots.region_comparison(st).axes[0]
+    bars = [b for b in ax.patches if b.get_gid() != plots.MISSING_LABEL]
+    assert len(bars) == 2  # no empty (zero) bar for NA, a hatched MISSING slot instead
+    texts = [t for t in ax.texts if t.get_gid() == plots.MISSING_LABEL]
+    assert [t.get_text() for t in texts] == ["MISSING\nno calibration"]
+
+
+def test_breakdown_says_missing_for_a_group_without_value():
+    t = pd.DataFrame(
+        {"region": ["EU", "NA"], "alpha": [0.7, np.nan], "why": ["", "no calibration"]}
+    )
+    ax = plots.breakdown(t, "region", value="alpha", ci=None, percent=False, missing="why").axes[0]
+    texts = [x.get_text() for x in ax.texts if x.get_gid() == plots.MISSING_LABEL]
+    assert texts == ["MISSING: no calibration"]
 
 
 @pytest.mark.parametrize(

@@ -241,3 +241,47 @@ def test_load_report_data_without_a_key_uses_the_demo_key_for_demo_data(
     raw = rd.load_report_data(tmp_path, small.scorecard, pseudonymise=False, **kw)
     expected = privacy.pseudonymise(raw.calibration, key=privacy.DEFAULT_PSEUDONYM_KEY)
     assert list(d.calibration["rater_id"]) == list(expected["rater_id"])
+
+
+def test_privacy_kpis_say_which_key_pseudonymised_the_ids(data_dir, small, monkeypatch):
+    from qa_analysis.privacy import PSEUDONYM_ENV
+
+    def load(**kw):
+        return rd.load_report_data(
+            data_dir,
+            small.scorecard,
+            region="EU",
+            period="2026-10",
+            history_months=0,
+            tables=("calibration",),
+            **kw,
+        ).privacy_kpis()
+
+    monkeypatch.delenv(PSEUDONYM_ENV, raising=False)
+    assert load(pseudonymise=False) == {
+        "pseudonymised": False,
+        "pseudonym_key": None,
+        "demo_data": False,
+    }
+    assert load(key="secret")["pseudonym_key"] == "key argument"
+    monkeypatch.setenv(PSEUDONYM_ENV, "from-the-environment")
+    assert load() == {"pseudonymised": True, "pseudonym_key": PSEUDONYM_ENV, "demo_data": False}
+
+
+def test_privacy_kpis_name_the_demo_key_only_on_demo_data(data_dir, small, monkeypatch):
+    from qa_analysis.privacy import PSEUDONYM_ENV
+
+    monkeypatch.delenv(PSEUDONYM_ENV, raising=False)
+    (data_dir / "planted.json").write_text("{}")
+    try:
+        k = rd.load_report_data(
+            data_dir,
+            small.scorecard,
+            region="EU",
+            period="2026-10",
+            history_months=0,
+            tables=("calibration",),
+        ).privacy_kpis()
+    finally:
+        (data_dir / "planted.json").unlink()
+    assert k == {"pseudonymised": True, "pseudonym_key": "demo key", "demo_data": True}

@@ -183,5 +183,8 @@ def test_report_notebooks_run_with_a_partial_parameter_set(demo_dir, tmp_path):
         regions=["EU", "NA"],
     )
     g = json.loads((tmp_path / "global_kpis.json").read_text())
-    assert g["regions"] == ["EU"] and g["regions_missing"] == "NA"
+    assert g["regions"] == ["EU"] and g["regions_missing"].startswith("NA (no report")
+    assert g["regions_missing_reports"] == "NA"
+    assert g["pseudonymised"] is True and perf_k["pseudonym_key"] == cal_k["pseudonym_key"]
+    assert perf_k["pass_rate_audits"] is not None and "estimand" in perf_k["detail"]
     assert not [o for o in _outputs(glob) if o["output_type"] == "error"]

@@ -88,14 +88,15 @@ def test_region_targets_and_global_kpis(tmp_path, loaded):
         loaded.evaluations[loaded.evaluations["evaluated_at"] >= "2026-10-01"], loaded.scorecard
     )
     k = ro.global_kpis("2026-10", t, st, cons)
-    assert k["regions_complete"] == 2 and k["regions_missing"] == "MEA"
+    assert k["regions_complete"] == 2 and k["regions_missing"] == "MEA (no report)"
+    assert k["regions_missing_reports"] == "MEA" and k["regions_missing_calibration"] == "none"
     assert k["regions"] == ["EU", "NA"] and k["lowest_alpha_region"] == "NA"
     assert k["regions_pass_target_met"] == 1 and k["regions_pass_target_missed"] == 1
     assert k["n_evaluations"] == int(cons.table["n"].sum())
     assert k["pass_rate"] == pytest.approx(cons.pooled_pass_rate)
     md = ro.global_markdown(k, cons)
-    assert md.endswith("Reports missing or failed: MEA.")
-    assert "Calibration is weakest in **NA** (median alpha 0.60; target" in md
+    assert md.endswith("Missing: MEA: reports missing or failed.")
+    assert "The lowest calibration agreement is **NA**'s (median alpha 0.60; target" in md
 
 
 def test_region_consistency_matches_aggregate(small):
@@ -126,3 +127,69 @@ def test_region_targets_default_to_the_settings(tmp_path):
 def test_region_consistency_without_evaluations_is_empty(small):
     cons = ro.region_consistency(small.evaluations.iloc[0:0], small.scorecard)
     assert len(cons.table) == 0 and cons.n == 0 and np.isnan(cons.pooled_pass_rate)
+
+
+def test_a_region_without_calibration_is_missing_in_table_kpis_and_text(tmp_path, loaded):
+    _write_region(
+        tmp_path,
+        "EU",
+        {"pass_rate": 0.9, "n_evaluations": 100, "detail": {"previous_month": "present"}},
+        {"median_alpha": 0.7, "n_sessions": 2},
+    )
+    _write_region(
+        tmp_path,
+        "NA",
+        {"pass_rate": 0.8, "n_evaluations": 90, "detail": {"previous_month": "missing"}},
+        {"median_alpha": None, "n_sessions": 0},
+    )
+    t = ro.region_table(tmp_path, ["EU", "NA"])
+    assert list(t["calibration"]) == ["present", "missing"]
+    assert list(t["missing_reason"]) == ["", "no previous month, no calibration"]
+    shown = ro.region_display(t)
+    assert shown.loc["NA", "Median alpha"] == "MISSING (no calibration)"
+    assert shown.loc["EU", "Median alpha"] == "0.70"
+    st = ro.region_targets(t)
+    alpha = st.loc[st["kpi"] == "alpha"].set_index("region")
+    assert alpha.loc["NA", "missing_reason"] == "no calibration" and pd.isna(
+        alpha.loc["NA", "status"]
+    )
+    cons = ro.region_consistency(
+        loaded.evaluations[loaded.evaluations["evaluated_at"] >= "2026-10-01"], loaded.scorecard
+    )
+    k = ro.global_kpis("2026-10", t, st, cons)
+    assert k["regions_missing_calibration"] == "NA"
+    assert k["regions_missing_previous"] == "NA"
+    assert k["regions_missing"] == "NA (no calibration)" and k["regions_missing_reports"] == "none"
+    md = ro.global_markdown(k, cons)
+    assert "NA: **MISSING calibration** this month (no alpha: not zero)" in md
+    assert "NA: no previous month to compare with" in md
+
+
+def test_a_region_without_evaluations_gets_a_missing_row(small):
+    ev = small.evaluations[small.evaluations["evaluated_at"] >= "2026-10-01"]
+    ev = ev.loc[ev["region"] != "MEA"]
+    cons = ro.region_consistency(ev, small.scorecard, regions=["EU", "MEA"])
+    row = cons.table.set_index("region").loc["MEA"]
+    assert (
+        row["n"] == 0 and np.isnan(row["pass_rate"]) and row["missing_reason"] == "no evaluations"
+    )
+    assert cons.missing == ["MEA"]
+
+
+def test_global_figures_pool_regions_by_ticket_volume(small):
+    from qa_analysis import sampling as smp
+    from qa_analysis.report.performance import ticket_estimates
+
+    ev = small.evaluations[small.evaluations["evaluated_at"] >= "2026-10-01"]
+    tk = small.tickets[small.tickets["created_at"] >= "2026-10-01"]
+    cons = ro.region_consistency(ev, small.scorecard, tk)
+    s = score_evaluations(ev, small.scorecard)
+    per = {
+        r: ticket_estimates(g.assign(passed=g["passed"].astype(float)), tk[tk["region"] == r])
+        for r, g in s.loc[s["score"].notna()].groupby("region")
+    }
+    ref = smp.pool_estimates({r: e["pass_rate"] for r, e in per.items()})
+    assert cons.pooled_pass_rate == pytest.approx(ref.estimate)
+    t = cons.table.set_index("region")
+    assert t.loc["EU", "pass_rate"] == pytest.approx(per["EU"]["pass_rate"].estimate)
+    assert cons.estimand.startswith("Estimated for all regions' tickets")

@@ -101,11 +101,110 @@ def test_headline_matches_the_library(d):
     scored = m[m["score"].notna()]
     h = d.headline
     assert h.n == len(scored)
-    assert h.pass_rate == pytest.approx(scored["passed"].astype(float).mean())
+    # ticket level: sampling.ticket_estimate, strata agent x channel, the month's tickets
+    audits = scored.assign(passed=scored["passed"].astype(float))
+    for kpi, col in rp.TICKET_KPIS.items():
+        ref = smp.ticket_estimate(
+            audits.assign(**{col: audits[col].astype(float)}), d.tickets, value=col
+        )
+        assert getattr(h, kpi) == pytest.approx(ref.estimate)
+        assert getattr(h, f"{kpi}_ci_low") == pytest.approx(ref.ci_low)
+        assert getattr(h, f"{kpi}_ci_high") == pytest.approx(ref.ci_high)
+    assert h.ticket_level and h.estimand.startswith("Estimated for the region's tickets")
+    # audit level, labelled as such
+    assert h.pass_rate_audits == pytest.approx(scored["passed"].astype(float).mean())
     lo, hi = tr.wilson_interval(int(scored["passed"].sum()), len(scored))
-    assert (h.pass_rate_ci_low, h.pass_rate_ci_high) == pytest.approx((float(lo), float(hi)))
-    assert h.mean_score == pytest.approx(scored["score"].mean())
+    assert (h.pass_rate_audits_ci_low, h.pass_rate_audits_ci_high) == pytest.approx(
+        (float(lo), float(hi))
+    )
+    assert h.mean_score_audits == pytest.approx(scored["score"].mean())
     assert m["evaluated_at"].min() >= pd.Timestamp("2026-10-01")
+
+
+def _uneven() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """20 agents audited 30 times (29 pass), 20 audited twice (1 pass); 100 tickets each."""
+    agents = {f"A{i}": [1.0] * 29 + [0.0] for i in range(20)} | {
+        f"B{i}": [1.0, 0.0] for i in range(20)
+    }
+    ev = _evals(agents)
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": [f"{a}-t{i}" for a in agents for i in range(100)],
+            "agent_id": [a for a in agents for _ in range(100)],
+            "channel": "chat",
+            "created_at": pd.Timestamp("2026-10-02"),
+        }
+    )
+    return ev, tickets
+
+
+def test_uneven_audits_give_a_ticket_rate_apart_from_the_audit_mean():
+    ev, tickets = _uneven()
+    d = _small_data(ev, tickets, targets={"pass_rate": 0.85})
+    h = d.headline
+    assert h.pass_rate_audits == pytest.approx(600 / 640)
+    assert h.pass_rate == pytest.approx((29 / 30 + 0.5) / 2)  # each agent's 100 tickets
+    assert h.pass_rate_ci_high < h.pass_rate_audits  # the audit mean is outside the interval
+
+
+def test_target_status_follows_the_ticket_estimate_and_its_interval():
+    ev, tickets = _uneven()
+    d = _small_data(ev, tickets, targets={"pass_rate": 0.85})
+    t = rp.targets_section(d)
+    row = t.table.set_index("kpi").loc["pass_rate"]
+    h = d.headline
+    assert (row["value"], row["ci_low"], row["ci_high"]) == pytest.approx(
+        (h.pass_rate, h.pass_rate_ci_low, h.pass_rate_ci_high)
+    )
+    assert row["status"] == "missed" and bool(row["clear"]) is True  # the audit mean would say met
+    md = rp.targets_markdown(t)
+    assert h.estimand in md
+    assert (
+        f"Pass rate: {h.pass_rate * 100:.1f}% [{h.pass_rate_ci_low * 100:.1f}%, "
+        f"{h.pass_rate_ci_high * 100:.1f}%] vs target at least 85.0%: **missed**" in md
+    )
+    assert f"average over audits {600 / 640 * 100:.1f}%" in md
+    k = rp.volume_section(d).kpis()
+    assert k["pass_rate"] == pytest.approx(h.pass_rate)
+    assert k["pass_rate_audits"] == pytest.approx(600 / 640)
+    assert k["detail"]["estimand"] == h.estimand
+
+
+def test_without_tickets_the_estimand_says_audit_average():
+    d = _small_data(_evals({"a": [1.0, 1.0, 0.0], "b": [1.0, 1.0]}))
+    h = d.headline
+    assert h.pass_rate == pytest.approx(4 / 5) and not h.ticket_level
+    assert h.estimand.startswith("No ticket table for the month")
+
+
+def test_audits_per_agent_is_measured_against_audits_due():
+    days = pd.date_range("2026-10-01", "2026-10-31", freq="D")
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": [f"t{i}" for i in range(len(days))],
+            "agent_id": "a",
+            "channel": "chat",
+            "created_at": days,
+        }
+    )
+    # an audit of every 7th ticket, 3 days after it; the data end on 25 October (the audit
+    # of the 29 October ticket falls in November), so tickets up to 22 October were due
+    audited = tickets.iloc[::7]
+    ev = _evals({"a": [1.0] * len(audited)})
+    ev = ev.assign(
+        ticket_id=audited["ticket_id"].to_numpy(),
+        evaluated_at=(audited["created_at"] + pd.Timedelta(days=3)).to_numpy(),
+    )
+    d = _small_data(ev, tickets, targets={"audits_per_agent": 5})
+    a = d.audits_due
+    assert a.lag_days == 3 and a.cutoff == pd.Timestamp("2026-10-25") and a.audits == 4
+    assert a.due_share == pytest.approx(22 / 31)
+    assert a.target_due == pytest.approx(5 * 22 / 31)
+    t = rp.targets_section(d).table.set_index("kpi").loc["audits_per_agent"]
+    assert t["target"] == pytest.approx(5 * 22 / 31) and t["status"] == "met"  # 4 of 3.5 due
+    md = rp.targets_markdown(rp.targets_section(d))
+    assert "due so far (5 for the whole month)" in md and "audit window" not in md
+    assert "within 3 day(s) of the ticket" in md
 
 
 def test_performance_data_defaults_come_from_settings(loaded):
@@ -258,13 +357,98 @@ def test_control_markdown_states_the_centre_line_and_first_signal(secs):
     )
 
 
-def test_trend_sentence_reports_the_mann_kendall_test(secs, d):
-    t = secs["trend"]
-    ref = tr.mann_kendall(d.weekly["pass_rate"].to_numpy(float))
-    assert t.trend.p_value == pytest.approx(ref.p_value)
+def _weekly(passes: list[int], n: int = 60, start: str = "2026-04-06") -> pd.DataFrame:
+    """``passes[i]`` of ``n`` audits pass in week i (Monday to Friday), six agents."""
+    weeks = pd.date_range(start, periods=len(passes), freq="7D")
+    rows = []
+    for w, k in zip(weeks, passes, strict=True):
+        for j in range(n):
+            rows.append(
+                {
+                    "evaluation_id": f"{w.date()}-{j}",
+                    "ticket_id": f"{w.date()}-t{j}",
+                    "agent_id": f"a{j % 6}",
+                    "market": "DE",
+                    "channel": "chat",
+                    "queue": "billing",
+                    "evaluated_at": w + pd.Timedelta(days=j % 5),
+                    "criterion": "resolution",
+                    "score": 1.0 if j < k else 0.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _trend(ev: pd.DataFrame) -> rp.TrendSection:
+    d = rp.performance_data(
+        ev, pd.DataFrame(), Scorecard.from_dict(SC1), report_window("2026-10", 6), seed=5
+    )
+    return rp.trend_section(d)
+
+
+def test_trend_sentence_describes_a_planted_step_as_a_step():
+    # 18 weeks at 88%, then 12 weeks at 65% from the week of 10 August
+    passes = [52, 54] * 9 + [38, 40] * 6
+    t = _trend(_weekly(passes))
     s = rp.trend_sentence(t)
-    assert f"Over {ref.n} weeks" in s and f"{ref.slope * 100:+.2f} points per week" in s
-    assert t.kpis()["trend_direction"] == ("none" if ref.p_value >= 0.05 else t.direction)
+    assert (
+        "the pass rate dropped from 88% to 65% in the week of 10 Aug 2026 and has not recovered"
+        in s
+    )
+    assert "declining" not in s and "Mann-Kendall" not in s
+    k = t.kpis()
+    assert k["trend_shape"] == "step" and k["trend_direction"] == "down"
+    assert k["step_week"] == "2026-08-10"
+    assert t.pass_segments is not None and len(t.pass_segments) == 2
+
+
+def test_trend_sentence_claims_nothing_on_a_null_series():
+    rng = np.random.default_rng(11)
+    t = _trend(_weekly(rng.binomial(60, 0.85, 30).tolist()))
+    s = rp.trend_sentence(t)
+    assert "no step and no trend in the pass rate stand out from week-to-week noise" in s
+    for word in ("dropped", "rose", "declining", "improving"):
+        assert word not in s
+    assert t.kpis()["trend_direction"] == "none" and t.pass_segments is None
+
+
+def test_trend_sentence_describes_a_steady_decline_as_a_trend():
+    passes = np.round(np.linspace(56, 36, 30)).astype(int).tolist()
+    t = _trend(_weekly(passes))
+    s = rp.trend_sentence(t)
+    assert t.pass_steps is not None and t.pass_steps.shape == "trend"
+    assert "the pass rate is **declining** steadily" in s and "Mann-Kendall tau" in s
+
+
+def test_control_markdown_says_when_laney_limits_are_used():
+    w = report_window("2026-10", 6)
+    agg = pd.DataFrame(
+        {
+            "period": pd.date_range("2026-04-06", periods=30, freq="7D"),
+            "n": 5000,
+            "passed": [4000 if i % 2 else 4300 for i in range(30)],
+        }
+    )
+    cc = tr.control_chart(agg, kind="p", baseline=w.baseline_end)
+    assert (cc["limits"] == "p'").all()
+    s = rp.ControlSection(window=w, weekly_p=cc, weekly_score=cc)
+    md = rp.control_markdown(s)
+    assert "**Laney's p' limits**" in md and f"sigma_z = {s.sigma_z:.2f}" in md
+    assert s.kpis()["detail"]["control_limits"] == "p'"
+
+
+def test_control_markdown_calls_a_good_signal_an_improvement():
+    w = report_window("2026-10", 6)
+    passed = [80] * 29 + [99]
+    agg = pd.DataFrame(
+        {"period": pd.date_range("2026-04-06", periods=30, freq="7D"), "n": 100, "passed": passed}
+    )
+    cc = tr.control_chart(agg, kind="p", baseline=w.baseline_end)
+    s = rp.ControlSection(window=w, weekly_p=cc, weekly_score=cc)
+    md = rp.control_markdown(s)
+    assert "0 alarm(s) below the centre line and 1 improvement(s) above it" in md
+    assert "(99.0%, an improvement)" in md
+    assert s.kpis()["n_control_alarms"] == 0 and s.kpis()["n_control_signals"] == 1
 
 
 def test_targets_table_and_markdown_agree(secs, d):
@@ -289,17 +473,40 @@ def test_pareto_sentence_names_the_top_criterion(secs):
     assert f"{int(p['fails'].sum()):,} criterion fails" in s
 
 
-def test_critical_sentence_names_the_highest_channel_with_its_interval(secs):
-    c = secs["critical"]
-    s = rp.critical_sentence(c)
-    ch = c.by_channel.sort_values("critical_rate").iloc[-1]
-    assert (
-        f"Channel **{ch['channel']}** has the highest rate, {ch['critical_rate'] * 100:.1f}% [" in s
+def _critical(secs, fails: list[int], n: int = 300) -> rp.CriticalSection:
+    ch = pd.DataFrame(
+        {"channel": ["chat", "email", "phone"], "n": [n] * 3, "critical_fails": fails}
     )
-    lo, hi = tr.wilson_interval(int(ch["critical_fails"]), int(ch["n"]))
-    assert (ch["critical_rate_ci_low"], ch["critical_rate_ci_high"]) == pytest.approx(
-        (float(lo), float(hi))
+    return dataclasses.replace(
+        secs["critical"], by_channel=ch, channel_test=rp.channel_differences(ch)
     )
+
+
+def test_critical_sentence_names_a_channel_only_when_the_test_supports_it(secs):
+    s = rp.critical_sentence(_critical(secs, [3, 4, 30]))
+    assert "**phone** higher, 10.0% against 1.2% on the other channels" in s
+    assert "chat" not in s.split("Holm-adjusted over 3 channels)")[1]
+    s = rp.critical_sentence(_critical(secs, [4, 6, 8]))
+    assert "No channel's critical-error rate differs from the other channels' beyond chance" in s
+    assert "highest" not in s and "**" not in s
+
+
+def test_channel_differences_match_fisher_and_holm(secs):
+    from scipy import stats
+
+    t = rp.channel_differences(
+        pd.DataFrame({"channel": ["a", "b"], "n": [100, 200], "critical_fails": [9, 4]})
+    )
+    p = stats.fisher_exact([[9, 91], [4, 196]])[1]
+    assert t["p_value"].tolist() == pytest.approx([p, p])
+    assert t["p_adjusted"].tolist() == pytest.approx([min(1, 2 * p)] * 2)
+
+
+def test_critical_sentence_gives_audit_share_and_ticket_estimate(secs):
+    h = secs["critical"].headline
+    s = rp.critical_sentence(secs["critical"])
+    assert f"{h.critical_fails} of {h.n:,} audits had a critical error" in s
+    assert f"estimated for the region's tickets: {h.critical_rate * 100:.1f}%" in s
 
 
 def test_changes_have_overall_and_market_rows(secs, d):

@@ -24,7 +24,7 @@ import pandas as pd
 from qa_analysis import reliability as rel
 from qa_analysis import settings
 from qa_analysis import trends as tr
-from qa_analysis.report.data import Window, in_window, resolve_thresholds
+from qa_analysis.report.data import ReportData, Window, in_window, resolve_thresholds
 from qa_analysis.report.formatting import ShortRepr, bar, fmt, fmt_ci, is_finite, json_number
 from qa_analysis.scorecard import Scorecard
 
@@ -36,12 +36,15 @@ __all__ = [
     "calibration_kpis",
     "calibration_results",
     "drift_sentence",
+    "drift_steps",
+    "kappa_paradox_criteria",
     "kappa_paradox_markdown",
     "participation_sentence",
     "rater_markdown",
     "rater_table",
     "split_markdown",
     "verdict",
+    "weakest_criterion",
 ]
 
 Seed = int | None
@@ -108,7 +111,12 @@ class CalibrationResults(ShortRepr):
         :func:`qa_analysis.reliability.agreement_over_sessions` over the
         history window and the month (no CIs): one row per session x criterion.
     drift_trend : qa_analysis.trends.Trend
-        Mann-Kendall test on the sessions' mean alpha.
+        Mann-Kendall test on the sessions' mean alpha (quoted only for a
+        monotone trend).
+    drift_steps : qa_analysis.trends.ChangePoints or None
+        :func:`qa_analysis.trends.change_points` of the sessions' mean alpha
+        (weights: the session's pairable values): a step, a collapse in the
+        latest sessions, a trend or flat. None without sessions.
     n_ratings : int
         Scored ratings in the month (N/A left out).
     n_ratings_total : int
@@ -142,6 +150,13 @@ class CalibrationResults(ShortRepr):
     n_na: int = 0
     n_no_reference: int = 0
     n_compared: int = 0
+    drift_steps: tr.ChangePoints | None = None
+
+    @property
+    def drift_segments(self) -> pd.DataFrame | None:
+        """Levels between the changes of the sessions' mean alpha (for the chart), None if none."""
+        c = self.drift_steps
+        return c.segments if c is not None and c.shape == "step" else None
 
     @property
     def empty(self) -> bool:
@@ -253,6 +268,7 @@ def calibration_results(
         e = pd.DataFrame()
         drift = _drift(hist, scorecard) if len(hist) else e
         trend = _drift_trend(drift) if len(drift) else empty_trend
+        steps = drift_steps(drift, seed=seed) if len(drift) else None
         return CalibrationResults(
             region=region,
             window=window,
@@ -278,6 +294,7 @@ def calibration_results(
             names=names,
             n_ratings_total=n_total,
             n_na=n_na,
+            drift_steps=steps,
         )
     # a ticket discussed in two sessions is two units
     month_all = month_all.assign(
@@ -309,6 +326,7 @@ def calibration_results(
     )
     by_item.insert(1, "name", by_item["criterion"].map(names).fillna(by_item["criterion"]))
     by_item["verdict"] = [verdict(a, th) for a in by_item["alpha"]]
+    by_item["majority_share"] = by_item["criterion"].map(_majority_share(month)).astype(float)
     raters = rel.rater_calibration(
         month,
         scorecard=scorecard,
@@ -354,6 +372,7 @@ def calibration_results(
         split=split,
         drift=drift,
         drift_trend=_drift_trend(drift),
+        drift_steps=drift_steps(drift, seed=seed),
         names=names,
         n_ratings_total=n_total,
         n_na=n_na,
@@ -371,11 +390,44 @@ def _drift(hist: pd.DataFrame, scorecard: Scorecard) -> pd.DataFrame:
     return out
 
 
+def _majority_share(ratings: pd.DataFrame) -> pd.Series:
+    """Share of each criterion's scored ratings in its most common category."""
+    counts = ratings.groupby(["criterion", "score"], observed=True).size()
+    if len(counts) == 0:
+        return pd.Series(dtype=float)
+    by = counts.groupby(level=0, observed=True)
+    return by.max() / by.sum()
+
+
+def _session_series(drift: pd.DataFrame) -> pd.DataFrame:
+    """One row per session, in date order: ``date, mean_alpha, pairable``."""
+    agg = {"date": ("session_date", "first"), "mean_alpha": ("mean_alpha", "first")}
+    if "n_pairable" in drift:
+        agg["pairable"] = ("n_pairable", "sum")
+    per = drift.groupby("session_id", sort=False).agg(**agg)
+    if "pairable" not in per:
+        per["pairable"] = 1.0
+    return per.sort_values("date", kind="stable")
+
+
+def drift_steps(drift: pd.DataFrame, *, seed: Seed = None) -> tr.ChangePoints | None:
+    """Change points of the sessions' mean alpha, weighted by pairable values per session.
+
+    ``drift`` is :attr:`CalibrationResults.drift`; see
+    :func:`qa_analysis.trends.change_points` (``kind="mean"``). None without sessions.
+    """
+    if len(drift) == 0:
+        return None
+    per = _session_series(drift)
+    series = pd.Series(per["mean_alpha"].to_numpy(dtype=float), index=pd.Index(per["date"]))
+    w = per["pairable"].to_numpy(dtype=float)
+    return tr.change_points(series, weights=np.where(w > 0, w, 0.0), kind="mean", seed=seed)
+
+
 def _drift_trend(drift: pd.DataFrame) -> tr.Trend:
     if len(drift) == 0:
         return tr.mann_kendall([])
-    per = drift.groupby("session_id", sort=False)["mean_alpha"].first()
-    return tr.mann_kendall(per.to_numpy())
+    return tr.mann_kendall(_session_series(drift)["mean_alpha"].to_numpy(dtype=float))
 
 
 def participation_sentence(res: CalibrationResults) -> str:
@@ -460,7 +512,7 @@ def agreement_markdown(res: CalibrationResults) -> str:
         f"{int(counts.get('unreliable', 0))} unreliable."
     ]
     if worst is not None:
-        lines.append(f"The weakest criterion is *{worst['name']}*.")
+        lines.append(_weakest_sentence(b))
     weak = b.loc[b["verdict"].isin(["unreliable", "undefined"])].sort_values("alpha", kind="stable")
     if len(weak):
         lines.append("")
@@ -475,6 +527,47 @@ def agreement_markdown(res: CalibrationResults) -> str:
         ]
         lines += [f"- *{name}*: {note}." for name, note in notes]
     return "\n".join(lines)
+
+
+def weakest_criterion(by_item: pd.DataFrame) -> tuple[str | None, bool]:
+    """The lowest-alpha criterion and whether it is clearly the weakest.
+
+    Clearly: its alpha interval lies entirely below every other criterion's
+    interval (a conservative comparison: non-overlapping 95% intervals).
+    ``(None, False)`` without a finite alpha.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"criterion": ["a", "b", "c"], "alpha": [0.2, 0.8, 0.85],
+    ...                   "alpha_ci_low": [0.1, 0.7, 0.75], "alpha_ci_high": [0.3, 0.9, 0.95]})
+    >>> weakest_criterion(b)
+    ('a', True)
+    >>> weakest_criterion(b.assign(alpha_ci_high=[0.75, 0.9, 0.95]))
+    ('a', False)
+    """
+    a = by_item["alpha"].to_numpy(dtype=float) if len(by_item) else np.array([])
+    if not np.isfinite(a).any():
+        return None, False
+    i = int(np.nanargmin(a))
+    others = np.delete(by_item["alpha_ci_low"].to_numpy(dtype=float), i)
+    hi = float(by_item["alpha_ci_high"].iloc[i])
+    clear = bool(len(others)) and is_finite(hi) and bool(np.all(hi < others))
+    return str(by_item["criterion"].iloc[i]), clear
+
+
+def _weakest_sentence(b: pd.DataFrame) -> str:
+    # FINDINGS: "weakest criterion" guarded by non-overlapping intervals until findings.py owns it
+    cid, clear = weakest_criterion(b)
+    row = b.loc[b["criterion"].astype(str) == cid].iloc[0]
+    if clear:
+        return (
+            f"The weakest criterion is *{row['name']}* (alpha {fmt(row['alpha'])}): its "
+            "interval lies below every other criterion's."
+        )
+    return (
+        f"The lowest alpha is *{row['name']}*'s ({fmt(row['alpha'])}), but its interval "
+        "overlaps other criteria's: no criterion is clearly the weakest."
+    )
 
 
 def _item_notes(by_item: pd.DataFrame) -> list[tuple[str, str]]:
@@ -494,13 +587,48 @@ def _item_notes(by_item: pd.DataFrame) -> list[tuple[str, str]]:
     return out
 
 
-def kappa_paradox_markdown(res: CalibrationResults, *, high: float | None = None) -> str:
-    """List the criteria whose Gwet coefficient is high while alpha is low (the kappa paradox).
+def kappa_paradox_criteria(
+    res: CalibrationResults, *, high: float | None = None, prevalence: float | None = None
+) -> pd.DataFrame:
+    """The criteria showing the kappa paradox: skewed prevalence, high agreement, low alpha.
 
-    A criterion is listed when Gwet's AC1/AC2 is at least ``high`` (default
-    ``alpha_reliable``) and alpha is below ``alpha_tentative``, with its
-    alpha, Gwet coefficient and share of agreeing rater pairs. What the
-    paradox means is explained in the notebook's markdown.
+    The rule: the most common category holds at least ``prevalence`` of the
+    criterion's ratings (default ``thresholds.paradox_prevalence``, 0.9:
+    nearly every ticket gets the same score), the raters agree on at least
+    ``high`` of their pairs (percent agreement; default ``alpha_reliable``)
+    and alpha is below ``alpha_tentative``. Only then is a low alpha the
+    arithmetic of skewed prevalence rather than real disagreement; with 22%
+    fails a low alpha means the raters disagree.
+
+    References
+    ----------
+    .. [1] Feinstein, A. R., & Cicchetti, D. V. (1990). High agreement but low
+       kappa: I. The problems of two paradoxes. Journal of Clinical
+       Epidemiology, 43(6), 543-549.
+    """
+    b = res.by_item
+    if res.empty or len(b) == 0 or "majority_share" not in b:
+        return b.iloc[0:0] if len(b.columns) else pd.DataFrame()
+    th = res.thresholds
+    hi = float(th["alpha_reliable"] if high is None else high)
+    prev = float(th["paradox_prevalence"] if prevalence is None else prevalence)
+    with np.errstate(invalid="ignore"):
+        mask = (
+            (b["majority_share"].to_numpy(dtype=float) >= prev)
+            & (b["percent_agreement"].to_numpy(dtype=float) >= hi)
+            & (b["alpha"].to_numpy(dtype=float) < th["alpha_tentative"])
+        )
+    return b.loc[mask]
+
+
+def kappa_paradox_markdown(
+    res: CalibrationResults, *, high: float | None = None, prevalence: float | None = None
+) -> str:
+    """List the criteria showing the kappa paradox (rule: :func:`kappa_paradox_criteria`).
+
+    Each with its alpha, Gwet coefficient, share of agreeing rater pairs and
+    the share of ratings in its most common category. What the paradox means
+    is explained in the notebook's markdown.
 
     References
     ----------
@@ -514,24 +642,22 @@ def kappa_paradox_markdown(res: CalibrationResults, *, high: float | None = None
     if res.empty or len(res.by_item) == 0:
         return ""
     th = res.thresholds
-    hi = th["alpha_reliable"] if high is None else float(high)
-    b = res.by_item
-    with np.errstate(invalid="ignore"):
-        mask = (b["gwet"].to_numpy(dtype=float) >= hi) & (
-            b["alpha"].to_numpy(dtype=float) < th["alpha_tentative"]
-        )
-    rows = b.loc[mask]
+    hi = float(th["alpha_reliable"] if high is None else high)
+    prev = float(th["paradox_prevalence"] if prevalence is None else prevalence)
+    rule = (
+        f"(rule: at least {fmt(prev, 0, pct=True)} of the ratings in one category, at least "
+        f"{fmt(hi, 0, pct=True)} of rater pairs agreeing, alpha below {bar(th['alpha_tentative'])})"
+    )
+    rows = kappa_paradox_criteria(res, high=high, prevalence=prevalence)
     if len(rows) == 0:
-        return (
-            "No criterion shows the *kappa paradox* this month (high Gwet agreement with a "
-            "low alpha)."
-        )
+        return f"No criterion shows the *kappa paradox* this month {rule}."
     items = ", ".join(
         f"*{r['name']}* (alpha {fmt(r['alpha'])}, {r['gwet_coefficient'].split(' ')[0]} "
-        f"{fmt(r['gwet'])}, {fmt(r['percent_agreement'], 0, pct=True)} of rater pairs agree)"
+        f"{fmt(r['gwet'])}, {fmt(r['percent_agreement'], 0, pct=True)} of rater pairs agree, "
+        f"{fmt(r['majority_share'], 0, pct=True)} of ratings in one category)"
         for r in rows.to_dict("records")
     )
-    return f"**High agreement, low alpha (the kappa paradox):** {items}."
+    return f"**High agreement, low alpha (the kappa paradox)** {rule}: {items}."
 
 
 def rater_markdown(res: CalibrationResults) -> str:
@@ -560,7 +686,12 @@ def rater_markdown(res: CalibrationResults) -> str:
         )
     basis += "."
     if len(flagged) == 0:
-        return f"{head}: everyone is aligned. {basis}"
+        # FINDINGS: rater x criterion bias (findings.py) should replace this overall check
+        return (
+            f"{head}: no rater is biased on average over the criteria. A bias on a single "
+            f"criterion can hide in that average: see the rater x criterion heatmap below. "
+            f"{basis}"
+        )
     lines = [head + ":", ""]
     for x in flagged.to_dict("records"):
         lines.append(
@@ -589,45 +720,82 @@ def split_markdown(res: CalibrationResults) -> str:
         f"tops the list (split {fmt(s['split'])}, raters differ on {int(s['n_split'])} criteria"
     )
     txt += f", most on *{crit}*)." if crit else ")."
-    counts = res.split["most_split"].dropna().map(lambda c: res.names.get(c, c)).value_counts()
+    # FINDINGS: "most divisive" is a count over the listed tickets, not a test
+    counts = res.split["most_split"].dropna().value_counts()
     if len(counts):
+        top = str(counts.index[0])
+        name = res.names.get(top, top)
         txt += (
-            f" *{counts.index[0]}* is the most divisive criterion on {int(counts.iloc[0])} of "
-            f"them: start the next session there."
+            f" *{name}* is the criterion raters split on most often among these tickets "
+            f"({int(counts.iloc[0])} of {len(res.split)}): start the next session there."
         )
+        low, _ = weakest_criterion(res.by_item)
+        if low is not None and low != top:
+            txt += (
+                f" (The lowest alpha is *{res.names.get(low, low)}*'s: alpha measures agreement "
+                "over every calibration ticket, while this count looks only at the tickets that "
+                "split the room most, so the two can name different criteria.)"
+            )
     return txt
 
 
+def _date(x: Any) -> str:
+    t = pd.Timestamp(x)
+    return f"{t.day} {t.strftime('%b %Y')}"
+
+
 def drift_sentence(res: CalibrationResults) -> str:
-    """Agreement across sessions over the history window, with the Mann-Kendall test."""
+    """Agreement across sessions: a collapse, a step, a trend, or nothing beyond noise.
+
+    From the change points of the sessions' mean alpha
+    (:attr:`CalibrationResults.drift_steps`): a drop in the latest sessions
+    reads "agreement fell from 0.70 to 0.20 in the last 2 sessions"; a step
+    elsewhere names its session; Mann-Kendall is quoted only for a monotone
+    trend and never to declare that nothing changed.
+    """
     d = res.drift
     if len(d) == 0:
         return "No sessions in the history window: no drift chart."
-    per = d.groupby("session_id", sort=False).agg(
-        date=("session_date", "first"), mean_alpha=("mean_alpha", "first")
-    )
-    t = res.drift_trend
+    per = _session_series(d)
     first, last = per.iloc[0], per.iloc[-1]
     txt = (
         f"Over {len(per)} sessions since {pd.Timestamp(first['date']).strftime('%d %B %Y')}, "
         f"the sessions' mean alpha went from {fmt(first['mean_alpha'])} to "
         f"{fmt(last['mean_alpha'])}."
     )
-    if is_finite(t.p_value):
-        if t.p_value < 0.05:
-            way = "rising" if t.s > 0 else "falling"
-            txt += (
-                f" Mann-Kendall finds a {way} trend (Kendall's tau {fmt(t.tau)}, "
-                f"p = {t.p_value:.3f})."
+    c, t = res.drift_steps, res.drift_trend
+    if c is None or (not is_finite(c.p_global) and not is_finite(c.slope_p_value)):
+        note = c.note if c is not None else t.note
+        return txt + f" Too few sessions to test for a change ({note or 'too few sessions'})."
+    if c.shape == "step":
+        seg = c.segments
+        k = int(seg["n_points"].iloc[-1])
+        p = max(c.p_values) if c.p_values else c.p_global
+        if c.collapse:
+            last_k = "the last session" if k == 1 else f"the last {k} sessions"
+            return txt + (
+                f" **Agreement collapsed in the latest sessions: it fell from "
+                f"{fmt(c.last_before)} to {fmt(c.last_after)} in {last_k}** (since the session "
+                f"of {_date(c.last_label)}; change-point test, p = {p:.2g})."
             )
-        else:
-            txt += (
-                f" Mann-Kendall finds no significant trend (tau {fmt(t.tau)}, "
-                f"p = {t.p_value:.2f}): session-to-session moves are within noise."
-            )
-    else:
-        txt += f" Too few sessions for a trend test ({t.note})."
-    return txt
+        verb = "dropped" if c.last_after < c.last_before else "rose"
+        return txt + (
+            f" Agreement {verb} from {fmt(c.last_before)} to {fmt(c.last_after)} at the "
+            f"session of {_date(c.last_label)} and has stayed there since ({k} sessions; "
+            f"change-point test, p = {p:.2g})."
+        )
+    if c.shape == "trend":
+        way = "rising" if c.slope > 0 else "falling"
+        mk = f"; Mann-Kendall tau {fmt(t.tau)}, p = {t.p_value:.3f}" if is_finite(t.p_value) else ""
+        return txt + (
+            f" Agreement is **{way}** steadily ({fmt(c.slope, 3, signed=True)} alpha per "
+            f"session, p = {c.slope_p_value:.2g}{mk}); no single step explains it better."
+        )
+    pg = f"change-point test p = {c.p_global:.2f}; " if is_finite(c.p_global) else ""
+    return txt + (
+        f" No step and no trend stand out from session-to-session noise ({pg}slope "
+        f"p = {fmt(c.slope_p_value, 2)})."
+    )
 
 
 def agreement_table(res: CalibrationResults) -> pd.DataFrame:
@@ -652,7 +820,9 @@ def agreement_table(res: CalibrationResults) -> pd.DataFrame:
             ],
             "Percent agreement": [
                 fmt_ci(*r, digits=0, pct=True)
-                for r in b[["percent_agreement", "percent_agreement_ci_low", "percent_agreement_ci_high"]].to_numpy()
+                for r in b[
+                    ["percent_agreement", "percent_agreement_ci_low", "percent_agreement_ci_high"]
+                ].to_numpy()
             ],
             "Verdict": b["verdict"],
         }
@@ -689,7 +859,7 @@ def rater_table(res: CalibrationResults) -> pd.DataFrame:
     return out.set_index("Rater")
 
 
-def calibration_kpis(res: CalibrationResults) -> dict[str, Any]:
+def calibration_kpis(res: CalibrationResults, *, data: ReportData | None = None) -> dict[str, Any]:
     """Headline KPIs of the calibration report (``calibration_kpis.json``).
 
     Scalars (shown in the batch index): ``region, period, n_sessions,
@@ -697,11 +867,17 @@ def calibration_kpis(res: CalibrationResults) -> dict[str, Any]:
     worst_alpha, n_unreliable_criteria, n_lenient, n_severe, drift_p``;
     ``criteria`` (criterion -> alpha) and ``detail`` (rating counts:
     ``n_ratings_total, n_ratings, n_na, n_no_reference, n_compared``) are
-    nested. Without ratings every statistic is None.
+    nested. Without ratings every statistic is None. ``drift_shape``
+    (flat / step / trend), ``drift_collapse`` and, for a step,
+    ``drift_step_session, drift_before, drift_after`` describe agreement
+    across sessions. With ``data`` (the loaded report data):
+    ``pseudonymised, pseudonym_key, demo_data``
+    (:meth:`~qa_analysis.report.data.ReportData.privacy_kpis`).
     """
     out: dict[str, Any] = {
         "region": res.region,
         "period": res.window.period,
+        **(data.privacy_kpis() if data is not None else {}),
         "n_sessions": res.n_sessions,
         "n_tickets": res.n_tickets,
         "n_raters": res.n_raters,
@@ -719,6 +895,7 @@ def calibration_kpis(res: CalibrationResults) -> dict[str, Any]:
             drift_p=json_number(res.drift_trend.p_value),
             criteria={},
         )
+        out.update(_drift_kpis(res))
         return out
     b = res.by_item
     a = b["alpha"].to_numpy(dtype=float)
@@ -736,7 +913,20 @@ def calibration_kpis(res: CalibrationResults) -> dict[str, Any]:
         drift_p=json_number(res.drift_trend.p_value),
         criteria={str(c): json_number(x) for c, x in zip(b["criterion"], b["alpha"], strict=True)},
     )
+    out.update(_drift_kpis(res))
     return out
+
+
+def _drift_kpis(res: CalibrationResults) -> dict[str, Any]:
+    c = res.drift_steps
+    step = c if c is not None and c.shape == "step" else None
+    return {
+        "drift_shape": c.shape if c is not None else None,
+        "drift_collapse": bool(c.collapse) if c is not None else None,
+        "drift_step_session": str(pd.Timestamp(step.last_label).date()) if step else None,
+        "drift_before": json_number(step.last_before) if step else None,
+        "drift_after": json_number(step.last_after) if step else None,
+    }
 
 
 def _calibration_counts(res: CalibrationResults) -> dict[str, int]:

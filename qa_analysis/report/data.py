@@ -30,6 +30,7 @@ import pandas as pd
 
 from qa_analysis import io, settings
 from qa_analysis.errors import ParamsError
+from qa_analysis.privacy import pseudonym_key_source
 from qa_analysis.privacy import pseudonymise as _pseudonymise
 from qa_analysis.report.formatting import ShortRepr
 from qa_analysis.scorecard import Scorecard
@@ -445,6 +446,29 @@ class ReportData(ShortRepr):
     tickets: pd.DataFrame
     pseudonymised: bool
     notes: tuple[str, ...] = ()
+    pseudonym_key: str | None = None
+    demo_data: bool = False
+
+    def privacy_kpis(self) -> dict[str, Any]:
+        """What the report can truthfully say about the ids, for the KPI files.
+
+        ``pseudonymised`` (bool), ``pseudonym_key`` (``"QA_PSEUDONYM_KEY"``,
+        ``"demo key"``, ``"key argument"``, or None when ids were not
+        pseudonymised) and ``demo_data`` (the bundled demo set).
+
+        Examples
+        --------
+        >>> from qa_analysis.scorecard import Scorecard
+        >>> sc = Scorecard.from_dict({"criteria": [{"id": "tone", "scale": [0, 1]}]})
+        >>> e = pd.DataFrame()
+        >>> ReportData(sc, report_window("2026-10", 0), "EU", e, e, e, False).privacy_kpis()
+        {'pseudonymised': False, 'pseudonym_key': None, 'demo_data': False}
+        """
+        return {
+            "pseudonymised": bool(self.pseudonymised),
+            "pseudonym_key": self.pseudonym_key if self.pseudonymised else None,
+            "demo_data": bool(self.demo_data),
+        }
 
 
 def load_report_data(
@@ -544,4 +568,13 @@ def load_report_data(
         tickets=frames["tickets"],
         pseudonymised=bool(pseudonymise),
         notes=tuple(notes),
+        pseudonym_key=_key_source(key) if pseudonymise else None,
+        demo_data=demo_ok,
     )
+
+
+def _key_source(key: str | None) -> str:
+    """Which key :func:`qa_analysis.privacy.pseudonymise` used (it raised if none was allowed)."""
+    if key is not None:
+        return "key argument"
+    return pseudonym_key_source()

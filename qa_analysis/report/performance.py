@@ -30,6 +30,7 @@ signal calls for) live in the notebook's markdown cells.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from qa_analysis import compare as cmp
 from qa_analysis import sampling as smp
 from qa_analysis import settings
 from qa_analysis import trends as tr
-from qa_analysis.report.data import Window, in_window, resolve_targets, target_spec
+from qa_analysis.report.data import ReportData, Window, in_window, resolve_targets, target_spec
 from qa_analysis.report.formatting import (
     KPI_LABELS,
     ShortRepr,
@@ -77,6 +78,7 @@ __all__ = [
     "breakdowns_section",
     "changes_markdown",
     "changes_section",
+    "channel_differences",
     "control_markdown",
     "control_section",
     "critical_section",
@@ -190,14 +192,28 @@ def _moe(n: np.ndarray, population: np.ndarray) -> np.ndarray:
     return np.asarray(smp.margin_of_error(n, population=np.where(known, pop, np.nan)))
 
 
+#: The headline KPIs estimated for the region's tickets, and the column each is estimated from.
+TICKET_KPIS: dict[str, str] = {
+    "pass_rate": "passed",
+    "mean_score": "score",
+    "critical_rate": "critical_fail",
+}
+
+
 @dataclass(frozen=True, repr=False)
 class Headline(ShortRepr):
     """The month's headline figures (scored evaluations only).
 
-    Pass and critical-error rates with Wilson intervals, the mean score with a
-    t interval; ``n_unscored`` evaluations (every criterion N/A) are in no
-    rate; ``moe`` is the margin of error of the pass rate at p = 0.5 (95%)
-    with the finite-population correction when the ticket population is known.
+    ``pass_rate``, ``mean_score`` and ``critical_rate`` (with ``*_ci_low`` /
+    ``*_ci_high``) are estimates for the region's **tickets**
+    (:func:`qa_analysis.sampling.ticket_estimate`: each audit weighted by its
+    agent x channel ticket volume over its audits, interval clustered by
+    agent); ``estimand`` says so in one sentence. The plain averages over
+    audits (every audit counts once: Wilson intervals for the rates, a t
+    interval for the mean) are ``*_audits``, for comparison. ``n_unscored``
+    evaluations (every criterion N/A) are in no figure; ``moe`` is the margin
+    of error of the pass rate at p = 0.5 (95%) with the finite-population
+    correction when the ticket population is known.
     """
 
     n: int
@@ -217,11 +233,175 @@ class Headline(ShortRepr):
     n_tickets: int | None
     audits_per_agent: float
     moe: float
+    pass_rate_audits: float = float("nan")
+    pass_rate_audits_ci_low: float = float("nan")
+    pass_rate_audits_ci_high: float = float("nan")
+    mean_score_audits: float = float("nan")
+    mean_score_audits_ci_low: float = float("nan")
+    mean_score_audits_ci_high: float = float("nan")
+    critical_rate_audits: float = float("nan")
+    critical_rate_audits_ci_low: float = float("nan")
+    critical_rate_audits_ci_high: float = float("nan")
+    estimand: str = ""
+    estimate_method: str = ""
+    estimate_note: str = ""
+    ticket_level: bool = False
 
     @property
     def empty(self) -> bool:
         """True when the month has no scored evaluation."""
         return self.n == 0
+
+
+_NO_TICKETS_ESTIMAND = (
+    "No ticket table for the month: the figures are averages over audits (every audit "
+    "counts once), with intervals that allow for clustering within agents."
+)
+
+
+def ticket_estimates(scored: pd.DataFrame, tickets: pd.DataFrame) -> dict[str, smp.TicketEstimate]:
+    """Pass rate, mean score and critical rate of the month's tickets (:data:`TICKET_KPIS`).
+
+    :func:`qa_analysis.sampling.ticket_estimate` with strata agent x channel
+    (the audit plan's strata; agent alone without a ``channel`` column) and
+    the ticket volumes of ``tickets``: each audit stands for its stratum's
+    tickets over its audits. When the audits followed the plan these are the
+    plan's design weights (1 / inclusion probability, the plan drawing a
+    simple random sample in each stratum); when planned audits are missing or
+    extra ones were done they are the weights adjusted to the audits done.
+    Intervals: Taylor linearisation with agents as clusters. Without a ticket
+    table every audit gets the same weight (the audit average, still with a
+    cluster interval) and ``estimand`` says so.
+
+    Examples
+    --------
+    >>> scored = pd.DataFrame({"agent_id": ["a"] * 4 + ["b"], "channel": "chat",
+    ...     "passed": [1.0, 1, 1, 1, 0], "score": [90.0, 90, 90, 90, 50], "critical_fail": False})
+    >>> tickets = pd.DataFrame({"agent_id": ["a"] * 10 + ["b"] * 10, "channel": "chat"})
+    >>> est = ticket_estimates(scored, tickets)
+    >>> est["pass_rate"].estimate, est["pass_rate"].audit_mean
+    (0.5, 0.8)
+    """
+    strata = [
+        c for c in ("agent_id", "channel") if c in scored and (c in tickets or not len(tickets))
+    ]
+    audits = scored.assign(
+        **{col: scored[col].astype(float) for col in TICKET_KPIS.values() if col in scored}
+    )
+    out = {}
+    for kpi, col in TICKET_KPIS.items():
+        if len(tickets):
+            out[kpi] = smp.ticket_estimate(audits, tickets, value=col, strata=strata)
+        else:
+            e = smp.ticket_estimate(audits.assign(_w=1.0), value=col, strata=strata, weight="_w")
+            out[kpi] = dataclasses.replace(e, estimand=_NO_TICKETS_ESTIMAND)
+    return out
+
+
+@dataclass(frozen=True, repr=False)
+class AuditsDue(ShortRepr):
+    """Audits per agent measured against the audits due by the end of the data.
+
+    Audits of a ticket come some days after it: at the end of the month the
+    audits of its last days' tickets are still to come, so a month's count
+    always falls short of a full month's quota. The count here is of the
+    audits (scored, done in the month) of the month's tickets; the target is
+    pro-rated to the share of the month's tickets whose audit window has
+    passed: created at least ``lag_days`` before ``cutoff`` (the last audit
+    date in the data), ``lag_days`` being the 95th percentile of the days
+    from ticket to audit among the month's audited tickets.
+
+    Without a ticket table (no creation dates) every audit of the month counts
+    against the full target (``prorated`` False).
+    """
+
+    audits: int
+    agents: int
+    per_agent: float
+    target: float | None
+    target_due: float | None
+    due_share: float
+    lag_days: int
+    cutoff: pd.Timestamp | None
+    prorated: bool
+
+    def basis(self) -> str:
+        """One sentence: what was counted and against which target."""
+        if not self.prorated or self.cutoff is None:
+            return (
+                "every scored audit of the month counts, against the full per-agent target "
+                "(no ticket creation dates to tell which audits were due)"
+            )
+        due = (self.cutoff - pd.Timedelta(days=self.lag_days)).strftime("%d %B")
+        return (
+            f"audits of the month's tickets only, against the target pro-rated to the "
+            f"{fmt(self.due_share, 0, pct=True)} of the month's tickets created by {due}, "
+            f"whose audits were due by {self.cutoff.strftime('%d %B')} (95% of audits "
+            f"come within {self.lag_days} day(s) of the ticket)"
+        )
+
+
+def audits_due(
+    scored_month: pd.DataFrame,
+    tickets: pd.DataFrame,
+    n_agents: int,
+    target: float | None,
+    window: Window,
+) -> AuditsDue:
+    """Audits per agent against the audits due (see :class:`AuditsDue`).
+
+    Examples
+    --------
+    >>> from qa_analysis.report.data import report_window
+    >>> w = report_window("2026-10", 0)
+    >>> t = pd.DataFrame({"ticket_id": [f"t{i}" for i in range(31)], "agent_id": "a",
+    ...     "created_at": pd.date_range("2026-10-01", periods=31, freq="D")})
+    >>> m = pd.DataFrame({"ticket_id": [f"t{i}" for i in range(0, 28, 7)], "agent_id": "a",
+    ...     "evaluated_at": pd.date_range("2026-10-03", periods=4, freq="7D")})
+    >>> a = audits_due(m, t, 1, 5, w)  # data end 24 Oct, audits 2 days after the ticket
+    >>> a.audits, a.lag_days, round(a.due_share * 31), round(a.target_due, 2)
+    (4, 2, 22, 3.55)
+    """
+    tg = None if target is None else float(target)
+    if len(tickets) == 0 or "created_at" not in tickets or len(scored_month) == 0:
+        n = len(scored_month)
+        return AuditsDue(
+            audits=n,
+            agents=n_agents,
+            per_agent=n / n_agents if n_agents else float("nan"),
+            target=tg,
+            target_due=tg,
+            due_share=1.0,
+            lag_days=0,
+            cutoff=None,
+            prorated=False,
+        )
+    created = pd.Series(
+        pd.to_datetime(tickets["created_at"]).to_numpy(), index=pd.Index(tickets["ticket_id"])
+    )
+    created = created[~created.index.duplicated()]
+    pos = created.index.get_indexer_for(scored_month["ticket_id"])
+    own = pos >= 0
+    ev_at = pd.to_datetime(scored_month["evaluated_at"]).to_numpy()[own]
+    delay = (ev_at - created.to_numpy()[pos[own]]) / np.timedelta64(1, "D")
+    lag = int(np.ceil(np.quantile(delay, 0.95))) if len(delay) else 0
+    lag = max(lag, 0)
+    cutoff = min(pd.Timestamp(pd.to_datetime(scored_month["evaluated_at"]).max()), window.end)
+    cutoff = cutoff.normalize()
+    due_by = cutoff - pd.Timedelta(days=lag)
+    share = float((created.dt.normalize() <= due_by).mean()) if len(created) else 1.0
+    n_own = int(own.sum())
+    return AuditsDue(
+        audits=n_own,
+        agents=n_agents,
+        per_agent=n_own / n_agents if n_agents else float("nan"),
+        target=tg,
+        target_due=None if tg is None else tg * share,
+        due_share=share,
+        lag_days=lag,
+        cutoff=cutoff,
+        prorated=True,
+    )
 
 
 @dataclass(frozen=True, repr=False)
@@ -295,6 +475,13 @@ class PerformanceData(ShortRepr):
         return out
 
     @functools.cached_property
+    def estimates(self) -> dict[str, smp.TicketEstimate]:
+        """The month's ticket-level estimates (:func:`ticket_estimates`), by KPI."""
+        m = self.scored_month
+        audits = m.assign(passed=m["passed"].astype(float)) if len(m) else m
+        return ticket_estimates(audits, self.tickets)
+
+    @functools.cached_property
     def headline(self) -> Headline:
         """The month's headline figures (see :class:`Headline`)."""
         month = self.month
@@ -315,24 +502,57 @@ class PerformanceData(ShortRepr):
             mean = mlo = mhi = np.nan
         n_agents = len(self.per_agent)
         n_tickets = len(self.tickets) if len(self.tickets) else None
+        est = self.estimates if n else {}
+        nan = float("nan")
+
+        def part(kpi: str) -> tuple[float, float, float]:
+            e = est.get(kpi)
+            return (e.estimate, e.ci_low, e.ci_high) if e is not None else (nan, nan, nan)
+
+        pr, mr, cr = part("pass_rate"), part("mean_score"), part("critical_rate")
+        e0 = est.get("pass_rate")
         return Headline(
             n=n,
             n_unscored=int((~ok).sum()),
             passed=passed,
-            pass_rate=passed / n if n else np.nan,
-            pass_rate_ci_low=float(plo),
-            pass_rate_ci_high=float(phi),
-            mean_score=mean,
-            mean_score_ci_low=mlo,
-            mean_score_ci_high=mhi,
+            pass_rate=pr[0],
+            pass_rate_ci_low=pr[1],
+            pass_rate_ci_high=pr[2],
+            mean_score=mr[0],
+            mean_score_ci_low=mr[1],
+            mean_score_ci_high=mr[2],
             critical_fails=crit,
-            critical_rate=crit / n if n else np.nan,
-            critical_rate_ci_low=float(clo),
-            critical_rate_ci_high=float(chi),
+            critical_rate=cr[0],
+            critical_rate_ci_low=cr[1],
+            critical_rate_ci_high=cr[2],
             n_agents=n_agents,
             n_tickets=n_tickets,
             audits_per_agent=n / n_agents if n_agents else np.nan,
             moe=float(_moe(np.array([n]), np.array([n_tickets or 0]))[0]),
+            pass_rate_audits=passed / n if n else np.nan,
+            pass_rate_audits_ci_low=float(plo),
+            pass_rate_audits_ci_high=float(phi),
+            mean_score_audits=mean,
+            mean_score_audits_ci_low=mlo,
+            mean_score_audits_ci_high=mhi,
+            critical_rate_audits=crit / n if n else np.nan,
+            critical_rate_audits_ci_low=float(clo),
+            critical_rate_audits_ci_high=float(chi),
+            estimand=e0.estimand if e0 is not None else "",
+            estimate_method=e0.method if e0 is not None else "",
+            estimate_note=e0.note if e0 is not None else "",
+            ticket_level=bool(len(self.tickets)) and e0 is not None,
+        )
+
+    @functools.cached_property
+    def audits_due(self) -> AuditsDue:
+        """Audits per agent against the audits due (:func:`audits_due`)."""
+        return audits_due(
+            self.scored_month,
+            self.tickets,
+            len(self.per_agent),
+            self.targets.get("audits_per_agent"),
+            self.window,
         )
 
     @functools.cached_property
@@ -468,26 +688,51 @@ class VolumeSection(Section):
     month_plan: pd.DataFrame
     coverage: pd.DataFrame
     plan: PlanCoverage
+    due: AuditsDue
 
     def kpis(self) -> dict[str, Any]:
-        """Volume KPIs: evaluations, agents, the headline rates, plan completion."""
-        h, p = self.headline, self.plan
+        """Volume KPIs: evaluations, agents, the headline rates, plan completion.
+
+        ``pass_rate``, ``mean_score``, ``critical_rate`` and their
+        ``*_ci_low/high`` are the ticket-level estimates (:class:`Headline`);
+        ``pass_rate_audits`` (and ``detail.*_audits*``) the plain averages over
+        audits. ``audits_per_agent`` counts the audits of the month's tickets
+        per agent (:class:`AuditsDue`); ``detail.audits_per_agent_all`` every
+        audit of the month.
+        """
+        h, p, a = self.headline, self.plan, self.due
         return {
             "n_evaluations": int(h.n),
             "n_agents": int(h.n_agents),
             "pass_rate": json_number(h.pass_rate),
             "pass_rate_ci_low": json_number(h.pass_rate_ci_low),
             "pass_rate_ci_high": json_number(h.pass_rate_ci_high),
+            "pass_rate_audits": json_number(h.pass_rate_audits),
             "mean_score": json_number(h.mean_score),
             "critical_rate": json_number(h.critical_rate),
-            "audits_per_agent": json_number(h.audits_per_agent),
+            "audits_per_agent": json_number(a.per_agent),
             "plan_completion": json_number(p.completion),
             "n_unscored": int(h.n_unscored),
             "detail": {
+                "estimand": h.estimand or None,
+                "estimate_method": h.estimate_method or None,
+                "ticket_level": bool(h.ticket_level),
                 "mean_score_ci_low": json_number(h.mean_score_ci_low),
                 "mean_score_ci_high": json_number(h.mean_score_ci_high),
                 "critical_rate_ci_low": json_number(h.critical_rate_ci_low),
                 "critical_rate_ci_high": json_number(h.critical_rate_ci_high),
+                "pass_rate_audits_ci_low": json_number(h.pass_rate_audits_ci_low),
+                "pass_rate_audits_ci_high": json_number(h.pass_rate_audits_ci_high),
+                "mean_score_audits": json_number(h.mean_score_audits),
+                "mean_score_audits_ci_low": json_number(h.mean_score_audits_ci_low),
+                "mean_score_audits_ci_high": json_number(h.mean_score_audits_ci_high),
+                "critical_rate_audits": json_number(h.critical_rate_audits),
+                "critical_rate_audits_ci_low": json_number(h.critical_rate_audits_ci_low),
+                "critical_rate_audits_ci_high": json_number(h.critical_rate_audits_ci_high),
+                "audits_per_agent_all": json_number(h.audits_per_agent),
+                "audits_per_agent_target_due": json_number(a.target_due),
+                "audits_due_share": json_number(a.due_share),
+                "audit_lag_days": int(a.lag_days),
                 "moe": json_number(h.moe),
                 "n_tickets": h.n_tickets,
                 "plan_planned": int(p.planned),
@@ -563,11 +808,12 @@ def volume_section(d: PerformanceData) -> VolumeSection:
         headline=d.headline,
         per_agent=d.per_agent,
         audits_target=None if target is None else float(target),
-        agents_at_target=int((d.per_agent["audits"] >= (target or 0)).sum()),
+        agents_at_target=int((d.per_agent["audits"] >= (d.audits_due.target_due or 0)).sum()),
         plan_per_agent=d.plan_per_agent,
         month_plan=month_plan,
         coverage=cov,
         plan=plan,
+        due=d.audits_due,
     )
 
 
@@ -610,14 +856,21 @@ def volume_markdown(s: VolumeSection) -> str:
         )
     paras.append(txt)
     paras.append(_plan_coverage_text(s))
+    a = s.due
     txt = (
-        f"{h.n_agents} agents had tickets or audits: {fmt(h.audits_per_agent, 1)} scored "
+        f"{h.n_agents} agents had tickets or audits: {fmt(a.per_agent, 1)} scored "
         f"audits per agent on average"
     )
-    if s.audits_target is not None:
+    if a.target is not None:
+        due = (
+            f"{fmt(a.target_due, 1)} due by the end of the data (a target of {fmt(a.target, 0)} "
+            "for the whole month)"
+            if a.prorated
+            else f"a target of {fmt(a.target, 0)}"
+        )
         txt += (
-            f" against a target of {fmt(s.audits_target, 0)}; {s.agents_at_target} of "
-            f"{h.n_agents} agents reached it"
+            f" against {due}; {s.agents_at_target} of {h.n_agents} agents reached it. "
+            f"Counted: {a.basis()}"
         )
     txt += "."
     if len(s.per_agent) and s.per_agent["audits"].gt(0).any():
@@ -672,7 +925,11 @@ class ControlSection(Section):
     """Weekly p-chart of the pass rate and x-bar chart of the mean score.
 
     Phase-I baseline: the first half of the history (:attr:`Window.baseline_end`),
-    or every week when there is no week before it.
+    or every week when there is no week before it. The p-chart switches to
+    Laney's p' limits when the baseline weeks are overdispersed
+    (:func:`qa_analysis.trends.overdispersion`): its ``limits`` column says
+    which were used. For both charts a higher value is better, so a signal
+    above the centre line is an improvement and one below it an alarm.
     """
 
     window: Window
@@ -680,22 +937,54 @@ class ControlSection(Section):
     weekly_score: pd.DataFrame
     month_empty: bool = False
 
+    def _month(self, chart: pd.DataFrame) -> pd.DataFrame:
+        if len(chart) == 0:
+            return chart
+        return chart.loc[chart["period"] >= self.window.start]
+
     @property
     def month_signals(self) -> int:
         """Weeks starting in the report month that break a Western Electric rule."""
-        if len(self.weekly_p) == 0:
-            return 0
-        m = self.weekly_p["period"] >= self.window.start
-        return int(self.weekly_p.loc[m, "signal"].sum())
+        m = self._month(self.weekly_p)
+        return int(m["signal"].sum()) if len(m) else 0
+
+    @property
+    def month_alarms(self) -> int:
+        """Signals of the month below the centre line (the pass rate got worse)."""
+        m = self._month(self.weekly_p)
+        return int((m["signal"] & (m["value"] < m["center"])).sum()) if len(m) else 0
+
+    @property
+    def month_improvements(self) -> int:
+        """Signals of the month above the centre line (the pass rate got better)."""
+        return self.month_signals - self.month_alarms
+
+    @property
+    def limits(self) -> str:
+        """``"p'"`` when the p-chart uses Laney's limits, else ``"p"``."""
+        p = self.weekly_p
+        if len(p) and "limits" in p and (p["limits"] == "p'").any():
+            return "p'"
+        return "p"
+
+    @property
+    def sigma_z(self) -> float:
+        """Laney's sigma_z of the p-chart's baseline (NaN without a chart)."""
+        p = self.weekly_p
+        return float(p["sigma_z"].iloc[0]) if len(p) and "sigma_z" in p else float("nan")
 
     def kpis(self) -> dict[str, Any]:
-        """``n_control_signals`` (report month); detail: signals over the window."""
+        """``n_control_signals``, ``n_control_alarms`` (report month); detail: the rest."""
         return {
             "n_control_signals": self.month_signals,
+            "n_control_alarms": self.month_alarms,
             "detail": {
+                "control_improvements": self.month_improvements,
                 "control_signals_window": int(self.weekly_p["signal"].sum())
                 if len(self.weekly_p)
-                else 0
+                else 0,
+                "control_limits": self.limits,
+                "control_sigma_z": json_number(self.sigma_z),
             },
         }
 
@@ -706,27 +995,48 @@ def control_section(d: PerformanceData) -> ControlSection:
     The p-chart's limits vary with each week's n and are estimated from the
     first half of the history (phase I), so recent weeks are judged against
     the level before them and a shift inside the history is not absorbed
-    into the limits.
+    into the limits. With large weekly volumes the binomial limits are far
+    narrower than the real week-to-week variation; when the baseline is
+    overdispersed (sigma_z > 1 and the Pearson dispersion test rejects) the
+    chart uses Laney's p' limits (``dispersion="auto"``).
 
     References
     ----------
     .. [1] Montgomery, D. C. (2019). Introduction to Statistical Quality
        Control, 8th ed., Wiley (p chart with variable n, phase I / II).
+    .. [2] Laney, D. B. (2002). Improved control charts for attributes.
+       Quality Engineering, 14(4), 531-537.
     """
     weekly = d.weekly
     base = d.window.baseline_end
     if base is None or not len(weekly) or not (weekly["period"] < base).any():
         base = None
     if len(weekly):
-        p = tr.control_chart(weekly, kind="p", baseline=base)
+        p = tr.control_chart(weekly, kind="p", baseline=base, dispersion="auto")
         x = tr.control_chart(weekly, kind="xbar", baseline=base)
     else:
         p = x = weekly
     return ControlSection(window=d.window, weekly_p=p, weekly_score=x, month_empty=d.headline.empty)
 
 
+def _limits_sentence(s: ControlSection) -> str:
+    if s.limits == "p'":
+        return (
+            f"Week-to-week variation is larger than the binomial model allows (Laney's "
+            f"sigma_z = {fmt(s.sigma_z, 2)}, overdispersion test significant), so the "
+            "limits are **Laney's p' limits**, the binomial limits widened by sigma_z; "
+            "binomial limits would flag weeks that differ only by this ordinary variation. "
+        )
+    return ""
+
+
 def control_markdown(s: ControlSection) -> str:
-    """Control-chart reading: centre line, limits and the signals in the report month."""
+    """Control-chart reading: centre line, limits and the signals in the report month.
+
+    Says when Laney's p' limits were used and why; a signal above the centre
+    line is an improvement, one below it an alarm, and the two are counted
+    apart.
+    """
     cc = s.weekly_p
     if len(cc) == 0 or s.month_empty:
         return "No weekly series to chart."
@@ -748,6 +1058,7 @@ def control_markdown(s: ControlSection) -> str:
             f"({fmt(cc['center'].iloc[0], 1, pct=True)}); the 3-sigma limits widen in weeks "
             "with fewer audits. "
         )
+    txt += _limits_sentence(s)
     if len(sig) == 0:
         txt += "No week breaks a Western Electric rule: the process is in statistical control."
         return txt
@@ -757,81 +1068,187 @@ def control_markdown(s: ControlSection) -> str:
         "rule3": "4 of 5 beyond 1 sigma",
         "rule4": "8 in a row on one side",
     }
-    txt += f"{len(sig)} week(s) signal over the window"
+    up = sig["value"] >= sig["center"]
+    txt += (
+        f"{len(sig)} week(s) signal over the window: {int((~up).sum())} alarm(s) below the "
+        f"centre line and {int(up.sum())} improvement(s) above it"
+    )
     if len(sig_m):
         kinds = sorted(rules[r] for r in rules if sig_m[r].to_numpy(dtype=bool).any())
         lows = int((sig_m["value"] < sig_m["center"]).sum())
         txt += (
-            f", {len(sig_m)} of them in or at the start of {s.window.label} ({', '.join(kinds)}; "
-            f"{lows} below the centre line)"
+            f"; {len(sig_m)} of them in or at the start of {s.window.label} ({', '.join(kinds)}): "
+            f"{lows} alarm(s), {len(sig_m) - lows} improvement(s)"
         )
     first = sig.iloc[0]
+    what = "an improvement" if first["value"] >= first["center"] else "an alarm"
     txt += (
-        f"; the first signal is the week of {pd.Timestamp(first['period']).strftime('%d %B %Y')} "
-        f"({fmt(first['value'], 1, pct=True)})."
+        f". The first signal is the week of {pd.Timestamp(first['period']).strftime('%d %B %Y')} "
+        f"({fmt(first['value'], 1, pct=True)}, {what})."
     )
     return txt
 
 
+def _week(label: Any) -> str:
+    t = pd.Timestamp(label)
+    return f"{t.day} {t.strftime('%b %Y')}"
+
+
 @dataclass(frozen=True, repr=False)
 class TrendSection(Section):
-    """Mann-Kendall test and Sen's slope of the weekly pass rate over the window."""
+    """How the weekly pass rate and mean score moved over the window: flat, a step or a trend.
+
+    ``pass_steps`` / ``score_steps``: :func:`qa_analysis.trends.change_points`
+    of the weekly pass rate (binomial, each week's audits as trials) and mean
+    score (weights = audits); ``trend``: Mann-Kendall on the weekly pass rate,
+    quoted only when the shape is a monotone ``trend``.
+    """
 
     window: Window
     trend: tr.Trend
+    pass_steps: tr.ChangePoints | None = None
+    score_steps: tr.ChangePoints | None = None
 
     @property
     def direction(self) -> str | None:
-        """``"up"`` / ``"down"`` (p < 0.05), ``"none"``, or None without a test."""
-        t = self.trend
-        if not is_finite(t.p_value):
+        """``"up"`` / ``"down"`` (the trend, or the latest step), ``"none"`` (flat), None untested."""
+        c = self.pass_steps
+        if c is None:
             return None
-        if t.p_value >= 0.05:
-            return "none"
-        return "up" if t.s > 0 else "down"
+        if c.shape == "step":
+            return "up" if c.last_after > c.last_before else "down"
+        if c.shape == "trend":
+            return "up" if c.slope > 0 else "down"
+        return "none" if is_finite(c.p_global) or is_finite(c.slope_p_value) else None
+
+    @property
+    def pass_segments(self) -> pd.DataFrame | None:
+        """The pass rate's segments when it stepped (for the chart), else None."""
+        c = self.pass_steps
+        return c.segments if c is not None and c.shape == "step" else None
+
+    @property
+    def score_segments(self) -> pd.DataFrame | None:
+        """The mean score's segments when it stepped (for the chart), else None."""
+        c = self.score_steps
+        return c.segments if c is not None and c.shape == "step" else None
 
     def kpis(self) -> dict[str, Any]:
-        """``trend_direction, trend_p``; detail: Sen's slope per week."""
+        """``trend_shape, trend_direction, trend_p, step_week``; detail: levels and slopes."""
+        c = self.pass_steps
+        step = c if c is not None and c.shape == "step" else None
         return {
+            "trend_shape": c.shape if c is not None else None,
             "trend_direction": self.direction,
             "trend_p": json_number(self.trend.p_value),
-            "detail": {"sen_slope_per_week": json_number(self.trend.slope)},
+            "step_week": str(pd.Timestamp(step.last_label).date()) if step else None,
+            "detail": {
+                "sen_slope_per_week": json_number(self.trend.slope),
+                "change_point_p": json_number(c.p_global) if c is not None else None,
+                "step_before": json_number(step.last_before) if step else None,
+                "step_after": json_number(step.last_after) if step else None,
+                "score_shape": self.score_steps.shape if self.score_steps is not None else None,
+            },
         }
 
 
 def trend_section(d: PerformanceData) -> TrendSection:
-    """Mann-Kendall on the weekly pass rate over the window.
+    """Steps and trends in the weekly pass rate and mean score over the window.
+
+    :func:`qa_analysis.trends.change_points` (exact segmentation, BIC penalty,
+    each change confirmed by a Monte Carlo likelihood-ratio test at 5%,
+    Holm-adjusted; step vs linear trend by BIC) decides the shape; the
+    Mann-Kendall test and Sen's slope are reported for a monotone trend only.
 
     References
     ----------
     .. [1] Mann, H. B. (1945). Nonparametric tests against trend.
        Econometrica, 13, 245-259.
+    .. [2] Killick, R., Fearnhead, P. & Eckley, I. A. (2012). Optimal detection
+       of changepoints with a linear computational cost. JASA, 107(500), 1590-1598.
     """
     weekly = d.weekly
-    trend = (
-        tr.mann_kendall(weekly["pass_rate"].to_numpy(dtype=float))
-        if len(weekly)
-        else tr.mann_kendall([])
+    if len(weekly) == 0:
+        return TrendSection(window=d.window, trend=tr.mann_kendall([]))
+    wk = weekly.loc[weekly["n"] > 0].set_index("period")
+    trend = tr.mann_kendall(wk["pass_rate"].to_numpy(dtype=float))
+    n = wk["n"].to_numpy(dtype=float)
+    pass_steps = tr.change_points(wk["pass_rate"], n=n, kind="proportion", seed=d.seed)
+    score_steps = tr.change_points(wk["mean_score"], n=n, kind="mean", seed=d.seed)
+    return TrendSection(
+        window=d.window, trend=trend, pass_steps=pass_steps, score_steps=score_steps
     )
-    return TrendSection(window=d.window, trend=trend)
+
+
+def _steps_phrase(c: tr.ChangePoints, what: str, pct: bool) -> str:
+    """``"dropped from 88% to 65% in the week of 3 Aug 2026 and has not recovered"``."""
+    seg = c.segments.reset_index(drop=True)
+    digits = 0 if pct else 1
+    parts = []
+    for j in range(1, len(seg)):
+        a, b = float(seg["level"].iloc[j - 1]), float(seg["level"].iloc[j])
+        verb = "dropped" if b < a else "rose"
+        parts.append(
+            f"{verb} from {fmt(a, digits, pct=pct)} to {fmt(b, digits, pct=pct)} in the week "
+            f"of {_week(seg['start_label'].iloc[j])}"
+        )
+    txt = f"{what} " + ", then ".join(parts)
+    first, last = float(seg["level"].iloc[0]), float(seg["level"].iloc[-1])
+    last_down = c.last_after < c.last_before
+    if last_down:
+        txt += " and has not recovered" if last <= first else " and stayed there"
+    else:
+        txt += " and has held since"
+    p = max(c.p_values) if c.p_values else c.p_global
+    return txt + f" (change-point test, p = {p:.2g})"
+
+
+def _shape_sentence(
+    c: tr.ChangePoints | None, t: tr.Trend | None, what: str, pct: bool, span: str
+) -> str:
+    if c is None:
+        return f"No weekly {what.lower()} to test."
+    if c.shape == "step":
+        return f"Over {span}, the {_steps_phrase(c, what.lower(), pct)}."
+    if c.shape == "trend":
+        way = "improving" if c.slope > 0 else "declining"
+        per = fmt(c.slope * (100 if pct else 1), 2, signed=True)
+        unit = "points" if pct else "score points"
+        mk = ""
+        if t is not None and is_finite(t.p_value):
+            mk = f"; Mann-Kendall tau {fmt(t.tau)}, p = {t.p_value:.3g}"
+        return (
+            f"Over {span}, the {what.lower()} is **{way}** steadily ({per} {unit} per week, "
+            f"weighted least squares, p = {c.slope_p_value:.2g}{mk}); no single step "
+            "explains it better."
+        )
+    if not is_finite(c.p_global) and not is_finite(c.slope_p_value):
+        return (
+            f"Too few weeks to test the {what.lower()} for a change ({c.note or 'too few weeks'})."
+        )
+    p = f"change-point test p = {c.p_global:.2f}; " if is_finite(c.p_global) else ""
+    return (
+        f"Over {span}, no step and no trend in the {what.lower()} stand out from week-to-week "
+        f"noise ({p}slope p = {fmt(c.slope_p_value, 2)})."
+    )
 
 
 def trend_sentence(s: TrendSection) -> str:
-    """Mann-Kendall trend of the weekly pass rate over the window."""
-    t = s.trend
-    if not is_finite(t.p_value):
-        return f"No trend test: {t.note or 'too few weeks'}."
-    slope = f"{fmt(t.slope * 100, 2, signed=True)} points per week"
-    if t.p_value < 0.05:
-        way = "improving" if t.s > 0 else "declining"
-        return (
-            f"Over {t.n} weeks ({s.window.history_label}) the pass rate is **{way}** "
-            f"(Mann-Kendall tau {fmt(t.tau)}, p = {t.p_value:.3g}; Sen's slope {slope})."
-        )
-    return (
-        f"Over {t.n} weeks ({s.window.history_label}) there is no significant trend in the "
-        f"pass rate (Mann-Kendall p = {t.p_value:.2f}; Sen's slope {slope})."
-    )
+    """A step described as a step, a trend as a trend, and no claim when the series is flat.
+
+    Mann-Kendall is quoted only for a monotone trend; a flat series is
+    described as showing no step or trend beyond noise (not as "no change"
+    from Mann-Kendall, which is blind to a recent step).
+    """
+    c = s.pass_steps
+    if c is None:
+        return f"No trend test: {s.trend.note or 'no weekly data'}."
+    n_weeks = int(c.segments["n_points"].sum()) if len(c.segments) else 0
+    span = f"{n_weeks} weeks ({s.window.history_label})"
+    txt = _shape_sentence(c, s.trend, "Pass rate", True, span)
+    if s.score_steps is not None and s.score_steps.shape != "flat":
+        txt += " " + _shape_sentence(s.score_steps, None, "Mean score", False, "the same weeks")
+    return txt
 
 
 # ---------------------------------------------------------------------------
@@ -848,6 +1265,8 @@ class TargetsSection(Section):
     table: pd.DataFrame
     values: dict[str, Any]
     empty: bool
+    estimand: str = ""
+    due: AuditsDue | None = None
 
     @property
     def status(self) -> dict[str, str | None]:
@@ -870,13 +1289,17 @@ class TargetsSection(Section):
 def targets_section(d: PerformanceData) -> TargetsSection:
     """The month's KPIs against the targets, and whether each interval clears its target.
 
-    Pass rate, mean score, critical-error rate and audits per agent.
+    Pass rate, mean score and critical-error rate are the ticket-level
+    estimates with their cluster-robust intervals (:class:`Headline`): the
+    target asks about the region's tickets, not about its audits. Audits per
+    agent counts the audits of the month's tickets against the target
+    pro-rated to the audits due (:class:`AuditsDue`).
     """
-    h = d.headline
+    h, a = d.headline, d.audits_due
     kp = pd.DataFrame(
         {
             "kpi": ["pass_rate", "mean_score", "critical_rate", "audits_per_agent"],
-            "value": [h.pass_rate, h.mean_score, h.critical_rate, h.audits_per_agent],
+            "value": [h.pass_rate, h.mean_score, h.critical_rate, a.per_agent],
             "ci_low": [h.pass_rate_ci_low, h.mean_score_ci_low, h.critical_rate_ci_low, np.nan],
             "ci_high": [
                 h.pass_rate_ci_high,
@@ -884,16 +1307,32 @@ def targets_section(d: PerformanceData) -> TargetsSection:
                 h.critical_rate_ci_high,
                 np.nan,
             ],
+            "audit_value": [
+                h.pass_rate_audits,
+                h.mean_score_audits,
+                h.critical_rate_audits,
+                np.nan,
+            ],
         }
     )
-    spec = target_spec({k: v for k, v in d.targets.items() if k in set(kp["kpi"])})
-    table = cmp.target_status(kp, spec)
+    tg = {k: v for k, v in d.targets.items() if k in set(kp["kpi"])}
+    if tg.get("audits_per_agent") is not None:
+        tg["audits_per_agent"] = a.target_due
+    table = cmp.target_status(kp, target_spec(tg))
     table.insert(1, "label", table["kpi"].map(KPI_LABELS))
-    return TargetsSection(table=table, values=dict(d.targets), empty=h.empty)
+    return TargetsSection(
+        table=table, values=dict(d.targets), empty=h.empty, estimand=h.estimand, due=a
+    )
 
 
 def targets_markdown(s: TargetsSection) -> str:
-    """Targets met / missed, with whether the gap is clear of the KPI's uncertainty."""
+    """Targets met / missed, with whether the gap is clear of the KPI's uncertainty.
+
+    Starts with the estimand (what the figures stand for: the region's
+    tickets); each rate shows the ticket-level estimate with its interval and,
+    in brackets, the plain average over audits; audits per agent says what it
+    was measured against.
+    """
     t = s.table
     if s.empty or len(t) == 0:
         return "No targets assessed: no evaluations this month."
@@ -911,10 +1350,21 @@ def targets_markdown(s: TargetsSection) -> str:
             clear = " (clear: the interval excludes the target)"
         elif r["clear"] is False:
             clear = " (within the noise: the interval includes the target)"
-        lines.append(f"- {r['label']}: {val} vs target {word} {tgt}: **{r['status']}**{clear}.")
+        extra = ""
+        if is_finite(r.get("audit_value")):
+            extra = f"; average over audits {fmt(r['audit_value'], 1, pct=p)}"
+        if r["kpi"] == "audits_per_agent" and s.due is not None and s.due.prorated:
+            tgt = f"{tgt} due so far ({fmt(s.due.target, 0)} for the whole month)"
+            extra = f"; {s.due.basis()}"
+        lines.append(
+            f"- {r['label']}: {val} vs target {word} {tgt}: **{r['status']}**{clear}{extra}."
+        )
     met = int((t["status"] == "met").sum())
     missed = int((t["status"] == "missed").sum())
-    return f"{met} target(s) met, {missed} missed.\n\n" + "\n".join(lines)
+    head = f"{met} target(s) met, {missed} missed."
+    if s.estimand:
+        head += f" {s.estimand}"
+    return head + "\n\n" + "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------
@@ -957,43 +1407,124 @@ def pareto_sentence(s: ParetoSection, *, share: float = 0.8) -> str:
 
 @dataclass(frozen=True, repr=False)
 class CriticalSection(Section):
-    """The month's critical-error rate (Wilson interval) and its rate by channel."""
+    """The month's critical-error rate and its rate by channel, with a test per channel.
+
+    ``channel_test``: each channel against the other channels pooled (Fisher's
+    exact test, two-sided), p-values Holm-adjusted across the channels; see
+    :func:`channel_differences`.
+    """
 
     headline: Headline
     by_channel: pd.DataFrame
+    channel_test: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+
+
+def channel_differences(
+    by_channel: pd.DataFrame, *, events: str = "critical_fails", confidence: float = 0.95
+) -> pd.DataFrame:
+    """Each channel's rate against the other channels pooled, Holm-adjusted.
+
+    Returns ``channel, n, events, rate, rest_rate, p_value, p_adjusted,
+    differs`` (``differs``: adjusted p below ``1 - confidence``). Fisher's
+    exact test on the 2 x 2 table (channel vs the rest, event vs none);
+    Holm's step-down adjustment controls the family-wise error over the
+    channels scanned. Fewer than two channels: an empty table.
+
+    References
+    ----------
+    .. [1] Holm, S. (1979). A simple sequentially rejective multiple test
+       procedure. Scandinavian Journal of Statistics, 6(2), 65-70.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"channel": ["chat", "email", "phone"], "n": [300, 300, 300],
+    ...                   "critical_fails": [3, 4, 30]})
+    >>> channel_differences(t)[["channel", "rate", "rest_rate", "differs"]].round(3)
+      channel   rate  rest_rate  differs
+    0   phone  0.100      0.012     True
+    1   email  0.013      0.055     True
+    2    chat  0.010      0.057     True
+
+    Against the rest, one high channel makes the others low too: the report
+    names the higher ones (:func:`critical_sentence`).
+    """
+    cols = ["channel", "n", "events", "rate", "rest_rate", "p_value", "p_adjusted", "differs"]
+    if len(by_channel) < 2:
+        return pd.DataFrame(columns=cols)
+    from scipy import stats
+
+    n = by_channel["n"].to_numpy(dtype=float)
+    x = by_channel[events].to_numpy(dtype=float)
+    rest_n, rest_x = n.sum() - n, x.sum() - x
+    p = np.array(
+        [
+            stats.fisher_exact([[xi, ni - xi], [ri, rn - ri]])[1]
+            for xi, ni, ri, rn in zip(x, n, rest_x, rest_n, strict=True)
+        ]
+    )
+    adj = tr.holm(p)
+    out = pd.DataFrame(
+        {
+            "channel": by_channel["channel"].to_numpy(),
+            "n": n.astype(np.int64),
+            "events": x.astype(np.int64),
+            "rate": np.where(n > 0, x / np.maximum(n, 1), np.nan),
+            "rest_rate": np.where(rest_n > 0, rest_x / np.maximum(rest_n, 1), np.nan),
+            "p_value": p,
+            "p_adjusted": adj,
+            "differs": adj < 1 - confidence,
+        }
+    )
+    return out.sort_values("rate", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def critical_section(d: PerformanceData) -> CriticalSection:
-    """Critical errors overall and by channel."""
-    return CriticalSection(headline=d.headline, by_channel=d.breakdowns["channel"])
+    """Critical errors overall and by channel, each channel tested against the rest."""
+    ch = d.breakdowns["channel"]
+    return CriticalSection(headline=d.headline, by_channel=ch, channel_test=channel_differences(ch))
 
 
 def critical_sentence(s: CriticalSection) -> str:
-    """The critical-error rate overall and its highest channel."""
+    """The critical-error rate for the region's tickets, and a channel only when it differs.
+
+    A channel is named as higher (or lower) only when Fisher's test against
+    the other channels rejects after Holm's adjustment; otherwise the sentence
+    says no channel differs beyond chance.
+    """
     h = s.headline
     if h.empty:
         return "No critical-error rate: no evaluations this month."
     ci = fmt_ci(
         h.critical_rate, h.critical_rate_ci_low, h.critical_rate_ci_high, digits=1, pct=True
     )
-    txt = f"{h.critical_fails} of {h.n:,} evaluations had a critical error ({ci})."
-    ch = s.by_channel
-    if len(ch) > 1:
-        w = ch.sort_values("critical_rate", ascending=False, kind="stable").iloc[0]
-        rest = ch.loc[ch["channel"] != w["channel"]]
-        other = rest["critical_fails"].sum() / rest["n"].sum() if rest["n"].sum() else np.nan
-        wci = fmt_ci(
-            w["critical_rate"],
-            w["critical_rate_ci_low"],
-            w["critical_rate_ci_high"],
-            digits=1,
-            pct=True,
+    txt = (
+        f"{h.critical_fails} of {h.n:,} audits had a critical error "
+        f"({fmt(h.critical_rate_audits, 1, pct=True)} of audits); estimated for the region's "
+        f"tickets: {ci}."
+    )
+    t = s.channel_test
+    if len(t) < 2:
+        return txt
+    # FINDINGS: channel comparison (Fisher vs the rest, Holm) until findings.py owns it
+    hits = t.loc[t["differs"].astype(bool)]
+    higher = hits.loc[hits["rate"] > hits["rest_rate"]]
+    hits = higher if len(higher) else hits  # one high channel makes the others "lower"
+    if len(hits) == 0:
+        return (
+            txt + f" No channel's critical-error rate differs from the other channels' beyond "
+            f"chance this month (Fisher's exact test per channel, Holm-adjusted over "
+            f"{len(t)} channels)."
         )
-        txt += (
-            f" Channel **{w['channel']}** has the highest rate, {wci}, against "
-            f"{fmt(other, 1, pct=True)} on the other channels."
-        )
-    return txt
+    parts = [
+        f"**{r['channel']}** {'higher' if r['rate'] > r['rest_rate'] else 'lower'}, "
+        f"{fmt(r['rate'], 1, pct=True)} against {fmt(r['rest_rate'], 1, pct=True)} on the other "
+        f"channels (adjusted p = {r['p_adjusted']:.2g})"
+        for r in hits.to_dict("records")
+    ]
+    return (
+        txt + " Channels whose critical-error rate differs from the others beyond chance "
+        f"(Fisher's exact test, Holm-adjusted over {len(t)} channels): " + "; ".join(parts) + "."
+    )
 
 
 @dataclass(frozen=True, repr=False)
@@ -1186,6 +1717,24 @@ class ChangesSection(Section):
         """The pass-rate rows (overall first, then by market)."""
         c = self.table
         return c.loc[c["metric"] == "pass_rate"].reset_index(drop=True) if len(c) else c
+
+    def kpis(self) -> dict[str, Any]:
+        """``pass_rate_change`` (points of share, audits; None without a previous month).
+
+        detail: ``pass_rate_change_p`` and ``previous_month`` (``"missing"`` when
+        the previous month has no evaluations, so the overview can say so).
+        """
+        pr = self.pass_rate
+        allr = pr.loc[pr["market"] == "All"] if len(pr) else pr
+        ch = allr["change"].iloc[0] if len(allr) else None
+        has_prev = bool(len(allr)) and int(allr["n_a"].fillna(0).iloc[0]) > 0
+        return {
+            "pass_rate_change": json_number(ch),
+            "detail": {
+                "pass_rate_change_p": json_number(allr["p_value"].iloc[0]) if len(allr) else None,
+                "previous_month": "present" if has_prev else "missing",
+            },
+        }
 
 
 _CHANGE_COLS = [
@@ -1384,11 +1933,19 @@ def all_sections(d: PerformanceData) -> dict[str, Section]:
     return {name: fn(d) for name, fn in SECTIONS.items()}
 
 
-def performance_kpis(d: PerformanceData, sections: Iterable[Section]) -> dict[str, Any]:
+def performance_kpis(
+    d: PerformanceData,
+    sections: Iterable[Section],
+    *,
+    data: ReportData | None = None,
+) -> dict[str, Any]:
     """Headline KPIs of the performance report (``performance_kpis.json``), from the sections.
 
     ``region`` and ``period`` come from ``d``; each section adds its own keys
     (``Section.kpis``), and the sections' ``detail`` mappings are merged.
+    With ``data`` (the loaded :class:`~qa_analysis.report.data.ReportData`)
+    the file also says whether ids were pseudonymised and with which key
+    (:meth:`~qa_analysis.report.data.ReportData.privacy_kpis`).
 
     Raises
     ------
@@ -1396,6 +1953,8 @@ def performance_kpis(d: PerformanceData, sections: Iterable[Section]) -> dict[st
         When two sections set the same key.
     """
     out: dict[str, Any] = {"region": d.region, "period": d.window.period}
+    if data is not None:
+        out.update(data.privacy_kpis())
     detail: dict[str, Any] = {}
     for s in sections:
         part = dict(s.kpis())
