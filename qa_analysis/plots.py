@@ -732,9 +732,10 @@ def pareto(
 
 
 def funnel(
-    table: pd.DataFrame,
+    table: pd.DataFrame | Any,
     curve: pd.DataFrame | None = None,
     *,
+    target: float | None = None,
     unit: str = "agent_id",
     figsize: tuple[float, float] = (8, 4),
 ) -> Figure:
@@ -742,11 +743,14 @@ def funnel(
 
     Parameters
     ----------
-    table : DataFrame
-        Output of :func:`qa_analysis.compare.funnel` (``n, rate, position``;
-        ``attrs["target"]`` the centre).
+    table : DataFrame or qa_analysis.compare.Funnel
+        :func:`qa_analysis.compare.funnel` (its result, or its ``table``:
+        ``n, rate, position``).
     curve : DataFrame, optional
         :func:`qa_analysis.compare.funnel_limits` on a grid of n for smooth limits.
+    target : float, optional
+        The centre line (the pooled rate); default the result's ``target``, or a
+        ``target`` column of the table.
 
     Returns
     -------
@@ -761,6 +765,9 @@ def funnel(
     >>> funnel(f).axes[0].get_xlabel()
     'Audits in the month'
     """
+    if not isinstance(table, pd.DataFrame) and hasattr(table, "table"):  # a compare.Funnel
+        target = table.target if target is None else target
+        table = table.table
     if _is_empty(table):
         return _empty("No evaluations this month: no funnel plot")
     _require(table, ["n", "rate", "position"], "funnel")
@@ -773,7 +780,9 @@ def funnel(
         ):
             ax.plot(c["n"], c[lo], color="#777777", ls=ls, lw=1, label=name)
             ax.plot(c["n"], c[hi], color="#777777", ls=ls, lw=1)
-    p0 = table.attrs.get("target", table["target"].iloc[0] if "target" in table else None)
+    p0 = target
+    if p0 is None and "target" in table and len(table):
+        p0 = float(table["target"].iloc[0])
     if p0 is not None and np.isfinite(p0):
         ax.axhline(p0, color="#2a9d8f", lw=1.2, label="pooled rate")
     pal = {"within": "#8d99ae", "above": "#2a9d8f", "below": "#d62828"}
@@ -881,7 +890,7 @@ def breakdown(
     by: str,
     *,
     value: str = "pass_rate",
-    ci: tuple[str, str] | None = ("pass_ci_low", "pass_ci_high"),
+    ci: tuple[str, str] | None = ("pass_rate_ci_low", "pass_rate_ci_high"),
     percent: bool = True,
     target: float | None = None,
     xlabel: str | None = None,
@@ -912,7 +921,7 @@ def breakdown(
     --------
     >>> import pandas as pd
     >>> t = pd.DataFrame({"market": ["DE", "FR"], "n": [80, 20], "pass_rate": [0.9, 0.7],
-    ...                   "pass_ci_low": [0.8, 0.5], "pass_ci_high": [0.95, 0.85]})
+    ...                   "pass_rate_ci_low": [0.8, 0.5], "pass_rate_ci_high": [0.95, 0.85]})
     >>> [x.get_text() for x in breakdown(t, "market").axes[0].get_yticklabels()]
     ['FR (n=20)', 'DE (n=80)']
     """
@@ -1071,8 +1080,8 @@ def region_comparison(
         xs = np.arange(len(d))
         fin = np.isfinite(vals)
         ax.bar(xs[fin], vals[fin], color=[c for c, f in zip(cols, fin, strict=True) if f])
-        if "ci_low" in d:
-            lo, hi = d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float)
+        if "value_ci_low" in d:
+            lo, hi = d["value_ci_low"].to_numpy(float), d["value_ci_high"].to_numpy(float)
             has = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(vals)
             if has.any():
                 ax.errorbar(

@@ -260,8 +260,8 @@ def region_targets(table: pd.DataFrame, targets: Mapping[str, Any] | None = None
                 "kpi",
                 "label",
                 "value",
-                "ci_low",
-                "ci_high",
+                "value_ci_low",
+                "value_ci_high",
                 "target",
                 "direction",
                 "gap",
@@ -271,12 +271,12 @@ def region_targets(table: pd.DataFrame, targets: Mapping[str, Any] | None = None
             ]
         )
     long = table.melt(id_vars=["region"], value_vars=kpis, var_name="kpi", value_name="value")
-    long["ci_low"] = np.where(
+    long["value_ci_low"] = np.where(
         long["kpi"] == "pass_rate",
         long["region"].map(table.set_index("region")["pass_rate_ci_low"]),
         np.nan,
     )
-    long["ci_high"] = np.where(
+    long["value_ci_high"] = np.where(
         long["kpi"] == "pass_rate",
         long["region"].map(table.set_index("region")["pass_rate_ci_high"]),
         np.nan,
@@ -434,7 +434,7 @@ def region_consistency(
         rows, columns=[c for c in _CONSISTENCY_COLS if c not in ("position", "warning")]
     )
     if len(s):
-        fun = cmp.funnel(s, unit="region", metric="passed")
+        fun = cmp.funnel(s, unit="region", metric="passed").table
         fun = fun.assign(region=fun["region"].astype(str))
         out = out.merge(fun[["region", "position", "warning"]], on="region", how="left")
     else:

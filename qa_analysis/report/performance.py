@@ -106,12 +106,12 @@ _AGG_COLS = [
     "n",
     "mean_score",
     "sd_score",
-    "score_ci_low",
-    "score_ci_high",
+    "mean_score_ci_low",
+    "mean_score_ci_high",
     "passed",
     "pass_rate",
-    "pass_ci_low",
-    "pass_ci_high",
+    "pass_rate_ci_low",
+    "pass_rate_ci_high",
     "critical_fails",
     "critical_rate",
     "n_unscored",
@@ -143,8 +143,8 @@ _SHRINK_COLS = [
     "events",
     "raw_rate",
     "shrunk_rate",
-    "ci_low",
-    "ci_high",
+    "shrunk_rate_ci_low",
+    "shrunk_rate_ci_high",
     "rank",
     "distinguishable",
     "position",
@@ -497,7 +497,7 @@ class PerformanceData(ShortRepr):
         if n:
             agg = tr.aggregate(month.assign(_m=0), freq="MS").query("n > 0")
             mean = float(agg["mean_score"].iloc[0])
-            mlo, mhi = float(agg["score_ci_low"].iloc[0]), float(agg["score_ci_high"].iloc[0])
+            mlo, mhi = float(agg["mean_score_ci_low"].iloc[0]), float(agg["mean_score_ci_high"].iloc[0])
         else:
             mean = mlo = mhi = np.nan
         n_agents = len(self.per_agent)
@@ -748,7 +748,7 @@ class VolumeSection(Section):
 def _plan(tickets: pd.DataFrame, per_agent: int, seed: int) -> tuple[pd.DataFrame, str]:
     if len(tickets):
         plan = smp.audit_plan(tickets, per_agent=per_agent, seed=seed)
-        return plan, str(plan.attrs.get("note", ""))
+        return plan.table, plan.note
     return pd.DataFrame(columns=_PLAN_COLS), "no tickets in the month: no plan drawn"
 
 
@@ -1300,8 +1300,13 @@ def targets_section(d: PerformanceData) -> TargetsSection:
         {
             "kpi": ["pass_rate", "mean_score", "critical_rate", "audits_per_agent"],
             "value": [h.pass_rate, h.mean_score, h.critical_rate, a.per_agent],
-            "ci_low": [h.pass_rate_ci_low, h.mean_score_ci_low, h.critical_rate_ci_low, np.nan],
-            "ci_high": [
+            "value_ci_low": [
+                h.pass_rate_ci_low,
+                h.mean_score_ci_low,
+                h.critical_rate_ci_low,
+                np.nan,
+            ],
+            "value_ci_high": [
                 h.pass_rate_ci_high,
                 h.mean_score_ci_high,
                 h.critical_rate_ci_high,
@@ -1342,7 +1347,7 @@ def targets_markdown(s: TargetsSection) -> str:
         if r["status"] is pd.NA or r["status"] is None:
             continue
         p = r["kpi"] in pct
-        val = fmt_ci(r["value"], r["ci_low"], r["ci_high"], digits=1, pct=p)
+        val = fmt_ci(r["value"], r["value_ci_low"], r["value_ci_high"], digits=1, pct=p)
         tgt = fmt(r["target"], 1, pct=p)
         word = "at most" if r["direction"] == "max" else "at least"
         clear = ""
@@ -1609,23 +1614,22 @@ def agents_section(d: PerformanceData) -> AgentsSection:
             overdispersion_p=float("nan"),
             note="no evaluations this month: no agents to compare",
         )
-    fun = cmp.funnel(m, unit="agent_id", metric="passed")
-    p0 = float(fun.attrs.get("target", np.nan))
+    funnel = cmp.funnel(m, unit="agent_id", metric="passed")
+    fun = funnel.table
+    p0 = float(funnel.target)
     grid = np.unique(np.geomspace(1, max(int(fun["n"].max()) * 1.3, 10), 60).round().astype(int))
     curve = cmp.funnel_limits(p0, grid) if is_finite(p0) else pd.DataFrame()
-    shr = cmp.shrink(m, unit="agent_id", metric="passed")
-    fit = dict(shr.attrs)
-    shr = shr.merge(fun[["agent_id", "position"]], on="agent_id", how="left")
-    p_od = float(fit.get("overdispersion_p", np.nan))
+    fit = cmp.shrink(m, unit="agent_id", metric="passed")
+    shr = fit.table.merge(fun[["agent_id", "position"]], on="agent_id", how="left")
     return AgentsSection(
         funnel=fun,
         funnel_curve=curve,
         funnel_target=p0,
         shrunk=shr,
-        ranked=bool(fit.get("distinguishable", False)),
-        fitted=is_finite(p_od),
-        overdispersion_p=p_od,
-        note=str(fit.get("note") or ""),
+        ranked=bool(fit.distinguishable),
+        fitted=fit.fitted,
+        overdispersion_p=float(fit.overdispersion_p),
+        note=fit.note,
     )
 
 
@@ -1745,8 +1749,8 @@ _CHANGE_COLS = [
     "value_a",
     "value_b",
     "change",
-    "ci_low",
-    "ci_high",
+    "change_ci_low",
+    "change_ci_high",
     "p_value",
     "p_adjusted",
     "note",
@@ -1790,7 +1794,7 @@ def changes_markdown(s: ChangesSection) -> str:
         f"Pass rate {fmt(allr['value_a'], 1, pct=True)} in {prev} -> "
         f"{fmt(allr['value_b'], 1, pct=True)} in {s.window.start.strftime('%B')}: "
         f"{fmt(allr['change'] * 100, 1, signed=True)} points "
-        f"[{fmt(allr['ci_low'] * 100, 1, signed=True)}, {fmt(allr['ci_high'] * 100, 1, signed=True)}], "
+        f"[{fmt(allr['change_ci_low'] * 100, 1, signed=True)}, {fmt(allr['change_ci_high'] * 100, 1, signed=True)}], "
         f"{sig} (p = {fmt(allr['p_value'], 3)})."
     )
     mk = pr.loc[pr["market"] != "All"]
@@ -1828,7 +1832,7 @@ def csat_section(d: PerformanceData) -> CsatSection:
     """Spearman correlation of QA score with CSAT, overall and by channel."""
     scores = d.scores
     if len(scores) == 0 or "csat" not in scores or scores["csat"].notna().sum() == 0:
-        cols = ["channel", "n", "rho", "ci_low", "ci_high", "p_value", "note"]
+        cols = ["channel", "n", "rho", "rho_ci_low", "rho_ci_high", "p_value", "note"]
         return CsatSection(window=d.window, table=pd.DataFrame(columns=cols))
     overall = cmp.csat_link(scores)
     overall.insert(0, "channel", "All")
@@ -1846,11 +1850,11 @@ def csat_sentence(s: CsatSection) -> str:
         return f"Too few evaluations with CSAT for a correlation ({r['note']})."
     strength = "weak" if abs(r["rho"]) < 0.3 else "moderate" if abs(r["rho"]) < 0.5 else "strong"
     sign = "positive" if r["rho"] > 0 else "negative"
-    clear = r["rho"] > 0 and is_finite(r["ci_low"]) and r["ci_low"] > 0
+    clear = r["rho"] > 0 and is_finite(r["rho_ci_low"]) and r["rho_ci_low"] > 0
     return (
         f"On {int(r['n']):,} evaluated tickets with a CSAT answer ({s.window.history_label}), "
         f"QA score and CSAT have a {strength} {sign} rank correlation: Spearman's rho "
-        f"{fmt_ci(r['rho'], r['ci_low'], r['ci_high'])}. "
+        f"{fmt_ci(r['rho'], r['rho_ci_low'], r['rho_ci_high'])}. "
         + (
             "Higher QA scores go with happier customers, which supports the scorecard."
             if clear
