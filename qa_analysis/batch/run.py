@@ -12,11 +12,19 @@ period's reports::
     outputs/<period>/<region>/kpis.json              both notebooks' KPIs, merged
     outputs/index.html                               links to every complete period
 
-The period is built in ``outputs/.<period>.tmp-<pid>/`` and renamed into place
-only when complete; every file inside is written to a temporary file and
-renamed. A killed run leaves only a hidden temporary folder (removed by the next
-run of that period) and the previous complete period stays until the new one
-replaces it.
+Outputs are built in ``outputs/.<period>.tmp-<pid>/`` and put in place only at
+the end (:mod:`qa_analysis.batch.outputs`): each region of this run replaces
+its own folder atomically, so re-running some regions (``--regions eu``) leaves
+every other region's files as they are; a region whose run failed while the
+period holds a good report of it keeps that report, marked ``STALE`` (its
+``stale.json``, the index, ``run.json``) until a run of it succeeds. The global
+overview, the index and ``run.json`` are rebuilt from every region the period
+then holds. A killed or interrupted run leaves only a hidden temporary folder
+(removed by the next run of that period) and the period as it was. Files the
+batch did not write (not in its ``.qa-reports.json`` manifests) are never
+overwritten: the run stops with an error naming them before anything runs.
+Regions with no evaluations in the period fail at once with a message naming
+the regions in the data (:mod:`qa_analysis.batch.preflight`).
 """
 
 from __future__ import annotations
