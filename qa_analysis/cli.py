@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["add_run_arguments", "build_parser", "main", "main_run"]
+__all__ = ["add_run_arguments", "build_parser", "main", "main_run", "os_error_line"]
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -41,18 +41,66 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_sample(args: argparse.Namespace) -> int:
     from qa_analysis import io, sampling, settings
+    from qa_analysis.errors import DataError, ParamsError
 
+    out = Path(args.out)
+    _check_sample_out(out, args.tickets, force=bool(args.force))
     tickets = io.load_tickets(
         args.tickets, table=args.table, region=args.region, start=args.start, end=args.end
     )
+    if len(tickets) == 0:
+        raise DataError(str(args.tickets), _no_tickets_message(args))
     per_agent = args.per_agent
     if per_agent is None:
         per_agent = settings.defaults()["sampling"]["per_agent"]
     plan = sampling.audit_plan(tickets, per_agent=per_agent, seed=args.seed, risk=args.risk)
-    out = Path(args.out)
+    if len(plan) == 0:  # pragma: no cover - audit_plan draws from every agent with tickets
+        raise ParamsError("the audit plan is empty; nothing was written")
     io.write_csv_atomic(plan, out)
     print(f"audit plan: {len(plan)} tickets for {plan['agent_id'].nunique()} agents -> {out}")
     return 0
+
+
+def _check_sample_out(out: Path, tickets: str, *, force: bool) -> None:
+    """Refuse an ``--out`` that is an input, a folder, or (without ``--force``) any existing file."""
+    import glob
+    import os
+
+    from qa_analysis.errors import ParamsError
+
+    inputs = [Path(tickets)]
+    if any(ch in str(tickets) for ch in "*?["):
+        inputs += [Path(p) for p in glob.glob(str(tickets))]
+    if out.is_dir():
+        raise ParamsError(f"{out}: --out is a folder; give the CSV file to write")
+    for src in inputs:
+        same = out.resolve() == src.resolve()
+        if not same and out.exists() and src.exists():
+            same = os.path.samefile(out, src)
+        if same:
+            raise ParamsError(
+                f"{out}: --out is the ticket export being read (--tickets {tickets}); "
+                "write the plan to another file"
+            )
+    if out.exists() and not force:
+        raise ParamsError(f"{out}: already exists; pass --force to overwrite it")
+
+
+def _no_tickets_message(args: argparse.Namespace) -> str:
+    """Why no ticket matched: the region and dates asked for, and the regions in the export."""
+    from qa_analysis import io
+
+    asked = []
+    if args.region is not None:
+        asked.append(f"region {args.region!r}")
+    if args.start is not None or args.end is not None:
+        asked.append(f"dates {args.start or '...'} to {args.end or '...'}")
+    msg = "no tickets" + (" for " + " and ".join(asked) if asked else "")
+    if args.region is not None:
+        everything = io.load_tickets(args.tickets, table=args.table)
+        regions = sorted(everything["region"].dropna().astype(str).unique())
+        msg += f"; regions in the data: {', '.join(regions) or 'none'}"
+    return msg + "; nothing was written"
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -140,9 +188,16 @@ def main_run(args: argparse.Namespace) -> int:
                 timeout=timeout,
                 cell_timeout=cell_timeout,
             )
-    except QAError as exc:  # bad parameters: nothing ran
+    except QAError as exc:  # bad parameters or --out: nothing ran
+        if getattr(args, "debug", False) or _debug_env():
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the disk: full, read-only, removed under us
+        if getattr(args, "debug", False) or _debug_env():
+            raise
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(
             "interrupted: no period was written (the previous one, if any, is unchanged)",
@@ -159,6 +214,11 @@ def main_run(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The ``qa-reports`` argument parser."""
     p = argparse.ArgumentParser(prog="qa-reports", description="Customer-support QA reports.")
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an error (also: QA_DEBUG=1)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     i = sub.add_parser("init", help="write a starter report project")
@@ -185,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--region", default=None)
     s.add_argument("--start", default=None, help="first ticket date (inclusive)")
     s.add_argument("--end", default=None, help="last ticket date (inclusive)")
-    s.add_argument("--out", required=True, help="CSV file to write")
+    s.add_argument("--out", required=True, help="CSV file to write (never one of the inputs)")
+    s.add_argument("--force", action="store_true", help="overwrite --out when it exists")
     s.set_defaults(func=_cmd_sample)
 
     r = sub.add_parser("run", help="run the monthly report batch")
@@ -195,15 +256,52 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``qa-reports``; returns the exit code."""
+    """Entry point of ``qa-reports``; returns the exit code.
+
+    Bad input or parameters print one line and exit 2; a file-system error
+    (a read-only or full disk, say) prints one line naming the file and the
+    cause and exits 1. ``--debug`` (or ``QA_DEBUG=1``) shows the traceback.
+    """
     from qa_analysis.errors import QAError
 
     args = build_parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False)) or _debug_env()
     try:
         return int(args.func(args) or 0)
     except (QAError, ValueError) as exc:  # bad input or parameters: one clear line, no traceback
+        if debug:
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        if debug:
+            raise
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for a file-system error: the file(s), then the cause.
+
+    Examples
+    --------
+    >>> import errno
+    >>> os_error_line(OSError(errno.ENOSPC, "No space left on device", "out/run.json"))
+    'out/run.json: No space left on device'
+    """
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return cause.splitlines()[0] if cause else type(exc).__name__
+    where = str(exc.filename)
+    if exc.filename2 is not None:
+        where += f" -> {exc.filename2}"
+    return f"{where}: {cause}"
+
+
+def _debug_env() -> bool:
+    import os
+
+    return os.environ.get("QA_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -103,7 +103,8 @@ def test_batch_writes_every_output_file(good_run):
     for name in ("global_overview.ipynb", "global_overview.html", "index.html", "run.json"):
         assert (period_dir / name).is_file(), name
     assert batch.list_periods(root / "outputs") == [PERIOD]
-    assert not [p for p in (root / "outputs").iterdir() if p.name.startswith(".")]
+    hidden = [p.name for p in (root / "outputs").iterdir() if p.name.startswith(".")]
+    assert hidden == [".qa-reports.json"]  # the manifest only: no temporary folder left
 
 
 @pytest.mark.slow
@@ -473,16 +474,16 @@ def test_rerun_replaces_period_and_clears_killed_run_leftovers(tmp_path):
     )
     assert first.ok and len(seen) == 3  # one callback per notebook, as each finishes
     assert {r.notebook for r in seen} == set(NOTEBOOK_NAMES)
-    (first.out_dir / "stale.txt").write_text("from the first run")
+    (first.out_dir / "eu" / "stray.txt").write_text("from the first run")
     killed = out / f".{PERIOD}.tmp-999999999"  # a pid that cannot be running
     (killed / "eu").mkdir(parents=True)
     (killed / "index.html").write_text("half-written")
     assert batch.list_periods(out) == [PERIOD]  # the leftover is not a period
     second = batch.run_batch(["EU"], params_dir=root / "params", out=out, workers=2)
     assert second.ok
-    assert not (second.out_dir / "stale.txt").exists()  # replaced, not merged
+    assert not (second.out_dir / "eu" / "stray.txt").exists()  # the region replaced, not merged
     assert not killed.exists()
-    assert sorted(p.name for p in out.iterdir()) == [PERIOD, "index.html"]
+    assert sorted(p.name for p in out.iterdir()) == [".qa-reports.json", PERIOD, "index.html"]
     assert f'href="{PERIOD}/index.html"' in (out / "index.html").read_text()
 
 

@@ -167,3 +167,78 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(tmp_path, capsys):
     assert cli.main(["run", "--project", str(tmp_path / "missing"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "project folder not found" in err
+
+
+# ---------------------------------------------------------------------------
+# qa-reports sample: never over an input or an existing file; no empty plan
+# ---------------------------------------------------------------------------
+def _tickets(path: Path) -> Path:
+    import pandas as pd
+
+    pd.DataFrame(
+        {
+            "ticket_id": [f"t{i}" for i in range(8)],
+            "agent_id": ["a1", "a2"] * 4,
+            "region": ["EU"] * 4 + ["NA"] * 4,
+            "market": "DE",
+            "channel": "chat",
+            "queue": "billing",
+            "created_at": "2026-10-05",
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+def _sample(tickets: Path, out: Path, *extra: str) -> int:
+    args = ["--tickets", str(tickets), "--seed", "1", "--per-agent", "1", "--out", str(out)]
+    return cli.main(["sample", *args, *extra])
+
+
+def test_sample_refuses_to_write_over_its_input(tmp_path, capsys):
+    tickets = _tickets(tmp_path / "tickets.csv")
+    before = tickets.read_bytes()
+    assert _sample(tickets, tickets, "--force") == 2
+    assert tickets.read_bytes() == before
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--out is the ticket export being read" in err
+    assert _sample(Path(str(tmp_path / "*.csv")), tickets, "--force") == 2  # a glob's match
+
+
+def test_sample_overwrites_an_existing_file_only_with_force(tmp_path, capsys):
+    tickets = _tickets(tmp_path / "tickets.csv")
+    out = tmp_path / "plan.csv"
+    out.write_text("keep me")
+    assert _sample(tickets, out) == 2
+    assert out.read_text() == "keep me"
+    assert "already exists; pass --force" in capsys.readouterr().err
+    assert _sample(tickets, out, "--force") == 0
+    assert "ticket_id" in out.read_text().splitlines()[0]
+
+
+def test_sample_with_a_region_that_matches_nothing_fails_and_writes_nothing(tmp_path, capsys):
+    tickets = _tickets(tmp_path / "tickets.csv")
+    out = tmp_path / "plan.csv"
+    assert _sample(tickets, out, "--region", "Eu") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "no tickets for region 'Eu'; regions in the data: EU, NA" in err
+    assert not out.exists()
+    assert _sample(tickets, out, "--region", "EU") == 0 and out.exists()
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(ParamsError, match="project folder not found"):
+        cli.main(["--debug", "run", "--project", str(tmp_path / "missing"), "--quiet"])
+
+
+def test_os_error_is_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
+    import errno
+    import os
+
+    def full(args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "plan.csv"))
+
+    monkeypatch.setattr(cli, "_cmd_sample", full)
+    tickets = _tickets(tmp_path / "tickets.csv")
+    assert _sample(tickets, tmp_path / "plan.csv") == 1
+    assert capsys.readouterr().err == f"error: {tmp_path / 'plan.csv'}: No space left on device\n"

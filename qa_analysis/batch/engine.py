@@ -177,10 +177,16 @@ def run_task(task: Task) -> NotebookResult:
     )
 
 
-def worker_init() -> None:
+def worker_init(parent_pid: int | None = None) -> None:
     """Set up a pool worker process and import what every task needs.
 
-    The process is ours alone, so process-wide changes are safe.
+    The process is ours alone, so process-wide changes are safe. With
+    ``parent_pid`` (the batch process), the worker dies with its parent even
+    when the parent is killed with ``kill -9``: on Linux the kernel sends it
+    SIGTERM when the parent exits (``prctl(PR_SET_PDEATHSIG)``), and everywhere
+    a watcher thread notices the parent is gone within a second. Either way the
+    worker kills its notebook kernels first (they run in their own session and
+    would otherwise keep running).
     """
     # The kernel inherits this worker's environment. A non-interactive backend such as
     # MPLBACKEND=Agg (common in test and CI set-ups) makes figures vanish from the
@@ -190,6 +196,8 @@ def worker_init() -> None:
     # handles it and stops the workers with SIGTERM (see terminate_pool).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _worker_terminate)
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     skip_slow_optional_imports()
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
@@ -197,8 +205,38 @@ def worker_init() -> None:
     register_engine()
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker (and its kernels) end when process ``parent_pid`` ends."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):  # best effort: the watcher below is the fallback
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        _kill_kernels_and_exit(signal.SIGTERM)
+    threading.Thread(
+        target=_watch_parent, args=(parent_pid,), name="qa-parent-watch", daemon=True
+    ).start()
+
+
+def _watch_parent(parent_pid: int, interval: float = 1.0) -> None:
+    while True:
+        time.sleep(interval)
+        if os.getppid() != parent_pid:  # re-parented: the batch process is gone
+            _kill_kernels_and_exit(signal.SIGTERM)
+
+
 def _worker_terminate(signum: int, frame: Any) -> None:
-    """SIGTERM in a worker: kill the kernels it started, then exit at once.
+    """SIGTERM in a worker: kill the kernels it started, then exit at once."""
+    _kill_kernels_and_exit(signum)
+
+
+def _kill_kernels_and_exit(signum: int) -> None:
+    """Kill this worker's kernels (and their children), remove their sockets, exit.
 
     Kernels run in their own session (jupyter_client starts them so), so they
     would outlive a killed worker; psutil (an ipykernel dependency) finds them.
@@ -209,12 +247,13 @@ def _worker_terminate(signum: int, frame: Any) -> None:
         psutil = None
     leftovers: list[str] = []
     if psutil is not None:
-        for child in psutil.Process().children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                cmd = child.cmdline()
-                if "-f" in cmd[:-1]:  # the kernel's connection file
-                    leftovers.append(cmd[cmd.index("-f") + 1])
-                child.kill()
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process().children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    cmd = child.cmdline()
+                    if "-f" in cmd[:-1]:  # the kernel's connection file
+                        leftovers.append(cmd[cmd.index("-f") + 1])
+                    child.kill()
     # the killed kernels' IPC socket files (see kernel_config)
     leftovers += [
         str(p) for base in _IPC_BASES for p in Path(base).parent.glob(f"{Path(base).name}-*")

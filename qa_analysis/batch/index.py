@@ -51,11 +51,12 @@ def write_index(result: RunResult, path: str | Path) -> Path:
     """
     e = html.escape
     n_failed = len(result.failed)
+    n_stale = sum(r.status == "stale" for r in result.results)
     summary = (
         f'<span class="summary ok">All {len(result.results)} reports succeeded</span>'
         if n_failed == 0
         else f'<span class="summary failed">{n_failed} of {len(result.results)} reports '
-        f"failed</span>"
+        f"failed{_stale_note(n_stale)}</span>"
     )
     parts = [
         "<!DOCTYPE html>",
@@ -124,9 +125,16 @@ def _table(results: Sequence[NotebookResult], show_region: bool) -> str:
         if r.region and r.ok:
             extra.append(f'<a href="{e(_url(folder + REGION_KPI_FILE))}">{e(REGION_KPI_FILE)}</a>')
         cell = links[0] + (f'<div class="small">{" &middot; ".join(extra)}</div>' if extra else "")
-        status = f'<span class="status {e(r.status)}">{"OK" if r.ok else "FAILED"}</span>'
+        status = (
+            f'<span class="status {e(r.status)}">{_STATUS_LABELS.get(r.status, "FAILED")}</span>'
+        )
         if r.error:
             status += f'<div class="error">{e(r.error)}</div>'
+        if r.status == "stale":
+            status += (
+                '<div class="small">its last run failed: the report shown is the last good '
+                f"one ({e(folder + 'stale.json' if folder else 'global_stale.json')})</div>"
+            )
         rows.append(
             "<tr>"
             + (f"<td><strong>{e(r.region or '')}</strong></td>" if show_region else "")
@@ -136,6 +144,16 @@ def _table(results: Sequence[NotebookResult], show_region: bool) -> str:
         )
     rows.append("</table>")
     return "\n".join(rows)
+
+
+#: Status badges; ``stale``: the last run failed, the last good report is kept.
+_STATUS_LABELS = {"ok": "OK", "failed": "FAILED", "stale": "STALE"}
+
+
+def _stale_note(n_stale: int) -> str:
+    if not n_stale:
+        return ""
+    return f" ({n_stale} STALE: showing the last good report)"
 
 
 def _kpi_list(kpis: Mapping[str, Any] | None) -> str:

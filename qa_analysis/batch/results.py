@@ -24,7 +24,10 @@ class NotebookResult:
     region : str or None
         Region code (``"EU"``), or None for the global overview.
     status : str
-        ``"ok"`` or ``"failed"``.
+        ``"ok"``, ``"failed"``, or ``"stale"``: this run of the notebook failed (or
+        another report of its region did) and the period keeps the region's
+        last good report; ``html``, ``ipynb`` and ``kpis`` are then that
+        report's and ``error`` is this run's.
     duration_s : float
         Wall time of the papermill execution, kernel start-up included.
     render_s : float
@@ -42,7 +45,7 @@ class NotebookResult:
 
     notebook: str
     region: str | None
-    status: Literal["ok", "failed"]
+    status: Literal["ok", "failed", "stale"]
     duration_s: float
     render_s: float = 0.0
     error: str | None = None

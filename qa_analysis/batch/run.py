@@ -12,11 +12,19 @@ period's reports::
     outputs/<period>/<region>/kpis.json              both notebooks' KPIs, merged
     outputs/index.html                               links to every complete period
 
-The period is built in ``outputs/.<period>.tmp-<pid>/`` and renamed into place
-only when complete; every file inside is written to a temporary file and
-renamed. A killed run leaves only a hidden temporary folder (removed by the next
-run of that period) and the previous complete period stays until the new one
-replaces it.
+Outputs are built in ``outputs/.<period>.tmp-<pid>/`` and put in place only at
+the end (:mod:`qa_analysis.batch.outputs`): each region of this run replaces
+its own folder atomically, so re-running some regions (``--regions eu``) leaves
+every other region's files as they are; a region whose run failed while the
+period holds a good report of it keeps that report, marked ``STALE`` (its
+``stale.json``, the index, ``run.json``) until a run of it succeeds. The global
+overview, the index and ``run.json`` are rebuilt from every region the period
+then holds. A killed or interrupted run leaves only a hidden temporary folder
+(removed by the next run of that period) and the period as it was. Files the
+batch did not write (not in its ``.qa-reports.json`` manifests) are never
+overwritten: the run stops with an error naming them before anything runs.
+Regions with no evaluations in the period fail at once with a message naming
+the regions in the data (:mod:`qa_analysis.batch.preflight`).
 """
 
 from __future__ import annotations
@@ -46,7 +54,21 @@ from qa_analysis.batch.engine import (
     worker_init,
 )
 from qa_analysis.batch.index import list_periods, write_index, write_periods_index
+from qa_analysis.batch.outputs import (
+    FAILED_RUN_DIR,
+    GLOBAL_STALE_FILE,
+    STALE_FILE,
+    Manifest,
+    adopt_legacy,
+    exchange_dirs,
+    move_into,
+    prepare_out,
+    read_marker,
+    region_folders,
+    region_is_good,
+)
 from qa_analysis.batch.params import BatchParams, load_batch_params
+from qa_analysis.batch.preflight import region_data_problems
 from qa_analysis.batch.results import NotebookResult, RunResult
 from qa_analysis.errors import ParamsError
 from qa_analysis.io import (
@@ -56,6 +78,7 @@ from qa_analysis.io import (
     REGION_KPI_FILE,
     REGION_KPI_KEYS,
     REGIONAL_NOTEBOOKS,
+    read_kpis,
     region_dir,
     write_kpis,
 )
@@ -165,33 +188,45 @@ def run_batch(
         notebooks_dir=notebooks_dir,
         project=project,
     )
+    out = prepare_out(out)
+    final = out / bp.period
+    out_man, per_man = Manifest.load(out), Manifest.load(final)
+    adopt_legacy(out_man, per_man, bp.period)
+    _check_ownership(out_man, per_man, bp)  # before anything runs
     workers = min(workers, len(bp.regions) * len(REGIONAL_NOTEBOOKS))
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=worker_init,
+        initargs=(os.getpid(),),
     )
     bar = None
     tmp: Path | None = None
+    limits = (timeout, cell_timeout, start_timeout)
     try:
         for _ in range(workers):  # start every worker now (the pool starts them lazily)
             pool.submit(_noop)
-        out = Path(out).resolve()
-        out.mkdir(parents=True, exist_ok=True)
         _remove_stale_temp(out, bp.period)
         tmp = out / f".{bp.period}.tmp-{os.getpid()}"
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
+        no_data = region_data_problems(bp)  # regions whose data hold no evaluations
         tasks = [
-            _make_task(bp, nb, r, tmp, timeout, cell_timeout, start_timeout)
-            for r in bp.regions
-            for nb in REGIONAL_NOTEBOOKS
+            _make_task(bp, nb, r, tmp, *limits) for r in bp.regions for nb in REGIONAL_NOTEBOOKS
         ]
-        gtask = _make_task(bp, GLOBAL_NOTEBOOK, None, tmp, timeout, cell_timeout, start_timeout)
         bar = _progress_bar(len(tasks) + 1, bp.period, progress)
         results: list[NotebookResult] = []
-        futures: dict[Future[NotebookResult], Task] = {pool.submit(run_task, t): t for t in tasks}
+        futures: dict[Future[NotebookResult], Task] = {}
+        for t in tasks:
+            if t.region in no_data:  # nothing to report on: fail without a kernel
+                res = _no_data_result(t, no_data[t.region])
+                results.append(res)
+                _tick(bar, res, on_result)
+            else:
+                futures[pool.submit(run_task, t)] = t
+        for r in no_data:
+            _write_region_kpis(tmp / region_dir(r), r, bp.period, results)
         for fut in as_completed(futures):
             res = _result_of(fut, futures[fut])
             results.append(res)
@@ -199,14 +234,28 @@ def run_batch(
             done = [r for r in results if r.region == res.region]
             if res.region and len(done) == len(REGIONAL_NOTEBOOKS):
                 _write_region_kpis(tmp / region_dir(res.region), res.region, bp.period, done)
+        stale = _stale_regions(bp, results, final)
+        # the global overview reads every region's KPI file as it will be after this run
+        view = _period_view(bp, final, tmp, stale)
+        gtask = _make_task(
+            bp,
+            GLOBAL_NOTEBOOK,
+            None,
+            tmp / ".global",
+            *limits,
+            regions=[code for _, code in view],
+            reports_dir=tmp / ".view",
+        )
         res = _result_of(pool.submit(run_task, gtask), gtask)
-        results.append(res)
         _tick(bar, res, on_result)
+        global_stale = not res.ok and _global_is_good(final)
+        results.append(res)
         order = {(t.region, t.notebook): i for i, t in enumerate([*tasks, gtask])}
         results.sort(key=lambda r: order[(r.region, r.notebook)])
+        results = [_as_stale(r, final, stale, global_stale) for r in results]
         result = RunResult(
             period=bp.period,
-            out_dir=out / bp.period,
+            out_dir=final,
             results=tuple(results),
             wall_s=time.perf_counter() - t0,
             workers=workers,
@@ -214,10 +263,7 @@ def run_batch(
             started_at=started.isoformat(),
             pseudonym_key=pseudonym_key_source(),
         )
-        write_index(result, tmp / "index.html")
-        _write_run_json(result, tmp / "run.json")
-        _swap_into_place(tmp, out / bp.period)
-        write_periods_index(out)
+        _commit(result, bp, tmp, final, out_man, per_man, stale, global_stale)
     except BaseException:  # Ctrl-C, SIGTERM (via main_run), a bug: stop, leave no period
         terminate_pool(pool)
         if tmp is not None:
@@ -227,7 +273,222 @@ def run_batch(
         if bar is not None:
             bar.close()
     pool.shutdown(wait=True)
+    shutil.rmtree(tmp, ignore_errors=True)
     return result
+
+
+def _check_ownership(out_man: Manifest, per_man: Manifest, bp: BatchParams) -> None:
+    """Refuse, before anything runs, to write over anything the batch did not write."""
+    out_man.check_file("index.html")
+    out_man.check_folder(bp.period)
+    if not (out_man.folder / bp.period).exists():
+        return
+    for name in _PERIOD_FILES:
+        per_man.check_file(name)
+    for r in bp.regions:
+        per_man.check_folder(region_dir(r))
+
+
+#: The period-level files the batch writes (the global overview's, the index, run.json).
+_PERIOD_FILES = (
+    "index.html",
+    "run.json",
+    GLOBAL_STALE_FILE,
+    f"{GLOBAL_NOTEBOOK}.ipynb",
+    f"{GLOBAL_NOTEBOOK}.html",
+    KPI_FILES[GLOBAL_NOTEBOOK],
+)
+
+
+def _no_data_result(t: Task, message: str) -> NotebookResult:
+    return NotebookResult(
+        notebook=t.notebook, region=t.region, status="failed", duration_s=0.0, error=message
+    )
+
+
+def _stale_regions(bp: BatchParams, results: Sequence[NotebookResult], final: Path) -> set[str]:
+    """Regions of this run that failed while the period holds their last good report."""
+    failed = {r.region for r in results if r.region and not r.ok}
+    return {r for r in bp.regions if r in failed and region_is_good(final / region_dir(r))}
+
+
+def _global_is_good(final: Path) -> bool:
+    """True when the period holds a global overview whose last successful run it is."""
+    try:
+        run = read_kpis(final / "run.json")
+    except (OSError, ValueError):
+        return False
+    for nb in run.get("notebooks", ()):
+        if nb.get("region") is None and nb.get("notebook") == GLOBAL_NOTEBOOK:
+            return nb.get("status") in ("ok", "stale") and (final / str(nb.get("html"))).is_file()
+    return False
+
+
+def _period_view(bp: BatchParams, final: Path, tmp: Path, stale: set[str]) -> list[tuple[str, str]]:
+    """Every region the period will hold after this run, with its KPI file in ``tmp/.view``.
+
+    Returns ``(folder, region)`` pairs: this run's regions (params order), then
+    the period's other regions (by code).
+    """
+    ran = {region_dir(r): r for r in bp.regions}
+    others = [(d, r) for d, r in region_folders(final) if d not in ran]
+    pairs = [*ran.items(), *sorted(others, key=lambda x: x[1])]
+    for d, r in pairs:
+        src = final / d if (d not in ran or r in stale) else tmp / d
+        if (src / REGION_KPI_FILE).is_file():
+            (tmp / ".view" / d).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / REGION_KPI_FILE, tmp / ".view" / d / REGION_KPI_FILE)
+    return pairs
+
+
+def _as_stale(
+    r: NotebookResult, final: Path, stale: set[str], global_stale: bool
+) -> NotebookResult:
+    """A failed result whose last good report is kept: status ``stale``, old links and KPIs."""
+    if r.region is None and not global_stale:
+        return r
+    if r.region is not None and r.region not in stale:
+        return r
+    rel = Path(region_dir(r.region)) if r.region else Path()
+    error = r.error or "not updated: another report of this region failed in this run"
+    return dataclasses.replace(
+        r,
+        status="stale",
+        error=error,
+        ipynb=_rel_if_file(final, rel / f"{r.notebook}.ipynb"),
+        html=_rel_if_file(final, rel / f"{r.notebook}.html"),
+        kpis=_read_kpis_or_none(final / rel / KPI_FILES[r.notebook]),
+    )
+
+
+def _rel_if_file(base: Path, rel: Path) -> str | None:
+    return str(rel) if (base / rel).is_file() else None
+
+
+def _read_kpis_or_none(path: Path) -> dict[str, Any] | None:
+    try:
+        return read_kpis(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _commit(
+    result: RunResult,
+    bp: BatchParams,
+    tmp: Path,
+    final: Path,
+    out_man: Manifest,
+    per_man: Manifest,
+    stale: set[str],
+    global_stale: bool,
+) -> None:
+    """Put this run's outputs in place: region by region, then the period-level files."""
+    out = out_man.folder
+    final.mkdir(exist_ok=True)
+    out_man.folders.add(bp.period)
+    out_man.save()
+    trash = tmp / ".old"
+    trash.mkdir()
+    for r in bp.regions:
+        d = region_dir(r)
+        if r in stale:  # keep the last good report; mark it, keep the failed attempt beside it
+            exchange_dirs(tmp / d, final / d / FAILED_RUN_DIR, trash / f"{d}-failed")
+            _write_marker(final / d / STALE_FILE, result, r, final / d / STALE_FILE)
+        else:
+            exchange_dirs(tmp / d, final / d, trash / d)
+        per_man.folders.add(d)
+        per_man.save()
+    gdir = tmp / ".global"
+    if global_stale:
+        exchange_dirs(gdir, final / f"{GLOBAL_NOTEBOOK}_{FAILED_RUN_DIR}", trash / "global")
+        per_man.folders.add(f"{GLOBAL_NOTEBOOK}_{FAILED_RUN_DIR}")
+        _write_marker(final / GLOBAL_STALE_FILE, result, None, final / GLOBAL_STALE_FILE)
+        per_man.files.add(GLOBAL_STALE_FILE)
+    elif gdir.is_dir():
+        names = [p.name for p in gdir.iterdir() if p.is_file()]
+        for name in names:
+            per_man.check_file(name)
+        move_into(gdir, final, names)
+        per_man.files.update(names)
+        with contextlib.suppress(FileNotFoundError):
+            (final / GLOBAL_STALE_FILE).unlink()
+    view = _period_results(result, final)
+    write_index(view, tmp / "index.html")
+    _write_run_json(view, result, tmp / "run.json")
+    move_into(tmp, final, ["run.json", "index.html"])
+    per_man.files.update(["run.json", "index.html"])
+    per_man.save()
+    write_periods_index(out)
+    out_man.files.add("index.html")
+    out_man.save()
+
+
+def _write_marker(path: Path, result: RunResult, region: str | None, old: Path) -> None:
+    """``stale.json``: this run failed; the report in place is the last good one."""
+    previous = read_marker(old) or {}
+    errors = {
+        r.notebook: r.error for r in result.results if r.region == region and r.error is not None
+    }
+    folder = region_dir(region) + "/" if region else f"{GLOBAL_NOTEBOOK}_"
+    write_kpis(
+        {
+            "region": region,
+            "period": result.period,
+            "stale_since": previous.get("stale_since", result.started_at),
+            "failed_at": result.started_at,
+            "errors": errors,
+            "failed_run": f"{folder}{FAILED_RUN_DIR}",
+            "note": "the last run of this report failed; the report here is the last good one",
+        },
+        path,
+    )
+
+
+def _period_results(result: RunResult, final: Path) -> RunResult:
+    """The period as it now is: this run's reports plus every other region's last record."""
+    ran = set(result.regions)
+    old: dict[tuple[str | None, str], dict[str, Any]] = {}
+    with contextlib.suppress(OSError, ValueError):
+        for nb in read_kpis(final / "run.json").get("notebooks", ()):
+            old[(nb.get("region"), str(nb.get("notebook")))] = nb
+    carried: list[NotebookResult] = []
+    regions = list(result.regions)
+    for d, r in sorted(region_folders(final), key=lambda x: x[1]):
+        if r in ran:
+            continue
+        regions.append(r)
+        carried += [_carried(final, d, r, nb, old.get((r, nb))) for nb in REGIONAL_NOTEBOOKS]
+    mine = [x for x in result.results if x.region is not None]
+    glob = [x for x in result.results if x.region is None]
+    return dataclasses.replace(result, results=(*mine, *carried, *glob), regions=tuple(regions))
+
+
+def _carried(
+    final: Path, d: str, region: str, notebook: str, entry: dict[str, Any] | None
+) -> NotebookResult:
+    """A region not run this time, as the period holds it (its last run.json record)."""
+    kpi_file = final / d / REGION_KPI_FILE
+    merged = _read_kpis_or_none(kpi_file) or {}
+    status = (merged.get("status") or {}).get(notebook, "failed")
+    error = (merged.get("errors") or {}).get(notebook)
+    marker = read_marker(final / d / STALE_FILE)
+    if marker is not None:
+        status, error = (
+            "stale",
+            (marker.get("errors") or {}).get(notebook)
+            or ("not updated: another report of this region failed in its last run"),
+        )
+    fields = {f.name for f in dataclasses.fields(NotebookResult)}
+    base = {k: v for k, v in (entry or {}).items() if k in fields and k != "kpis"}
+    base.update(notebook=notebook, region=region, status=status, error=error)
+    for k in ("duration_s", "render_s", "started", "finished"):
+        base[k] = float("nan") if base.get(k) is None else float(base[k])
+    base.setdefault("duration_s", float("nan"))
+    rel = Path(d)
+    base["ipynb"] = _rel_if_file(final, rel / f"{notebook}.ipynb")
+    base["html"] = _rel_if_file(final, rel / f"{notebook}.html")
+    kpis = _read_kpis_or_none(final / d / KPI_FILES[notebook]) if status != "failed" else None
+    return NotebookResult(**base, kpis=kpis)
 
 
 def _make_task(
@@ -238,6 +499,9 @@ def _make_task(
     timeout: float | None,
     cell_timeout: float | None,
     start_timeout: float,
+    *,
+    regions: Sequence[str] | None = None,
+    reports_dir: Path | None = None,
 ) -> Task:
     rel = region_dir(region) if region else ""
     params = bp.for_notebook(notebook, region)
@@ -246,9 +510,9 @@ def _make_task(
         params["output_dir"] = str(Path(tmp, rel))
     if region is None:
         if "regions" in keys:
-            params["regions"] = list(bp.regions)
+            params["regions"] = list(bp.regions if regions is None else regions)
         if "reports_dir" in keys:
-            params["reports_dir"] = str(tmp)
+            params["reports_dir"] = str(tmp if reports_dir is None else reports_dir)
     title = f"{region + ' ' if region else ''}{notebook.replace('_', ' ')} {bp.period}"  # display
     return Task(
         notebook=notebook,
@@ -327,19 +591,6 @@ def _write_region_kpis(
     return write_kpis(merged, folder / REGION_KPI_FILE)
 
 
-def _swap_into_place(tmp: Path, final: Path) -> None:
-    """Replace ``final`` by ``tmp``; the old period is kept until the new one is in place."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _remove_stale_temp(out: Path, period: str) -> None:
     """Remove temporary folders of this period left by runs that were killed."""
     pat = re.compile(rf"^\.{re.escape(period)}\.(tmp|old)-(\d+)$")
@@ -361,17 +612,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _write_run_json(result: RunResult, path: Path) -> Path:
+def _write_run_json(view: RunResult, result: RunResult, path: Path) -> Path:
+    """``run.json``: the period as it now is (``notebooks``), and this run (``run``)."""
     data = {
-        "period": result.period,
-        "started_at": result.started_at,
-        "wall_s": result.wall_s,
-        "workers": result.workers,
-        "regions": list(result.regions),
-        "ok": result.ok,
-        "pseudonym_key": result.pseudonym_key,
+        "period": view.period,
+        "started_at": view.started_at,
+        "wall_s": view.wall_s,
+        "workers": view.workers,
+        "regions": list(view.regions),
+        "ok": view.ok,
+        "pseudonym_key": view.pseudonym_key,
+        "run": {"regions": list(result.regions), "ok": result.ok},
         "notebooks": [
-            {k: v for k, v in dataclasses.asdict(r).items() if k != "kpis"} for r in result.results
+            {k: v for k, v in dataclasses.asdict(r).items() if k != "kpis"} for r in view.results
         ],
     }
     return write_kpis(data, path)
