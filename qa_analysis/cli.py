@@ -53,7 +53,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     per_agent = args.per_agent
     if per_agent is None:
         per_agent = settings.defaults()["sampling"]["per_agent"]
-    plan = sampling.audit_plan(tickets, per_agent=per_agent, seed=args.seed, risk=args.risk)
+    plan = sampling.audit_plan(tickets, per_agent=per_agent, seed=args.seed, size=args.risk).table
     if len(plan) == 0:  # pragma: no cover - audit_plan draws from every agent with tickets
         raise ParamsError("the audit plan is empty; nothing was written")
     io.write_csv_atomic(plan, out)

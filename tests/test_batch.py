@@ -703,7 +703,9 @@ def test_real_index_kpis_equal_the_library_on_the_same_data(real_run):
         region="EU",
     )
     direct = reliability.agreement_by_item(
-        cal.assign(ticket_id=cal["session_id"] + "/" + cal["ticket_id"]), scorecard=sc, confidence=None
+        cal.assign(ticket_id=cal["session_id"] + "/" + cal["ticket_id"]),
+        scorecard=sc,
+        confidence=None,
     )
     calib = shown["eu/calibration_report.html"]
     assert calib["n_sessions"] == cal["session_id"].nunique()

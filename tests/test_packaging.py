@@ -118,11 +118,15 @@ def test_outputs_folder_is_ignored_except_gitkeep():
 
 def test_ci_installs_only_system_packages_then_runs_make_test():
     text = (ROOT / ".ci" / "run").read_text()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     assert lines[-1] == "exec make test"
     # nothing Python is installed outside make; only Debian packages the suite needs
     assert "pip install" not in text and "pip3" not in text
-    assert "apt-get install" in text and all(p in text for p in ("chromium", "poppler-utils", "postgresql"))
+    assert "apt-get install" in text and all(
+        p in text for p in ("chromium", "poppler-utils", "postgresql")
+    )
 
 
 def test_makefile_separates_runtime_and_test_installs():

@@ -497,7 +497,10 @@ class PerformanceData(ShortRepr):
         if n:
             agg = tr.aggregate(month.assign(_m=0), freq="MS").query("n > 0")
             mean = float(agg["mean_score"].iloc[0])
-            mlo, mhi = float(agg["mean_score_ci_low"].iloc[0]), float(agg["mean_score_ci_high"].iloc[0])
+            mlo, mhi = (
+                float(agg["mean_score_ci_low"].iloc[0]),
+                float(agg["mean_score_ci_high"].iloc[0]),
+            )
         else:
             mean = mlo = mhi = np.nan
         n_agents = len(self.per_agent)
