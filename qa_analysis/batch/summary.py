@@ -27,7 +27,6 @@ from __future__ import annotations
 import csv
 import html
 import math
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from qa_analysis.io import (
     REGION_KPI_FILE,
     REGIONAL_NOTEBOOKS,
     read_kpis,
+    write_text_atomic,
 )
 from qa_analysis.report.data import TARGET_DIRECTIONS
 from qa_analysis.report.formatting import KPI_LABELS
@@ -815,16 +815,6 @@ class SummaryFiles:
     digest: Path
 
 
-def _write_text(text: str, path: Path) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
 def write_summary(
     period_dir: str | Path,
     history: pd.DataFrame | None = None,
@@ -861,7 +851,7 @@ def write_summary(
     folder = Path(period_dir)
     s = build_summary(folder, history, amber_band=amber_band, period=period, targets=targets)
     return SummaryFiles(
-        index=_write_text(summary_html(s), folder / index_name),
-        markdown=_write_text(summary_markdown(s), folder / "summary.md"),
-        digest=_write_text(digest_html(s), folder / "summary.html"),
+        index=write_text_atomic(summary_html(s), folder / index_name),
+        markdown=write_text_atomic(summary_markdown(s), folder / "summary.md"),
+        digest=write_text_atomic(digest_html(s), folder / "summary.html"),
     )
