@@ -216,7 +216,7 @@ def summary_table(
     folder = Path(period_dir)
     period = period or folder.name
     cur = period_rows(folder, period, targets=targets)
-    regions = sorted(set(cur["region"].dropna().tolist()) | set(_run_regions(folder)) - {GLOBAL})
+    regions = sorted((set(cur["region"].dropna().tolist()) | set(_run_regions(folder))) - {GLOBAL})
     grid = pd.MultiIndex.from_product(
         [[*regions, GLOBAL], list(SUMMARY_KPIS)], names=["region", "kpi"]
     ).to_frame(index=False)
