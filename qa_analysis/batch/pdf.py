@@ -73,12 +73,13 @@ CHROMIUM_FLAGS: tuple[str, ...] = (
     "--hide-scrollbars",
     "--no-pdf-header-footer",
 )
-#: Print CSS for the report HTML template: each section (``h2``) on a new page,
-#: figures and table rows kept whole, code prompts hidden.
+#: Print CSS for the report HTML template: each section (``h2``) on a new page
+#: (the first one stays under the title, in its cell or the next), figures and
+#: table rows kept whole, prompts hidden.
 PRINT_CSS = """
 @media print {
   h2 { break-before: page; }
-  h1 + h2 { break-before: auto; }
+  h1 ~ h2:first-of-type, .jp-Cell:has(h1) + .jp-Cell h2:first-of-type { break-before: auto; }
   img, svg, figure, .jp-OutputArea-output, tr { break-inside: avoid; }
   .jp-InputPrompt, .jp-OutputPrompt { display: none; }
   a { color: inherit; text-decoration: none; }
