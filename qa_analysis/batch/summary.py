@@ -604,14 +604,18 @@ def _kpi_table(s: Summary) -> str:
         "<th class=num>vs last year</th><th>Last 12 months</th></tr>"
     )
     rows = []
-    hist = s.history
+    series = {
+        (str(k[0]), str(k[1])): (g["period"].astype(str).tolist(), g["value"].tolist())
+        for k, g in s.history.groupby(["region", "kpi"], sort=False, observed=True)
+    }
+    by_region = {str(k): g.to_dict("records") for k, g in s.table.groupby("region", sort=False)}
     for region in s.regions:
-        sub = s.table.loc[s.table["region"] == region].to_dict("records")
+        sub = by_region[region]
         for i, r in enumerate(sub):
-            h = hist.loc[(hist["region"] == region) & (hist["kpi"] == r["kpi"])]
+            periods, values = series.get((region, str(r["kpi"])), ([], []))
             spark = sparkline(
-                h["period"].astype(str).tolist(),
-                h["value"].to_numpy(dtype=float).tolist(),
+                periods,
+                values,
                 last=s.period,
                 target=float(r["target"]),
                 title=f"{_region_name(region)} {r['label']}, last {SPARK_MONTHS} months",
