@@ -151,7 +151,9 @@ def test_failed_report_puts_a_red_banner_on_top_and_the_error_in_the_footer(tmp_
     text = _page(tmp_path, failed=[("NA", "calibration_report")])
     banner = text.index('class="banner"')
     assert banner < text.index("<h2>Findings")
-    assert "RuntimeError: boom" in text[text.index('<footer id="run"') :]
+    footer = text[text.index('<footer id="run"') :]
+    assert "RuntimeError: boom" in footer
+    assert '<a href="run.json">run.json</a>' in footer
 
 
 def test_no_banner_when_every_report_succeeded(tmp_path):

@@ -76,6 +76,8 @@ NO_FINDING = "No tested finding this month."
 FINDING_KEY = "headline_finding"
 #: Per-region actions file (issue 12); counted when present.
 ACTIONS_FILE = "actions.csv"
+#: Run logs linked from the footer when present (the batch's run page and ``run.json``).
+RUN_LOG_FILES: tuple[str, ...] = ("run.html", "run.json")
 #: Months of sparkline.
 SPARK_MONTHS = 12
 
@@ -297,6 +299,7 @@ class Summary:
     reports: dict[str, list[tuple[str, str]]]
     run: dict[str, Any] | None
     amber_band: float
+    folder: Path
 
     @property
     def failures(self) -> list[tuple[str, str]]:
@@ -356,6 +359,7 @@ def build_summary(
         reports=reports,
         run=_read_json(folder / "run.json"),
         amber_band=amber_band,
+        folder=folder,
     )
 
 
@@ -677,13 +681,16 @@ def _footer(s: Summary) -> str:
             f"<td class=num>{_e(_secs(nb.get('render_s')))}</td>"
             f"<td>{'<div class=err>' + _e(str(err)) + '</div>' if err else ''}</td></tr>"
         )
+    logs = " · ".join(
+        f'<a href="{_e(_href(n))}">{_e(n)}</a>' for n in RUN_LOG_FILES if (s.folder / n).is_file()
+    )
     ok = bool(s.run.get("ok"))
     state = "all reports succeeded" if ok else f"{len(s.failures)} report(s) FAILED"
     return (
         f'<footer id="run"><h2>Run status</h2><p class="{"" if ok else "failed"}">'
         f"{_e(state)}; wall time {_e(_secs(s.run.get('wall_s')))} with "
         f"{_e(str(s.run.get('workers', '?')))} worker(s); started "
-        f"{_e(str(s.run.get('started_at', 'unknown')))}.</p>"
+        f"{_e(str(s.run.get('started_at', 'unknown')))}.{' Run log: ' + logs if logs else ''}</p>"
         "<table><tr><th>Region</th><th>Report</th><th>Status</th><th class=num>Run</th>"
         f"<th class=num>Render</th><th>Error</th></tr>{''.join(rows)}</table></footer>"
     )
