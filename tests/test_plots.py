@@ -283,8 +283,8 @@ def test_breakdown_bars_carry_n_and_target():
             "market": ["DE", "FR"],
             "n": [80, 20],
             "pass_rate": [0.9, 0.7],
-            "pass_ci_low": [0.8, 0.5],
-            "pass_ci_high": [0.95, 0.85],
+            "pass_rate_ci_low": [0.8, 0.5],
+            "pass_rate_ci_high": [0.95, 0.85],
         }
     )
     fig = plots.breakdown(t, "market", target=0.85)

@@ -153,7 +153,7 @@ def test_target_status_follows_the_ticket_estimate_and_its_interval():
     t = rp.targets_section(d)
     row = t.table.set_index("kpi").loc["pass_rate"]
     h = d.headline
-    assert (row["value"], row["ci_low"], row["ci_high"]) == pytest.approx(
+    assert (row["value"], row["value_ci_low"], row["value_ci_high"]) == pytest.approx(
         (h.pass_rate, h.pass_rate_ci_low, h.pass_rate_ci_high)
     )
     assert row["status"] == "missed" and bool(row["clear"]) is True  # the audit mean would say met
@@ -253,7 +253,7 @@ def test_volume_markdown_reports_audits_margin_and_completion(secs):
 
 
 def test_month_plan_is_the_months_period_seed_draw(secs, loaded):
-    ref = smp.audit_plan(loaded.tickets, per_agent=4, seed=smp.period_seed(11, "2026-10"))
+    ref = smp.audit_plan(loaded.tickets, per_agent=4, seed=smp.period_seed(11, "2026-10")).table
     pd.testing.assert_frame_equal(secs["volume"].month_plan, ref)
 
 
@@ -293,7 +293,7 @@ def test_coverage_counts_done_unplanned_other_and_pending():
             "created_at": pd.to_datetime(["2026-10-05"] * 6 + ["2026-10-30"] * 4),
         }
     )
-    plan = smp.audit_plan(tickets, per_agent=2, seed=smp.period_seed(3, "2026-10"))
+    plan = smp.audit_plan(tickets, per_agent=2, seed=smp.period_seed(3, "2026-10")).table
     done = plan.loc[plan["agent_id"] == "a", "ticket_id"].iloc[0]
     extra = tickets.loc[
         (tickets["agent_id"] == "b") & ~tickets["ticket_id"].isin(plan["ticket_id"]), "ticket_id"
@@ -530,7 +530,7 @@ def test_csat_sentence_equals_csat_link(secs, d):
 def test_next_month_plan_uses_next_months_seed_and_is_a_new_draw(secs, loaded):
     p = secs["plan"]
     assert p.period == "2026-11"
-    ref = smp.audit_plan(loaded.tickets, per_agent=4, seed=smp.period_seed(11, "2026-11"))
+    ref = smp.audit_plan(loaded.tickets, per_agent=4, seed=smp.period_seed(11, "2026-11")).table
     pd.testing.assert_frame_equal(p.plan, ref)
     assert p.plan["agent_id"].str.startswith("A-").all()  # pseudonymised
     month = secs["volume"].month_plan

@@ -152,6 +152,7 @@ PARAMS_SCHEMA: dict[str, Param] = {
             "alpha_tentative": Param("float", -1, 1),
             "bias_flag": _rate(),
             "n_boot": Param("int", 1),
+            "paradox_prevalence": Param("float", 0.5, 1),
         },
     ),
     "targets": Param(
