@@ -38,6 +38,7 @@ __all__ = [
     "FORMULA_PREFIXES",
     "md_escape",
     "neutralise_formulas",
+    "relative_href",
     "safe_url",
     "sanitize_html",
 ]
@@ -156,6 +157,32 @@ def safe_url(url: str, *, image: bool = False) -> str | None:
     if image and _SAFE_IMAGE_DATA.match(probe):
         return str(url)
     return None
+
+
+#: A file or folder name that may appear in a link the tool builds (no ``..``, no ``/``).
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}(\.[A-Za-z0-9_\-]{1,16})*")
+
+
+def relative_href(path: str) -> str | None:
+    """A relative link to ``path`` (``/``-separated), or None when a part is not a safe name.
+
+    Links from the index pages and the global overview to the reports are
+    built from region codes and file names; each part must match
+    :data:`SAFE_NAME` (letters, digits, ``_``, ``-``, dotted extensions), so a
+    value from the data or config can never make a link leave the outputs
+    folder, carry a scheme or break out of the attribute.
+
+    Examples
+    --------
+    >>> relative_href("eu/calibration_report.html"), relative_href("2026-10/index.html")
+    ('eu/calibration_report.html', '2026-10/index.html')
+    >>> relative_href("../x.html"), relative_href("javascript:alert(1)"), relative_href("a b")
+    (None, None, None)
+    """
+    parts = str(path).replace("\\", "/").split("/")
+    if not parts or not all(SAFE_NAME.fullmatch(p) for p in parts):
+        return None
+    return "/".join(parts)
 
 
 _ALLOWED_TAGS = frozenset(

@@ -24,6 +24,7 @@ import pandas as pd
 from qa_analysis import reliability as rel
 from qa_analysis import settings
 from qa_analysis import trends as tr
+from qa_analysis.escaping import md_escape
 from qa_analysis.report.data import Window, in_window, resolve_thresholds
 from qa_analysis.report.formatting import ShortRepr, bar, fmt, fmt_ci, is_finite, json_number
 from qa_analysis.scorecard import Scorecard
@@ -389,7 +390,7 @@ def participation_sentence(res: CalibrationResults) -> str:
     every statistic) and 1,998 scored."; a month without reads "No calibration
     sessions in ...". N/A ratings are always counted, never dropped silently.
     """
-    where = f" {res.region}" if res.region else ""
+    where = f" {md_escape(res.region)}" if res.region else ""
     if res.empty:
         return (
             f"**No calibration sessions in {res.window.label}{' for' + where if where else ''}.** "
@@ -429,7 +430,7 @@ def agreement_sentence(row: Mapping[str, Any], thresholds: Mapping[str, Any] | N
     v = verdict(a, th)
     if v == "undefined":
         note = row.get("note") or "not enough paired ratings"
-        return f"Alpha for *{name}* is undefined ({note})."
+        return f"Alpha for *{md_escape(name)}* is undefined ({note})."
     if v == "reliable":
         tail = f"at or above the {bar(th['alpha_reliable'])} bar (reliable)"
     elif v == "tentative":
@@ -439,7 +440,7 @@ def agreement_sentence(row: Mapping[str, Any], thresholds: Mapping[str, Any] | N
         )
     else:
         tail = f"below the {bar(th['alpha_tentative'])} floor (unreliable)"
-    return f"Alpha for *{name}* is {txt}: {tail}."
+    return f"Alpha for *{md_escape(name)}* is {txt}: {tail}."
 
 
 def agreement_markdown(res: CalibrationResults) -> str:
@@ -460,7 +461,7 @@ def agreement_markdown(res: CalibrationResults) -> str:
         f"{int(counts.get('unreliable', 0))} unreliable."
     ]
     if worst is not None:
-        lines.append(f"The weakest criterion is *{worst['name']}*.")
+        lines.append(f"The weakest criterion is *{md_escape(worst['name'])}*.")
     weak = b.loc[b["verdict"].isin(["unreliable", "undefined"])].sort_values("alpha", kind="stable")
     if len(weak):
         lines.append("")
@@ -473,7 +474,7 @@ def agreement_markdown(res: CalibrationResults) -> str:
             "N/A ones, left out):",
             "",
         ]
-        lines += [f"- *{name}*: {note}." for name, note in notes]
+        lines += [f"- *{md_escape(name)}*: {note}." for name, note in notes]
     return "\n".join(lines)
 
 
@@ -527,7 +528,7 @@ def kappa_paradox_markdown(res: CalibrationResults, *, high: float | None = None
             "low alpha)."
         )
     items = ", ".join(
-        f"*{r['name']}* (alpha {fmt(r['alpha'])}, {r['gwet_coefficient'].split(' ')[0]} "
+        f"*{md_escape(r['name'])}* (alpha {fmt(r['alpha'])}, {r['gwet_coefficient'].split(' ')[0]} "
         f"{fmt(r['gwet'])}, {fmt(r['percent_agreement'], 0, pct=True)} of rater pairs agree)"
         for r in rows.to_dict("records")
     )
@@ -564,7 +565,7 @@ def rater_markdown(res: CalibrationResults) -> str:
     lines = [head + ":", ""]
     for x in flagged.to_dict("records"):
         lines.append(
-            f"- **{x['rater_id']}** is **{x['verdict']}**: mean bias "
+            f"- **{md_escape(x['rater_id'])}** is **{x['verdict']}**: mean bias "
             f"{fmt_ci(x['deviation_share'], x['deviation_share_ci_low'], x['deviation_share_ci_high'], digits=1, pct=True, signed=True)} "
             f"of the scale range, matches the {ref} on {fmt(x['match_rate'], 0, pct=True)} of "
             f"ratings (AC1 {fmt(x['agreement_ac1'])})."
@@ -585,14 +586,14 @@ def split_markdown(res: CalibrationResults) -> str:
     )
     txt = (
         f"The {len(res.split)} tickets below split the raters most (split = mean pairwise "
-        f"difference as a share of the scale, 0 = unanimous). Ticket **{s['ticket_id']}** "
+        f"difference as a share of the scale, 0 = unanimous). Ticket **{md_escape(s['ticket_id'])}** "
         f"tops the list (split {fmt(s['split'])}, raters differ on {int(s['n_split'])} criteria"
     )
-    txt += f", most on *{crit}*)." if crit else ")."
+    txt += f", most on *{md_escape(crit)}*)." if crit else ")."
     counts = res.split["most_split"].dropna().map(lambda c: res.names.get(c, c)).value_counts()
     if len(counts):
         txt += (
-            f" *{counts.index[0]}* is the most divisive criterion on {int(counts.iloc[0])} of "
+            f" *{md_escape(counts.index[0])}* is the most divisive criterion on {int(counts.iloc[0])} of "
             f"them: start the next session there."
         )
     return txt
@@ -652,7 +653,9 @@ def agreement_table(res: CalibrationResults) -> pd.DataFrame:
             ],
             "Percent agreement": [
                 fmt_ci(*r, digits=0, pct=True)
-                for r in b[["percent_agreement", "percent_agreement_ci_low", "percent_agreement_ci_high"]].to_numpy()
+                for r in b[
+                    ["percent_agreement", "percent_agreement_ci_low", "percent_agreement_ci_high"]
+                ].to_numpy()
             ],
             "Verdict": b["verdict"],
         }

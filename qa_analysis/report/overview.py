@@ -22,6 +22,7 @@ import pandas as pd
 from qa_analysis import compare as cmp
 from qa_analysis import io
 from qa_analysis import trends as tr
+from qa_analysis.escaping import md_escape, relative_href
 from qa_analysis.report.data import report_window, resolve_targets, target_spec
 from qa_analysis.report.formatting import KPI_LABELS, ShortRepr, fmt, json_number
 from qa_analysis.report.performance import score_window
@@ -241,11 +242,14 @@ def region_links(regions: Sequence[str], table: pd.DataFrame | None = None) -> s
     status = dict(zip(table["region"], table["status"], strict=True)) if table is not None else {}
     lines = []
     for r in regions:
-        d = str(r).lower()
+        d = io.region_dir(str(r))
         st = status.get(r)
-        tail = "" if st in (None, "ok") else f" ({st})"
+        tail = "" if st in (None, "ok") else f" ({md_escape(st)})"
+        if relative_href(d) is None:  # not a folder name the batch writes: no links
+            lines.append(f"- **{md_escape(r)}**{tail}")
+            continue
         lines.append(
-            f"- **{r}**{tail}: [calibration report]({d}/calibration_report.html) · "
+            f"- **{md_escape(r)}**{tail}: [calibration report]({d}/calibration_report.html) · "
             f"[performance report]({d}/performance_report.html) · "
             f"[audit plan (CSV)]({d}/audit_plan.csv) · [KPIs]({d}/{io.REGION_KPI_FILE})"
         )
@@ -312,7 +316,7 @@ def global_markdown(
                 "Regions scoring differently from the pooled rate by more than chance "
                 "(outside the 99.8% funnel limits): "
                 + ", ".join(
-                    f"**{r['region']}** ({r['position']}, {fmt(r['pass_rate'], 1, pct=True)})"
+                    f"**{md_escape(r['region'])}** ({r['position']}, {fmt(r['pass_rate'], 1, pct=True)})"
                     for r in off.to_dict("records")
                 )
                 + "."
@@ -323,9 +327,9 @@ def global_markdown(
             )
     if kpis.get("lowest_alpha_region"):
         lines.append(
-            f"Calibration is weakest in **{kpis['lowest_alpha_region']}** (median alpha "
+            f"Calibration is weakest in **{md_escape(kpis['lowest_alpha_region'])}** (median alpha "
             f"{fmt(kpis['lowest_alpha'])}; target {fmt(tg.get('alpha'), 3)})."
         )
     if kpis.get("regions_missing") not in (None, "none"):
-        lines.append(f"Reports missing or failed: {kpis['regions_missing']}.")
+        lines.append(f"Reports missing or failed: {md_escape(kpis['regions_missing'])}.")
     return " ".join(lines)
