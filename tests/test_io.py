@@ -477,7 +477,7 @@ def test_write_csv_atomic_neutralises_formula_cells_and_keeps_numbers(tmp_path):
     text = io.write_csv_atomic(df, tmp_path / "plan.csv").read_text()
     back = pd.read_csv(tmp_path / "plan.csv")
     assert back["ticket_id"].tolist() == [
-        "'=HYPERLINK(\"http://x\",\"y\")",
+        '\'=HYPERLINK("http://x","y")',
         "'+1",
         "'-1",
         "'@SUM(A1)",
