@@ -241,3 +241,53 @@ def test_load_report_data_without_a_key_uses_the_demo_key_for_demo_data(
     raw = rd.load_report_data(tmp_path, small.scorecard, pseudonymise=False, **kw)
     expected = privacy.pseudonymise(raw.calibration, key=privacy.DEFAULT_PSEUDONYM_KEY)
     assert list(d.calibration["rater_id"]) == list(expected["rater_id"])
+
+
+# ---------------------------------------------------------------------------
+# errors reaching shared outputs name pseudonyms, not raw ids (issue 11)
+# ---------------------------------------------------------------------------
+def _duplicate_rating(small, folder: Path) -> str:
+    cal = small.calibration
+    cal = pd.concat([cal, cal.iloc[[0]]], ignore_index=True)
+    folder.mkdir()
+    cal.to_parquet(folder / "calibration.parquet", index=False)
+    return str(cal["rater_id"].iloc[0])
+
+
+def test_a_duplicate_rating_error_names_the_raters_pseudonym_not_the_raw_id(small, tmp_path):
+    rater = _duplicate_rating(small, tmp_path / "d")
+    with pytest.raises(DataError, match="duplicate") as info:
+        rd.load_report_data(
+            tmp_path / "d",
+            small.scorecard,
+            region=None,
+            period="2026-10",
+            key="k",
+            tables=("calibration",),
+        )
+    pseudo = privacy.pseudonymise(pd.DataFrame({"rater_id": [rater]}), key="k")["rater_id"][0]
+    assert rater not in str(info.value) and f"rater_id={pseudo!r}" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_a_duplicate_rating_error_keeps_raw_ids_when_pseudonymisation_is_off(small, tmp_path):
+    rater = _duplicate_rating(small, tmp_path / "d")
+    with pytest.raises(DataError, match=rater):
+        rd.load_report_data(
+            tmp_path / "d",
+            small.scorecard,
+            region=None,
+            period="2026-10",
+            pseudonymise=False,
+            tables=("calibration",),
+        )
+
+
+def test_id_errors_without_a_usable_key_withhold_the_ids(small, tmp_path, monkeypatch):
+    monkeypatch.delenv(privacy.PSEUDONYM_ENV, raising=False)
+    rater = _duplicate_rating(small, tmp_path / "d")
+    with pytest.raises(DataError, match="rater_id=<withheld>") as info:
+        rd.load_report_data(
+            tmp_path / "d", small.scorecard, region=None, period="2026-10", tables=("calibration",)
+        )
+    assert rater not in str(info.value)

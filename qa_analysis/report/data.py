@@ -20,6 +20,8 @@ Examples
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from qa_analysis import io, settings
-from qa_analysis.errors import ParamsError
+from qa_analysis.errors import DataError, ParamsError
 from qa_analysis.privacy import pseudonymise as _pseudonymise
 from qa_analysis.report.formatting import ShortRepr
 from qa_analysis.scorecard import Scorecard
@@ -45,6 +47,7 @@ __all__ = [
     "in_window",
     "is_demo_data",
     "load_report_data",
+    "pseudonymise_error",
     "report_params",
     "report_window",
     "resolve_path",
@@ -438,6 +441,50 @@ class ReportData(ShortRepr):
     notes: tuple[str, ...] = ()
 
 
+#: How the loaders name a cell in an error: ``rater_id='EU-S01'`` (the column, a repr).
+_ID_IN_ERROR = re.compile(
+    r"\b(agent_id|reviewer_id|rater_id)=('(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")"
+)
+
+
+def pseudonymise_error(
+    exc: DataError, *, key: str | None = None, demo_ok: bool = False
+) -> DataError:
+    """``exc`` with every person id it names replaced by its pseudonym.
+
+    The loaders name offending cells as ``column=repr(value)`` (e.g. a
+    duplicate calibration rating: ``rater_id='EU-S01'``). Errors reach shared
+    outputs (the notebook and its HTML, ``index.html``, ``run.json``,
+    ``kpis.json``), so with pseudonymisation on the ``agent_id``,
+    ``reviewer_id`` and ``rater_id`` values are replaced by the same
+    pseudonyms the report uses (:func:`qa_analysis.privacy.pseudonymise`,
+    same ``key`` and ``demo_ok``). Without a usable key the ids are withheld
+    (``<withheld>``).
+
+    Examples
+    --------
+    >>> e = DataError("cal.csv", "duplicate in 2 rows: row 1 (rater_id='EU-S01'), row 2 (...)")
+    >>> print(pseudonymise_error(e, key="k"))
+    cal.csv: duplicate in 2 rows: row 1 (rater_id='R-43757456'), row 2 (...)
+    >>> print(pseudonymise_error(e, key=""))  # no usable key
+    cal.csv: duplicate in 2 rows: row 1 (rater_id=<withheld>), row 2 (...)
+    """
+
+    def replace(m: re.Match[str]) -> str:
+        col = m.group(1)
+        try:
+            value = ast.literal_eval(m.group(2))
+            pseudo = _pseudonymise(
+                pd.DataFrame({col: [str(value).strip()]}), key=key, demo_ok=demo_ok
+            )[col].iloc[0]
+        except (ValueError, SyntaxError):
+            return f"{col}=<withheld>"
+        return f"{col}={pseudo!r}"
+
+    problems = [_ID_IN_ERROR.sub(replace, p) for p in exc.problems]
+    return DataError(_ID_IN_ERROR.sub(replace, str(exc.source)), problems)
+
+
 def load_report_data(
     data: str | Path,
     scorecard: str | Path | Scorecard,
@@ -480,7 +527,9 @@ def load_report_data(
     Raises
     ------
     qa_analysis.errors.DataError
-        When a source is missing or invalid (naming file, column and rows).
+        When a source is missing or invalid (naming file, column and rows);
+        with ``pseudonymise`` on, the person ids it names are pseudonymised too
+        (:func:`pseudonymise_error`), so the error can go into shared outputs.
     ValueError
         When ids are to be pseudonymised, the data are not the demo set and
         no key is given or set in ``QA_PSEUDONYM_KEY``; or for an unknown table.
@@ -504,11 +553,16 @@ def load_report_data(
             frames[t] = pd.DataFrame()
             continue
         src = data_source(data, t)
-        if t == "tickets":
-            df = io.load_tickets(src, region=region, start=win.start, end=win.end)
-        else:
-            load = io.load_evaluations if t == "evaluations" else io.load_calibration
-            df = load(src, scorecard=sc, region=region, start=win.history_start, end=win.end)
+        try:
+            if t == "tickets":
+                df = io.load_tickets(src, region=region, start=win.start, end=win.end)
+            else:
+                load = io.load_evaluations if t == "evaluations" else io.load_calibration
+                df = load(src, scorecard=sc, region=region, start=win.history_start, end=win.end)
+        except DataError as exc:
+            if not pseudonymise:
+                raise
+            raise pseudonymise_error(exc, key=key, demo_ok=demo_ok) from None
         if pseudonymise:
             df = _pseudonymise(df, key=key, demo_ok=demo_ok)
         if "note" in df.attrs:
