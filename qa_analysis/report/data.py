@@ -21,6 +21,8 @@ Examples
 from __future__ import annotations
 
 import ast
+import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ import pandas as pd
 
 from qa_analysis import io, settings
 from qa_analysis.errors import DataError, ParamsError
+from qa_analysis.privacy import PSEUDONYM_ENV
 from qa_analysis.privacy import pseudonymise as _pseudonymise
 from qa_analysis.report.formatting import ShortRepr
 from qa_analysis.scorecard import Scorecard
@@ -285,26 +288,49 @@ def data_source(data: str | Path, table: str) -> str:
 
 
 def is_demo_data(data: str | Path) -> bool:
-    """True when ``data`` is the bundled demo set written by :func:`qa_analysis.demo.write_demo`.
+    """True when the content of ``data`` is the bundled demo set of :func:`qa_analysis.demo.write_demo`.
 
-    The demo folder is recognised by its ``planted.json`` (the planted effects,
-    written next to the tables): ``data`` is such a folder, or a file inside
-    one (e.g. ``data/demo/qa.duckdb``). Only demo data may fall back to the
-    public pseudonymisation key (``pseudonymise(..., demo_ok=True)``).
+    Only demo data may fall back to the public pseudonymisation key
+    (``pseudonymise(..., demo_ok=True)``), whose pseudonyms anyone can reverse.
+    The generator writes ``fingerprint.json``, the SHA-256 of every data file;
+    ``data`` is the demo when every data file it is read from (the folder's
+    ``evaluations`` / ``calibration`` / ``tickets`` files, or the single file
+    given, e.g. ``data/demo/qa.duckdb``) is listed there with the same digest.
+    Real data dropped into the demo folder, with ``planted.json`` and
+    ``fingerprint.json`` copied alongside, is therefore not the demo.
 
     Examples
     --------
     >>> import tempfile
+    >>> from qa_analysis import demo
     >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "tickets.csv").write_text("ticket_id\\nT1\\n")
     >>> is_demo_data(folder)
     False
-    >>> _ = (folder / "planted.json").write_text("{}")
-    >>> is_demo_data(folder), is_demo_data(folder / "qa.duckdb")
-    (True, True)
+    >>> fp = {"sha256": {"tickets.csv": demo.file_digest(folder / "tickets.csv")}}
+    >>> _ = (folder / demo.FINGERPRINT_FILE).write_text(json.dumps(fp))
+    >>> is_demo_data(folder)
+    True
+    >>> _ = (folder / "tickets.csv").write_text("ticket_id\\nREAL-1\\n")
+    >>> is_demo_data(folder)
+    False
     """
+    from qa_analysis.demo import FINGERPRINT_FILE, file_digest
+
     path = resolve_path(data)
     folder = path if path.is_dir() else path.parent
-    return (folder / "planted.json").is_file()
+    try:
+        listed = json.loads((folder / FINGERPRINT_FILE).read_text(encoding="utf-8"))["sha256"]
+        if path.is_dir():
+            files = [Path(data_source(path, t)) for t in TABLES]
+            files = [f for f in files if f.is_file()]
+        else:
+            files = [path]
+        return bool(files) and all(
+            isinstance(listed, dict) and listed.get(f.name) == file_digest(f) for f in files
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 # ---------------------------------------------------------------------------
@@ -464,8 +490,8 @@ def pseudonymise_error(
     Examples
     --------
     >>> e = DataError("cal.csv", "duplicate in 2 rows: row 1 (rater_id='EU-S01'), row 2 (...)")
-    >>> print(pseudonymise_error(e, key="k"))
-    cal.csv: duplicate in 2 rows: row 1 (rater_id='R-43757456'), row 2 (...)
+    >>> print(pseudonymise_error(e, key="a-long-random-secret"))
+    cal.csv: duplicate in 2 rows: row 1 (rater_id='R-2afb259e'), row 2 (...)
     >>> print(pseudonymise_error(e, key=""))  # no usable key
     cal.csv: duplicate in 2 rows: row 1 (rater_id=<withheld>), row 2 (...)
     """
@@ -545,7 +571,10 @@ def load_report_data(
         else Scorecard.from_yaml(resolve_path(scorecard))
     )
     win = report_window(period, history_months)
-    demo_ok = is_demo_data(data)
+    # the public demo key only for the demo's content (hashing its files costs a little)
+    demo_ok = (
+        pseudonymise and key is None and not os.environ.get(PSEUDONYM_ENV) and is_demo_data(data)
+    )
     frames: dict[str, pd.DataFrame] = {}
     notes: list[str] = []
     for t in TABLES:
