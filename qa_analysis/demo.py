@@ -11,6 +11,7 @@ reports must recover; the test suite checks that they do.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -31,6 +32,18 @@ from qa_analysis.scorecard import Scorecard
 
 DEFAULT_SEED = 20261101
 SCORECARD_PATH = settings.resource_path("params", "scorecard.yaml")
+#: File of SHA-256 digests of the demo's data files, written by :func:`write_demo`.
+FINGERPRINT_FILE = "fingerprint.json"
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
 
 REGIONS: dict[str, tuple[str, ...]] = {
     "EU": ("DE", "FR", "UK", "ES"),
@@ -181,7 +194,10 @@ def write_demo(
     Writes ``evaluations.parquet``, ``calibration.parquet``, ``tickets.parquet``,
     ``qa.duckdb`` (tables ``evaluations``, ``calibration``, ``tickets``, sorted
     by region and date so that region/date filters skip the rest) and
-    ``planted.json``. Every file is written to a temporary name and renamed.
+    ``planted.json``, and last ``fingerprint.json``: the SHA-256 of every data
+    file, by which :func:`qa_analysis.report.data.is_demo_data` recognises the
+    demo's content (only that content may use the public demo key). Every file
+    is written to a temporary name and renamed.
 
     Returns
     -------
@@ -223,6 +239,10 @@ def write_demo(
     paths["planted"] = write_text_atomic(json.dumps(d.planted, indent=2), out / "planted.json")
     shutil.copyfile(SCORECARD_PATH, out / "scorecard.yaml")
     paths["scorecard"] = out / "scorecard.yaml"
+    digests = {paths[k].name: file_digest(paths[k]) for k in (*tables, "duckdb")}
+    paths["fingerprint"] = write_text_atomic(
+        json.dumps({"sha256": digests}, indent=2), out / FINGERPRINT_FILE
+    )
     return paths
 
 

@@ -65,6 +65,7 @@ import pandas as pd
 from qa_analysis._checks import require_frame as _require_frame
 from qa_analysis._checks import short as _short
 from qa_analysis.errors import DataError
+from qa_analysis.escaping import neutralise_formulas as _neutralise_formulas
 from qa_analysis.scorecard import Scorecard
 
 __all__ = [
@@ -542,16 +543,20 @@ def write_text_atomic(text: str, path: str | Path) -> Path:
     return write_bytes_atomic(text.encode("utf-8"), path)
 
 
-def write_csv_atomic(df: pd.DataFrame, path: str | Path, **to_csv: Any) -> Path:
+def write_csv_atomic(
+    df: pd.DataFrame, path: str | Path, *, neutralise_formulas: bool = True, **to_csv: Any
+) -> Path:
     """Atomic CSV write (no index by default); see :func:`write_bytes_atomic`.
 
-    Examples
-    --------
-    >>> import tempfile, pathlib, pandas as pd
-    >>> p = write_csv_atomic(pd.DataFrame({"a": [1]}), pathlib.Path(tempfile.mkdtemp()) / "a.csv")
-    >>> p.read_text().splitlines()
-    ['a', '1']
+    With ``neutralise_formulas`` (the default: these files are opened in
+    spreadsheets) every text cell starting with ``=``, ``+``, ``-``, ``@``, a
+    tab or a carriage return gets a leading ``'``, so a spreadsheet shows it as
+    text instead of evaluating it (OWASP's advice on CSV injection; see
+    :func:`qa_analysis.escaping.neutralise_formulas`). Numbers, including
+    negative ones, are written as numbers.
     """
+    if neutralise_formulas:
+        df = _neutralise_formulas(df)
     to_csv.setdefault("index", False)
     return write_text_atomic(df.to_csv(**to_csv), path)
 

@@ -30,10 +30,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import Formatter
 from matplotlib.transforms import blended_transform_factory
 
@@ -106,8 +108,13 @@ class ReportFigure(Figure):
     """
 
     def _repr_png_(self) -> bytes:
-        buf = io.BytesIO()
-        self.savefig(buf, format="png", bbox_inches="tight")
+        # Labels come from the data (channel, criterion, rater names): drawn as
+        # literal text, never as mathtext, so "$" neither formats nor crashes.
+        with matplotlib.rc_context({"text.parse_math": False}):
+            for text in self.findobj(Text):
+                text.set_parse_math(False)
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", bbox_inches="tight")
         return buf.getvalue()
 
     def __repr__(self) -> str:

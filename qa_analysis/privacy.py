@@ -14,7 +14,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_PSEUDONYM_KEY", "PSEUDONYM_ENV", "pseudonym_key_source", "pseudonymise"]
+__all__ = [
+    "DEFAULT_PSEUDONYM_KEY",
+    "MIN_KEY_BYTES",
+    "PSEUDONYM_ENV",
+    "pseudonym_key_source",
+    "pseudonymise",
+]
 
 #: Environment variable holding the pseudonymisation key.
 PSEUDONYM_ENV = "QA_PSEUDONYM_KEY"
@@ -22,6 +28,8 @@ PSEUDONYM_ENV = "QA_PSEUDONYM_KEY"
 #: (``pseudonymise(..., demo_ok=True)``). It is public, so its pseudonyms can be
 #: reversed by hashing guessed ids: real data needs a secret key in the variable.
 DEFAULT_PSEUDONYM_KEY = "qa-analysis-demo-key"
+#: Shortest key accepted, in bytes (UTF-8): a short key can be guessed.
+MIN_KEY_BYTES = 16
 _PSEUDONYM_PREFIX = {"agent_id": "A-", "reviewer_id": "R-", "rater_id": "R-"}
 _DEFAULT_ID_COLUMNS = ("agent_id", "reviewer_id", "rater_id")
 
@@ -45,7 +53,8 @@ def pseudonymise(
         ``reviewer_id``, ``rater_id`` are present. Columns named explicitly
         must exist.
     key : str or bytes, optional
-        Secret key. Default: the environment variable ``QA_PSEUDONYM_KEY``.
+        Secret key, at least :data:`MIN_KEY_BYTES` (16) bytes. Default: the
+        environment variable ``QA_PSEUDONYM_KEY``.
     length : int, default 8
         Hex digits kept from the digest (4-64).
     demo_ok : bool, default False
@@ -67,8 +76,8 @@ def pseudonymise(
     ValueError
         When there are ids to replace but no key: ``key`` not given,
         ``QA_PSEUDONYM_KEY`` unset and ``demo_ok`` False (a real data set is
-        never silently "pseudonymised" with the public key); also for an
-        empty key, a missing named column or a pseudonym collision.
+        never silently "pseudonymised" with the public key); also for a key
+        shorter than 16 bytes, a missing named column or a pseudonym collision.
 
     Notes
     -----
@@ -82,6 +91,12 @@ def pseudonymise(
     column would share a pseudonym a ``ValueError`` asks for a larger
     ``length`` (with 8 digits the chance is below 1e-4 for 1,000 ids).
 
+    Security: the pseudonyms are only as secret as the key. Anyone holding
+    the key (or the public demo key, for demo data) can recover the ids by
+    hashing every possible id, and id spaces are usually small (``EU-A001``
+    to ``EU-A999`` is a thousand guesses, done in milliseconds): treat the
+    key like a password, share reports, not the key.
+
     References
     ----------
     .. [1] H. Krawczyk, M. Bellare, R. Canetti, "HMAC: Keyed-Hashing for Message
@@ -93,7 +108,7 @@ def pseudonymise(
     --------
     >>> import pandas as pd
     >>> df = pd.DataFrame({"agent_id": ["EU-A001", "EU-A002", "EU-A001"], "score": [1, 0, 1]})
-    >>> out = pseudonymise(df, key="secret")
+    >>> out = pseudonymise(df, key="a-long-random-secret")
     >>> out["agent_id"].str.startswith("A-").all(), out["agent_id"].nunique()
     (np.True_, 2)
     >>> out["agent_id"].iloc[0] == out["agent_id"].iloc[2]
@@ -127,8 +142,12 @@ def pseudonymise(
                 )
             key = DEFAULT_PSEUDONYM_KEY
     key_bytes = key.encode("utf-8") if isinstance(key, str) else bytes(key)
-    if not key_bytes:
-        raise ValueError("pseudonymise: the key is empty")
+    if len(key_bytes) < MIN_KEY_BYTES:
+        raise ValueError(
+            f"pseudonymise: the key is {len(key_bytes)} bytes long; use at least "
+            f"{MIN_KEY_BYTES} (a short key can be guessed, and with it every id: "
+            f"e.g. export {PSEUDONYM_ENV}=$(python -c 'import secrets; print(secrets.token_hex(16))'))"
+        )
     out = df.copy()
     for col in cols:  # a handful of id columns
         s = out[col]

@@ -582,7 +582,7 @@ def test_plain_papermill_cli_runs_a_notebook_with_a_params_file(tmp_path):
 # pseudonymise
 # ---------------------------------------------------------------------------
 def test_index_note_names_the_key_source(tmp_path, monkeypatch):
-    monkeypatch.setenv(privacy.PSEUDONYM_ENV, "secret")
+    monkeypatch.setenv(privacy.PSEUDONYM_ENV, "secret-key-16-bytes")
     assert privacy.pseudonym_key_source() == privacy.PSEUDONYM_ENV
     monkeypatch.delenv(privacy.PSEUDONYM_ENV)
     assert privacy.pseudonym_key_source() == "demo key"

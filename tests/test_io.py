@@ -724,3 +724,28 @@ def test_an_unreadable_csv_is_a_one_line_data_error(tmp_path, monkeypatch):
     monkeypatch.setattr(pd, "read_csv", denied)
     with pytest.raises(DataError, match=r"t\.csv: cannot read the file \(Permission denied\)$"):
         io.load_tickets(path)
+
+
+def test_write_csv_atomic_neutralises_formula_cells_and_keeps_numbers(tmp_path):
+    """CSV injection (OWASP): text cells starting =, +, -, @, tab or CR get a leading quote;
+    numbers, negative ones included, stay numbers (issue 11)."""
+    df = pd.DataFrame(
+        {
+            "ticket_id": ['=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)", "\tx", "T-1"],
+            "delta": [-1.5, -2.0, 0.0, 1.0, 2.0, 3.0],
+        }
+    )
+    text = io.write_csv_atomic(df, tmp_path / "plan.csv").read_text()
+    back = pd.read_csv(tmp_path / "plan.csv")
+    assert back["ticket_id"].tolist() == [
+        '\'=HYPERLINK("http://x","y")',
+        "'+1",
+        "'-1",
+        "'@SUM(A1)",
+        "'\tx",
+        "T-1",
+    ]
+    assert back["delta"].tolist() == df["delta"].tolist()
+    assert "\n-1.5" not in text and ",-1.5\n" in text  # a number, unquoted, not prefixed
+    raw = io.write_csv_atomic(df, tmp_path / "raw.csv", neutralise_formulas=False)
+    assert pd.read_csv(raw)["ticket_id"].iloc[0].startswith("=")

@@ -423,3 +423,23 @@ def test_audits_per_agent_axis_reaches_a_target_above_every_agent():
     t = pd.DataFrame({"agent_id": list("ab"), "audits": [3, 4]})
     ax = plots.audits_per_agent(t, target=8).axes[0]
     assert len(ax.patches) == 9 and list(ax.get_xticks()) == list(range(9))
+
+
+def test_labels_from_data_render_literally_not_as_mathtext():
+    """A "$" in a channel or criterion name neither formats nor crashes (issue 11)."""
+    t = pd.DataFrame(
+        {
+            "market": [r"$\frac{", "a$b$c", "plain"],
+            "pass_rate": [0.8, 0.7, 0.9],
+            "pass_ci_low": [0.7, 0.6, 0.8],
+            "pass_ci_high": [0.9, 0.8, 1.0],
+            "n": [10, 10, 10],
+        }
+    )
+    fig = plots.breakdown(t, "market")
+    png = fig._repr_png_()  # raised ValueError (mathtext parse error) before
+    assert png[1:4] == b"PNG"
+    from matplotlib.text import Text
+
+    labels = [x for x in fig.findobj(Text) if "$" in x.get_text()]
+    assert labels and not any(x.get_parse_math() for x in labels)

@@ -8,6 +8,7 @@ Parquet files, so that the loaders run exactly as in the notebooks.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +36,12 @@ def data_dir(small, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def loaded(data_dir, small) -> rd.ReportData:
     return rd.load_report_data(
-        data_dir, small.scorecard, region="EU", period="2026-10", history_months=3, key="k"
+        data_dir,
+        small.scorecard,
+        region="EU",
+        period="2026-10",
+        history_months=3,
+        key="test-key-16-bytes",
     )
 
 
@@ -203,18 +209,43 @@ def test_report_data_repr_is_one_short_line(loaded):
     assert f"evaluations=<DataFrame {len(loaded.evaluations)} x " in r
 
 
-def test_is_demo_data_recognises_the_folder_and_files_inside_it(tmp_path):
+def test_a_planted_json_alone_does_not_make_data_the_demo(tmp_path):
     assert not rd.is_demo_data(tmp_path)
     (tmp_path / "planted.json").write_text("{}")
-    assert rd.is_demo_data(tmp_path)
-    assert rd.is_demo_data(tmp_path / "qa.duckdb")  # a file inside (need not exist yet)
-    assert not rd.is_demo_data(tmp_path / "sub" / "qa.duckdb")
+    assert not rd.is_demo_data(tmp_path)
+    assert not rd.is_demo_data(tmp_path / "qa.duckdb")
     assert not rd.is_demo_data(tmp_path.parent / "nowhere-at-all")
 
 
-def test_is_demo_data_is_true_for_write_demo_output(tmp_path):
-    paths = demo.write_demo(tmp_path / "demo", small=True)
-    assert rd.is_demo_data(paths["duckdb"]) and rd.is_demo_data(tmp_path / "demo")
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("written") / "demo"
+    demo.write_demo(d, small=True)
+    return d
+
+
+def test_is_demo_data_is_true_for_write_demo_output(demo_dir):
+    assert rd.is_demo_data(demo_dir / "qa.duckdb") and rd.is_demo_data(demo_dir)
+    assert rd.is_demo_data(demo_dir / "calibration.parquet")
+
+
+def test_real_data_in_the_demo_folder_is_refused_the_demo_key(
+    demo_dir, data_dir, small, tmp_path, monkeypatch
+):
+    """Real data dropped into data/demo/ with planted.json and fingerprint.json copied
+    alongside: its content is not the demo's, so no public key (issue 11)."""
+    monkeypatch.delenv(privacy.PSEUDONYM_ENV, raising=False)
+    real = tmp_path / "demo"
+    shutil.copytree(demo_dir, real)
+    cal = pd.read_parquet(real / "calibration.parquet")
+    cal["rater_id"] = cal["rater_id"].str.replace("EU-S", "REAL-", regex=False)
+    cal.to_parquet(real / "calibration.parquet", index=False)
+    assert not rd.is_demo_data(real) and not rd.is_demo_data(real / "calibration.parquet")
+    assert rd.is_demo_data(real / "qa.duckdb")  # untouched file: still the demo's content
+    with pytest.raises(ValueError, match=privacy.PSEUDONYM_ENV):
+        rd.load_report_data(
+            real, small.scorecard, region="EU", period="2026-10", tables=("calibration",)
+        )
 
 
 def test_load_report_data_without_a_key_refuses_real_data(data_dir, small, monkeypatch):
@@ -231,14 +262,12 @@ def test_load_report_data_without_a_key_refuses_real_data(data_dir, small, monke
 
 
 def test_load_report_data_without_a_key_uses_the_demo_key_for_demo_data(
-    data_dir, small, tmp_path, monkeypatch
+    demo_dir, small, monkeypatch
 ):
     monkeypatch.delenv(privacy.PSEUDONYM_ENV, raising=False)
-    (tmp_path / "calibration.parquet").write_bytes((data_dir / "calibration.parquet").read_bytes())
-    (tmp_path / "planted.json").write_text(json.dumps(small.planted))
     kw = dict(region="EU", period="2026-10", history_months=0, tables=("calibration",))
-    d = rd.load_report_data(tmp_path, small.scorecard, **kw)
-    raw = rd.load_report_data(tmp_path, small.scorecard, pseudonymise=False, **kw)
+    d = rd.load_report_data(demo_dir, small.scorecard, **kw)
+    raw = rd.load_report_data(demo_dir, small.scorecard, pseudonymise=False, **kw)
     expected = privacy.pseudonymise(raw.calibration, key=privacy.DEFAULT_PSEUDONYM_KEY)
     assert list(d.calibration["rater_id"]) == list(expected["rater_id"])
 
@@ -273,6 +302,11 @@ def test_privacy_kpis_name_the_demo_key_only_on_demo_data(data_dir, small, monke
 
     monkeypatch.delenv(PSEUDONYM_ENV, raising=False)
     (data_dir / "planted.json").write_text("{}")
+    digests = {
+        f: demo.file_digest(data_dir / f)
+        for f in ("evaluations.parquet", "calibration.parquet", "tickets.parquet")
+    }
+    (data_dir / demo.FINGERPRINT_FILE).write_text(json.dumps({"sha256": digests}))
     try:
         k = rd.load_report_data(
             data_dir,
@@ -284,4 +318,57 @@ def test_privacy_kpis_name_the_demo_key_only_on_demo_data(data_dir, small, monke
         ).privacy_kpis()
     finally:
         (data_dir / "planted.json").unlink()
+        (data_dir / demo.FINGERPRINT_FILE).unlink()
     assert k == {"pseudonymised": True, "pseudonym_key": "demo key", "demo_data": True}
+
+
+# ---------------------------------------------------------------------------
+# errors reaching shared outputs name pseudonyms, not raw ids (issue 11)
+# ---------------------------------------------------------------------------
+def _duplicate_rating(small, folder: Path) -> str:
+    cal = small.calibration
+    cal = pd.concat([cal, cal.iloc[[0]]], ignore_index=True)
+    folder.mkdir()
+    cal.to_parquet(folder / "calibration.parquet", index=False)
+    return str(cal["rater_id"].iloc[0])
+
+
+def test_a_duplicate_rating_error_names_the_raters_pseudonym_not_the_raw_id(small, tmp_path):
+    rater = _duplicate_rating(small, tmp_path / "d")
+    with pytest.raises(DataError, match="duplicate") as info:
+        rd.load_report_data(
+            tmp_path / "d",
+            small.scorecard,
+            region=None,
+            period="2026-10",
+            key="test-key-16-bytes",
+            tables=("calibration",),
+        )
+    pseudo = privacy.pseudonymise(pd.DataFrame({"rater_id": [rater]}), key="test-key-16-bytes")[
+        "rater_id"
+    ][0]
+    assert rater not in str(info.value) and f"rater_id={pseudo!r}" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_a_duplicate_rating_error_keeps_raw_ids_when_pseudonymisation_is_off(small, tmp_path):
+    rater = _duplicate_rating(small, tmp_path / "d")
+    with pytest.raises(DataError, match=rater):
+        rd.load_report_data(
+            tmp_path / "d",
+            small.scorecard,
+            region=None,
+            period="2026-10",
+            pseudonymise=False,
+            tables=("calibration",),
+        )
+
+
+def test_id_errors_without_a_usable_key_withhold_the_ids(small, tmp_path, monkeypatch):
+    monkeypatch.delenv(privacy.PSEUDONYM_ENV, raising=False)
+    rater = _duplicate_rating(small, tmp_path / "d")
+    with pytest.raises(DataError, match="rater_id=<withheld>") as info:
+        rd.load_report_data(
+            tmp_path / "d", small.scorecard, region=None, period="2026-10", tables=("calibration",)
+        )
+    assert rater not in str(info.value)

@@ -29,7 +29,7 @@ def loaded(small, tmp_path_factory):
         region="EU",
         period="2026-10",
         history_months=0,
-        key="k",
+        key="test-key-16-bytes",
         tables=("evaluations",),
     )
 

@@ -41,7 +41,7 @@ def loaded(small, tmp_path_factory) -> ReportData:
         region="EU",
         period="2026-10",
         history_months=3,
-        key="test-key",
+        key="test-key-16-bytes",
         tables=("evaluations", "tickets"),
     )
 

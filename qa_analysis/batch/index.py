@@ -19,6 +19,7 @@ from typing import Any
 
 from qa_analysis.batch.params import PERIOD_PATTERN
 from qa_analysis.batch.results import NotebookResult, RunResult
+from qa_analysis.escaping import CSP_META, relative_href
 from qa_analysis.io import (
     AUDIT_PLAN_FILE,
     REGION_KPI_FILE,
@@ -62,6 +63,7 @@ def write_index(result: RunResult, path: str | Path) -> Path:
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
+        CSP_META,
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>QA reports {e(result.period)}</title>",
@@ -225,9 +227,8 @@ def _fmt_seconds(s: float) -> str:
 
 
 def _url(rel: str) -> str:
-    from urllib.parse import quote
-
-    return quote(rel.replace(os.sep, "/"))
+    """A link to a file of the period; ``#invalid-link`` unless every part is a safe name."""
+    return relative_href(rel.replace(os.sep, "/")) or "#invalid-link"
 
 
 def write_periods_index(out: str | Path) -> Path:
@@ -239,7 +240,7 @@ def write_periods_index(out: str | Path) -> Path:
         for p in reversed(list_periods(out))
     )
     page = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="en"><head>{CSP_META}<meta charset="utf-8">'
         f"<title>QA reports</title><style>{index_css()}</style></head><body><main>"
         '<h1>Quality reports</h1><p class="meta">One page per month.</p>'
         f"<ul>{items}</ul></main></body></html>\n"

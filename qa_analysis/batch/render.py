@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
+from typing import Any
 
+from qa_analysis.escaping import CSP_META, safe_url, sanitize_html
 from qa_analysis.io import write_text_atomic
 
 __all__ = ["render_html"]
@@ -15,7 +19,13 @@ _OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block html_head -%}
+{{ resources.qa_csp_meta }}
+{{ super() }}
+{%- endblock html_head -%}
 """
+#: Tag papermill (and the batch's engine) put on the error banners it inserts.
+_BANNER_TAG = "papermill-error-cell-tag"
 
 
 def render_html(ipynb: str | Path, html_path: str | Path, title: str | None = None) -> Path:
@@ -32,10 +42,18 @@ def render_html(ipynb: str | Path, html_path: str | Path, title: str | None = No
     and reads the same offline or behind a proxy. The reports use no LaTeX
     math, mermaid diagrams or widgets, which are what those scripts render.
     Error outputs (tracebacks) are kept.
+
+    Nothing from the data becomes live HTML (see :mod:`qa_analysis.escaping`):
+    markdown (cells and ``text/markdown`` outputs) is rendered with raw HTML
+    escaped, mermaid blocks as plain code and links or images kept only with a
+    safe URL scheme; every HTML fragment (markdown as rendered, ``text/html``
+    outputs such as tables) then passes :func:`~qa_analysis.escaping.sanitize_html`;
+    papermill's error banners are rebuilt as escaped text; and the page's
+    first ``<head>`` element is the Content-Security-Policy
+    :data:`~qa_analysis.escaping.CSP_META`, which allows no script.
     """
     import nbformat
     from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config
 
@@ -46,14 +64,89 @@ def render_html(ipynb: str | Path, html_path: str | Path, title: str | None = No
     c.HTMLExporter.exclude_input = True
     c.HTMLExporter.exclude_input_prompt = True
     c.HTMLExporter.exclude_output_prompt = True
-    exporter = HTMLExporter(
+    c.HTMLExporter.sanitize_html = True  # the template pipes HTML through clean_html
+    exporter = _safe_exporter_class()(
         config=c,
         template_name="lab",
         extra_loaders=[DictLoader({_OFFLINE_TEMPLATE_NAME: _OFFLINE_TEMPLATE})],
         template_file=_OFFLINE_TEMPLATE_NAME,
     )
+    exporter.register_filter("clean_html", sanitize_html)
     exporter.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
     nb = nbformat.read(str(ipynb), as_version=4)
+    _rebuild_banners(nb)
     name = title or Path(ipynb).stem
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
+    body, _ = exporter.from_notebook_node(
+        nb, resources={"metadata": {"name": name}, "qa_csp_meta": CSP_META}
+    )
     return write_text_atomic(body, html_path)
+
+
+def _rebuild_banners(nb: Any) -> None:
+    """Papermill's error banners (markdown cells of raw HTML) as escaped raw HTML cells.
+
+    Markdown is rendered with raw HTML escaped, which would show these banners'
+    tags as text. They are papermill's (or the batch engine's) own cells, so
+    they are rebuilt here from their text alone: tags stripped, the text
+    escaped, one red paragraph, keeping papermill's ``#papermill-error-cell``
+    anchor and link.
+    """
+    from nbformat.v4 import new_raw_cell
+
+    for i, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "markdown" or _BANNER_TAG not in cell.get("metadata", {}).get(
+            "tags", ()
+        ):
+            continue
+        source = str(cell.get("source", ""))
+        text = html.escape(html.unescape(re.sub(r"<[^>]*>", "", source)).strip())
+        if 'id="papermill-error-cell"' in source:
+            text = f'<span id="papermill-error-cell">{text}</span>'
+        elif 'href="#papermill-error-cell"' in source:
+            text = f'{text} <a href="#papermill-error-cell">Go to the error.</a>'
+        nb.cells[i] = new_raw_cell(
+            f'<p class="qa-error-banner" style="color:#c00; font-size:1.4em;">{text}</p>',
+            metadata={**cell.get("metadata", {}), "raw_mimetype": "text/html"},
+        )
+
+
+def _safe_exporter_class() -> type:
+    """The ``HTMLExporter`` of nbconvert, rendering markdown with raw HTML escaped."""
+    from jinja2 import pass_context
+    from nbconvert import HTMLExporter
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    class SafeRenderer(IPythonRenderer):
+        def text(self, text: str) -> str:
+            # entities decoded, then everything escaped (mistune's escape mode
+            # would show "&lt;" as typed)
+            return html.escape(html.unescape(text), quote=False)
+
+        def block_mermaidjs(self, code: str) -> str:
+            return "<pre><code>" + html.escape(code) + "</code></pre>\n"
+
+        def safe_url(self, url: str) -> str:
+            ok = safe_url(url, image=False)
+            return html.escape(ok) if ok is not None else "#harmful-link"
+
+        def image(self, text: str, url: str, title: str | None = None) -> str:
+            if safe_url(url, image=True) is None:
+                return html.escape(text)
+            return str(super().image(text, url, title))
+
+    class SafeHTMLExporter(HTMLExporter):
+        @pass_context
+        def markdown2html(self, context: Any, source: str) -> str:
+            cell = context.get("cell", {})
+            renderer = SafeRenderer(
+                escape=True,
+                allow_harmful_protocols=False,
+                attachments=cell.get("attachments", {}),
+                embed_images=False,
+                anchor_link_text=self.anchor_link_text,
+                exclude_anchor_links=self.exclude_anchor_links,
+                **self.lexer_options,
+            )
+            return str(MarkdownWithMath(renderer=renderer).render(source))
+
+    return SafeHTMLExporter

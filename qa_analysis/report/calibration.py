@@ -24,6 +24,7 @@ import pandas as pd
 from qa_analysis import reliability as rel
 from qa_analysis import settings
 from qa_analysis import trends as tr
+from qa_analysis.escaping import md_escape
 from qa_analysis.report.data import ReportData, Window, in_window, resolve_thresholds
 from qa_analysis.report.formatting import ShortRepr, bar, fmt, fmt_ci, is_finite, json_number
 from qa_analysis.scorecard import Scorecard
@@ -441,7 +442,7 @@ def participation_sentence(res: CalibrationResults) -> str:
     every statistic) and 1,998 scored."; a month without reads "No calibration
     sessions in ...". N/A ratings are always counted, never dropped silently.
     """
-    where = f" {res.region}" if res.region else ""
+    where = f" {md_escape(res.region)}" if res.region else ""
     if res.empty:
         return (
             f"**No calibration sessions in {res.window.label}{' for' + where if where else ''}.** "
@@ -481,7 +482,7 @@ def agreement_sentence(row: Mapping[str, Any], thresholds: Mapping[str, Any] | N
     v = verdict(a, th)
     if v == "undefined":
         note = row.get("note") or "not enough paired ratings"
-        return f"Alpha for *{name}* is undefined ({note})."
+        return f"Alpha for *{md_escape(name)}* is undefined ({note})."
     if v == "reliable":
         tail = f"at or above the {bar(th['alpha_reliable'])} bar (reliable)"
     elif v == "tentative":
@@ -491,7 +492,7 @@ def agreement_sentence(row: Mapping[str, Any], thresholds: Mapping[str, Any] | N
         )
     else:
         tail = f"below the {bar(th['alpha_tentative'])} floor (unreliable)"
-    return f"Alpha for *{name}* is {txt}: {tail}."
+    return f"Alpha for *{md_escape(name)}* is {txt}: {tail}."
 
 
 def agreement_markdown(res: CalibrationResults) -> str:
@@ -525,7 +526,7 @@ def agreement_markdown(res: CalibrationResults) -> str:
             "N/A ones, left out):",
             "",
         ]
-        lines += [f"- *{name}*: {note}." for name, note in notes]
+        lines += [f"- *{md_escape(name)}*: {note}." for name, note in notes]
     return "\n".join(lines)
 
 
@@ -652,7 +653,7 @@ def kappa_paradox_markdown(
     if len(rows) == 0:
         return f"No criterion shows the *kappa paradox* this month {rule}."
     items = ", ".join(
-        f"*{r['name']}* (alpha {fmt(r['alpha'])}, {r['gwet_coefficient'].split(' ')[0]} "
+        f"*{md_escape(r['name'])}* (alpha {fmt(r['alpha'])}, {r['gwet_coefficient'].split(' ')[0]} "
         f"{fmt(r['gwet'])}, {fmt(r['percent_agreement'], 0, pct=True)} of rater pairs agree, "
         f"{fmt(r['majority_share'], 0, pct=True)} of ratings in one category)"
         for r in rows.to_dict("records")
@@ -695,7 +696,7 @@ def rater_markdown(res: CalibrationResults) -> str:
     lines = [head + ":", ""]
     for x in flagged.to_dict("records"):
         lines.append(
-            f"- **{x['rater_id']}** is **{x['verdict']}**: mean bias "
+            f"- **{md_escape(x['rater_id'])}** is **{x['verdict']}**: mean bias "
             f"{fmt_ci(x['deviation_share'], x['deviation_share_ci_low'], x['deviation_share_ci_high'], digits=1, pct=True, signed=True)} "
             f"of the scale range, matches the {ref} on {fmt(x['match_rate'], 0, pct=True)} of "
             f"ratings (AC1 {fmt(x['agreement_ac1'])})."
@@ -716,17 +717,17 @@ def split_markdown(res: CalibrationResults) -> str:
     )
     txt = (
         f"The {len(res.split)} tickets below split the raters most (split = mean pairwise "
-        f"difference as a share of the scale, 0 = unanimous). Ticket **{s['ticket_id']}** "
+        f"difference as a share of the scale, 0 = unanimous). Ticket **{md_escape(s['ticket_id'])}** "
         f"tops the list (split {fmt(s['split'])}, raters differ on {int(s['n_split'])} criteria"
     )
-    txt += f", most on *{crit}*)." if crit else ")."
+    txt += f", most on *{md_escape(crit)}*)." if crit else ")."
     # FINDINGS: "most divisive" is a count over the listed tickets, not a test
     counts = res.split["most_split"].dropna().value_counts()
     if len(counts):
         top = str(counts.index[0])
         name = res.names.get(top, top)
         txt += (
-            f" *{name}* is the criterion raters split on most often among these tickets "
+            f" *{md_escape(name)}* is the criterion raters split on most often among these tickets "
             f"({int(counts.iloc[0])} of {len(res.split)}): start the next session there."
         )
         low, _ = weakest_criterion(res.by_item)

@@ -20,6 +20,10 @@ Examples
 
 from __future__ import annotations
 
+import ast
+import json
+import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from qa_analysis import io, settings
-from qa_analysis.errors import ParamsError
-from qa_analysis.privacy import pseudonym_key_source
+from qa_analysis.errors import DataError, ParamsError
+from qa_analysis.privacy import PSEUDONYM_ENV, pseudonym_key_source
 from qa_analysis.privacy import pseudonymise as _pseudonymise
 from qa_analysis.report.formatting import ShortRepr
 from qa_analysis.scorecard import Scorecard
@@ -46,6 +50,7 @@ __all__ = [
     "in_window",
     "is_demo_data",
     "load_report_data",
+    "pseudonymise_error",
     "report_params",
     "report_window",
     "resolve_path",
@@ -292,26 +297,49 @@ def data_source(data: str | Path, table: str) -> str:
 
 
 def is_demo_data(data: str | Path) -> bool:
-    """True when ``data`` is the bundled demo set written by :func:`qa_analysis.demo.write_demo`.
+    """True when the content of ``data`` is the bundled demo set of :func:`qa_analysis.demo.write_demo`.
 
-    The demo folder is recognised by its ``planted.json`` (the planted effects,
-    written next to the tables): ``data`` is such a folder, or a file inside
-    one (e.g. ``data/demo/qa.duckdb``). Only demo data may fall back to the
-    public pseudonymisation key (``pseudonymise(..., demo_ok=True)``).
+    Only demo data may fall back to the public pseudonymisation key
+    (``pseudonymise(..., demo_ok=True)``), whose pseudonyms anyone can reverse.
+    The generator writes ``fingerprint.json``, the SHA-256 of every data file;
+    ``data`` is the demo when every data file it is read from (the folder's
+    ``evaluations`` / ``calibration`` / ``tickets`` files, or the single file
+    given, e.g. ``data/demo/qa.duckdb``) is listed there with the same digest.
+    Real data dropped into the demo folder, with ``planted.json`` and
+    ``fingerprint.json`` copied alongside, is therefore not the demo.
 
     Examples
     --------
     >>> import tempfile
+    >>> from qa_analysis import demo
     >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "tickets.csv").write_text("ticket_id\\nT1\\n")
     >>> is_demo_data(folder)
     False
-    >>> _ = (folder / "planted.json").write_text("{}")
-    >>> is_demo_data(folder), is_demo_data(folder / "qa.duckdb")
-    (True, True)
+    >>> fp = {"sha256": {"tickets.csv": demo.file_digest(folder / "tickets.csv")}}
+    >>> _ = (folder / demo.FINGERPRINT_FILE).write_text(json.dumps(fp))
+    >>> is_demo_data(folder)
+    True
+    >>> _ = (folder / "tickets.csv").write_text("ticket_id\\nREAL-1\\n")
+    >>> is_demo_data(folder)
+    False
     """
+    from qa_analysis.demo import FINGERPRINT_FILE, file_digest
+
     path = resolve_path(data)
     folder = path if path.is_dir() else path.parent
-    return (folder / "planted.json").is_file()
+    try:
+        listed = json.loads((folder / FINGERPRINT_FILE).read_text(encoding="utf-8"))["sha256"]
+        if path.is_dir():
+            files = [Path(data_source(path, t)) for t in TABLES]
+            files = [f for f in files if f.is_file()]
+        else:
+            files = [path]
+        return bool(files) and all(
+            isinstance(listed, dict) and listed.get(f.name) == file_digest(f) for f in files
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 # ---------------------------------------------------------------------------
@@ -471,6 +499,50 @@ class ReportData(ShortRepr):
         }
 
 
+#: How the loaders name a cell in an error: ``rater_id='EU-S01'`` (the column, a repr).
+_ID_IN_ERROR = re.compile(
+    r"\b(agent_id|reviewer_id|rater_id)=('(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")"
+)
+
+
+def pseudonymise_error(
+    exc: DataError, *, key: str | None = None, demo_ok: bool = False
+) -> DataError:
+    """``exc`` with every person id it names replaced by its pseudonym.
+
+    The loaders name offending cells as ``column=repr(value)`` (e.g. a
+    duplicate calibration rating: ``rater_id='EU-S01'``). Errors reach shared
+    outputs (the notebook and its HTML, ``index.html``, ``run.json``,
+    ``kpis.json``), so with pseudonymisation on the ``agent_id``,
+    ``reviewer_id`` and ``rater_id`` values are replaced by the same
+    pseudonyms the report uses (:func:`qa_analysis.privacy.pseudonymise`,
+    same ``key`` and ``demo_ok``). Without a usable key the ids are withheld
+    (``<withheld>``).
+
+    Examples
+    --------
+    >>> e = DataError("cal.csv", "duplicate in 2 rows: row 1 (rater_id='EU-S01'), row 2 (...)")
+    >>> print(pseudonymise_error(e, key="a-long-random-secret"))
+    cal.csv: duplicate in 2 rows: row 1 (rater_id='R-2afb259e'), row 2 (...)
+    >>> print(pseudonymise_error(e, key=""))  # no usable key
+    cal.csv: duplicate in 2 rows: row 1 (rater_id=<withheld>), row 2 (...)
+    """
+
+    def replace(m: re.Match[str]) -> str:
+        col = m.group(1)
+        try:
+            value = ast.literal_eval(m.group(2))
+            pseudo = _pseudonymise(
+                pd.DataFrame({col: [str(value).strip()]}), key=key, demo_ok=demo_ok
+            )[col].iloc[0]
+        except (ValueError, SyntaxError):
+            return f"{col}=<withheld>"
+        return f"{col}={pseudo!r}"
+
+    problems = [_ID_IN_ERROR.sub(replace, p) for p in exc.problems]
+    return DataError(_ID_IN_ERROR.sub(replace, str(exc.source)), problems)
+
+
 def load_report_data(
     data: str | Path,
     scorecard: str | Path | Scorecard,
@@ -516,7 +588,9 @@ def load_report_data(
     Raises
     ------
     qa_analysis.errors.DataError
-        When a source is missing or invalid (naming file, column and rows).
+        When a source is missing or invalid (naming file, column and rows);
+        with ``pseudonymise`` on, the person ids it names are pseudonymised too
+        (:func:`pseudonymise_error`), so the error can go into shared outputs.
     ValueError
         When ids are to be pseudonymised, the data are not the demo set and
         no key is given or set in ``QA_PSEUDONYM_KEY``; or for an unknown table.
@@ -534,7 +608,9 @@ def load_report_data(
     win = report_window(period, history_months)
     # a database URL: filters run in the engine (qa_analysis.sources, the "warehouse" extra)
     database = _open_database(data)
-    demo_ok = database is None and is_demo_data(data)
+    # the public demo key only for the demo's content (hashing its files costs a little)
+    demo_data = database is None and is_demo_data(data)
+    demo_ok = demo_data and pseudonymise and key is None and not os.environ.get(PSEUDONYM_ENV)
     frames: dict[str, pd.DataFrame] = {}
     notes: list[str] = []
     for t in TABLES:
@@ -542,13 +618,20 @@ def load_report_data(
             frames[t] = pd.DataFrame()
             continue
         start = win.start if t == "tickets" else win.history_start
-        if database is not None:
-            df = database.load(t, region=region, start=start, end=win.end, scorecard=sc)
-        elif t == "tickets":
-            df = io.load_tickets(data_source(data, t), region=region, start=start, end=win.end)
-        else:
-            load = io.load_evaluations if t == "evaluations" else io.load_calibration
-            df = load(data_source(data, t), scorecard=sc, region=region, start=start, end=win.end)
+        try:
+            if database is not None:
+                df = database.load(t, region=region, start=start, end=win.end, scorecard=sc)
+            elif t == "tickets":
+                df = io.load_tickets(data_source(data, t), region=region, start=start, end=win.end)
+            else:
+                load = io.load_evaluations if t == "evaluations" else io.load_calibration
+                df = load(
+                    data_source(data, t), scorecard=sc, region=region, start=start, end=win.end
+                )
+        except DataError as exc:
+            if not pseudonymise:
+                raise
+            raise pseudonymise_error(exc, key=key, demo_ok=demo_ok) from None
         # one canonical row order (the table's key), whatever the storage order, so the
         # same data give the same report from a file, a folder or a database
         df = df.sort_values(list(io.SCHEMAS[t].key), kind="stable", ignore_index=True)
@@ -569,7 +652,7 @@ def load_report_data(
         pseudonymised=bool(pseudonymise),
         notes=tuple(notes),
         pseudonym_key=_key_source(key) if pseudonymise else None,
-        demo_data=demo_ok,
+        demo_data=demo_data,
     )
 
 

@@ -28,6 +28,7 @@ import pandas as pd
 from qa_analysis import compare as cmp
 from qa_analysis import io
 from qa_analysis import sampling as smp
+from qa_analysis.escaping import md_escape, relative_href
 from qa_analysis.report.data import ReportData, report_window, resolve_targets, target_spec
 from qa_analysis.report.formatting import KPI_LABELS, ShortRepr, fmt, is_finite, json_number
 from qa_analysis.report.performance import TICKET_KPIS, score_window, ticket_estimates
@@ -462,11 +463,14 @@ def region_links(regions: Sequence[str], table: pd.DataFrame | None = None) -> s
     status = dict(zip(table["region"], table["status"], strict=True)) if table is not None else {}
     lines = []
     for r in regions:
-        d = str(r).lower()
+        d = io.region_dir(str(r))
         st = status.get(r)
-        tail = "" if st in (None, "ok") else f" ({st})"
+        tail = "" if st in (None, "ok") else f" ({md_escape(st)})"
+        if relative_href(d) is None:  # not a folder name the batch writes: no links
+            lines.append(f"- **{md_escape(r)}**{tail}")
+            continue
         lines.append(
-            f"- **{r}**{tail}: [calibration report]({d}/calibration_report.html) · "
+            f"- **{md_escape(r)}**{tail}: [calibration report]({d}/calibration_report.html) · "
             f"[performance report]({d}/performance_report.html) · "
             f"[audit plan (CSV)]({d}/audit_plan.csv) · [KPIs]({d}/{io.REGION_KPI_FILE})"
         )
@@ -600,7 +604,7 @@ def global_markdown(
                 "Regions whose audits pass at a different rate from the pooled rate by more than "
                 "chance (outside the 99.8% funnel limits): "
                 + ", ".join(
-                    f"**{r['region']}** ({r['position']}, {fmt(r['pass_rate_audits'], 1, pct=True)}"
+                    f"**{md_escape(r['region'])}** ({r['position']}, {fmt(r['pass_rate_audits'], 1, pct=True)}"
                     " of audits)"
                     for r in off.to_dict("records")
                 )
@@ -612,7 +616,7 @@ def global_markdown(
             )
     if kpis.get("lowest_alpha_region"):
         lines.append(
-            f"The lowest calibration agreement is **{kpis['lowest_alpha_region']}**'s (median "
+            f"The lowest calibration agreement is **{md_escape(kpis['lowest_alpha_region'])}**'s (median "
             f"alpha {fmt(kpis['lowest_alpha'])}; target {fmt(tg.get('alpha'), 3)})."
         )
     miss = []
@@ -627,7 +631,7 @@ def global_markdown(
     ):
         v = kpis.get(key)
         if v not in (None, "none", ""):
-            miss.append(f"{v}: {what}")
+            miss.append(f"{md_escape(v)}: {what}")
     if miss:
         lines.append("Missing: " + "; ".join(miss) + ".")
     return " ".join(lines)

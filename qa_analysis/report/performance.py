@@ -43,6 +43,7 @@ from qa_analysis import compare as cmp
 from qa_analysis import sampling as smp
 from qa_analysis import settings
 from qa_analysis import trends as tr
+from qa_analysis.escaping import md_escape
 from qa_analysis.report.data import ReportData, Window, in_window, resolve_targets, target_spec
 from qa_analysis.report.formatting import (
     KPI_LABELS,
@@ -1404,11 +1405,11 @@ def pareto_sentence(s: ParetoSection, *, share: float = 0.8) -> str:
         return "No criterion failed this month."
     k = int(np.searchsorted(p["cum_share"].to_numpy(dtype=float), share - 1e-12) + 1)
     k = min(k, len(p))
-    top = ", ".join(f"*{n}*" for n in p["name"].head(k))
+    top = ", ".join(f"*{md_escape(n)}*" for n in p["name"].head(k))
     return (
         f"{int(p['fails'].sum()):,} criterion fails this month; {k} of {len(p)} criteria "
         f"({top}) account for {fmt(p['cum_share'].iloc[k - 1], 0, pct=True)} of them. "
-        f"The top one, *{p['name'].iloc[0]}*, fails on {fmt(p['fail_rate'].iloc[0], 1, pct=True)} "
+        f"The top one, *{md_escape(p['name'].iloc[0])}*, fails on {fmt(p['fail_rate'].iloc[0], 1, pct=True)} "
         "of the evaluations where it applies."
     )
 
@@ -1524,7 +1525,7 @@ def critical_sentence(s: CriticalSection) -> str:
             f"{len(t)} channels)."
         )
     parts = [
-        f"**{r['channel']}** {'higher' if r['rate'] > r['rest_rate'] else 'lower'}, "
+        f"**{md_escape(r['channel'])}** {'higher' if r['rate'] > r['rest_rate'] else 'lower'}, "
         f"{fmt(r['rate'], 1, pct=True)} against {fmt(r['rest_rate'], 1, pct=True)} on the other "
         f"channels (adjusted p = {r['p_adjusted']:.2g})"
         for r in hits.to_dict("records")
@@ -1806,7 +1807,7 @@ def changes_markdown(s: ChangesSection) -> str:
         txt += (
             " Markets with a significant change after Holm adjustment: "
             + ", ".join(
-                f"{r['market']} ({fmt(r['change'] * 100, 1, signed=True)} pts)"
+                f"{md_escape(r['market'])} ({fmt(r['change'] * 100, 1, signed=True)} pts)"
                 for r in hits.to_dict("records")
             )
             + "."
