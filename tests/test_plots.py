@@ -431,8 +431,8 @@ def test_labels_from_data_render_literally_not_as_mathtext():
         {
             "market": [r"$\frac{", "a$b$c", "plain"],
             "pass_rate": [0.8, 0.7, 0.9],
-            "pass_ci_low": [0.7, 0.6, 0.8],
-            "pass_ci_high": [0.9, 0.8, 1.0],
+            "pass_rate_ci_low": [0.7, 0.6, 0.8],
+            "pass_rate_ci_high": [0.9, 0.8, 1.0],
             "n": [10, 10, 10],
         }
     )

@@ -292,7 +292,7 @@ def test_privacy_kpis_say_which_key_pseudonymised_the_ids(data_dir, small, monke
         "pseudonym_key": None,
         "demo_data": False,
     }
-    assert load(key="secret")["pseudonym_key"] == "key argument"
+    assert load(key="a-secret-key-of-16-bytes")["pseudonym_key"] == "key argument"
     monkeypatch.setenv(PSEUDONYM_ENV, "from-the-environment")
     assert load() == {"pseudonymised": True, "pseudonym_key": PSEUDONYM_ENV, "demo_data": False}
 

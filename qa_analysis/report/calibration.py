@@ -562,11 +562,11 @@ def _weakest_sentence(b: pd.DataFrame) -> str:
     row = b.loc[b["criterion"].astype(str) == cid].iloc[0]
     if clear:
         return (
-            f"The weakest criterion is *{row['name']}* (alpha {fmt(row['alpha'])}): its "
+            f"The weakest criterion is *{md_escape(row['name'])}* (alpha {fmt(row['alpha'])}): its "
             "interval lies below every other criterion's."
         )
     return (
-        f"The lowest alpha is *{row['name']}*'s ({fmt(row['alpha'])}), but its interval "
+        f"The lowest alpha is *{md_escape(row['name'])}*'s ({fmt(row['alpha'])}), but its interval "
         "overlaps other criteria's: no criterion is clearly the weakest."
     )
 
@@ -733,7 +733,7 @@ def split_markdown(res: CalibrationResults) -> str:
         low, _ = weakest_criterion(res.by_item)
         if low is not None and low != top:
             txt += (
-                f" (The lowest alpha is *{res.names.get(low, low)}*'s: alpha measures agreement "
+                f" (The lowest alpha is *{md_escape(res.names.get(low, low))}*'s: alpha measures agreement "
                 "over every calibration ticket, while this count looks only at the tickets that "
                 "split the room most, so the two can name different criteria.)"
             )
