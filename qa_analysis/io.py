@@ -54,7 +54,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -1000,34 +1000,7 @@ def _validate(
         )
         df["role"] = role.astype("str")
     if scorecard is not None and "criterion" in df.columns:
-        crit = df["criterion"]
-        known = crit.isin(scorecard.ids).to_numpy(dtype=bool)
-        flag(
-            "criterion",
-            ~known,
-            f"criterion not on the scorecard {scorecard.source} "
-            f"(known: {', '.join(scorecard.ids)})",
-        )
-        score = df["score"].to_numpy()
-        for c in scorecard.criteria:
-            on = (crit == c.id).to_numpy(dtype=bool)
-            if not on.any():
-                continue
-            off = on & ~np.isnan(score) & ~np.isin(score, np.asarray(c.scale, dtype=float))
-            flag(
-                "score",
-                off,
-                f"score off the scale of criterion '{c.id}' "
-                f"(allowed {', '.join(f'{v:g}' for v in c.scale)})",
-                ("criterion", "score"),
-            )
-            if schema.name == "evaluations" and not c.na_allowed:
-                flag(
-                    "score",
-                    on & np.isnan(score),
-                    f"empty score (N/A) on criterion '{c.id}', which does not allow N/A",
-                    ("evaluation_id", "criterion"),
-                )
+        _validate_scores(df, schema, scorecard, flag)
     if schema.name == "evaluations" and not problems:
         # one evaluation is one agent's handling of one ticket in one region: rows that
         # disagree would credit the evaluation to whichever row came first
@@ -1053,6 +1026,83 @@ def _validate(
     if problems:
         raise DataError(label, problems)
     return df
+
+
+#: Optional column naming each row's scorecard version (see qa_analysis.scorecard).
+VERSION_COLUMN = "scorecard_version"
+
+
+def _validate_scores(
+    df: pd.DataFrame, schema: Schema, scorecard: Scorecard, flag: Callable[..., None]
+) -> None:
+    """Criteria and scores against each row's own scorecard version (loops over criteria only)."""
+    crit = df["criterion"]
+    known = crit.isin(scorecard.ids).to_numpy(dtype=bool)
+    flag(
+        "criterion",
+        ~known,
+        f"criterion not on the scorecard {scorecard.source} (known: {', '.join(scorecard.ids)})",
+    )
+    score = df["score"].to_numpy()
+    versioned = scorecard.is_versioned
+    vcodes = np.zeros(len(df), dtype=np.int64)
+    if versioned:
+        ids = [str(v) for v in scorecard.version_ids]
+        explicit = np.zeros(len(df), dtype=bool)
+        if VERSION_COLUMN in df.columns:
+            text = df[VERSION_COLUMN].astype("string").str.strip()
+            explicit = (text.notna() & (text != "")).to_numpy(dtype=bool)
+            got = pd.Index(ids).get_indexer(pd.Index(text.fillna("")))
+            flag(
+                VERSION_COLUMN,
+                explicit & (got < 0),
+                f"scorecard version not in {scorecard.source} (known: {', '.join(ids)})",
+            )
+            vcodes = np.where(explicit, got, -1)
+            df[VERSION_COLUMN] = text.mask(~explicit).astype(object)
+        date_col = schema.date_filter
+        dates = df[date_col]
+        by_date = scorecard.version_codes_at(dates.to_numpy())
+        first = scorecard.versions[0].effective
+        flag(
+            date_col,
+            ~explicit & dates.notna().to_numpy() & (by_date < 0),
+            f"date before the first scorecard version took effect ({first:%Y-%m-%d}) and no "
+            f"'{VERSION_COLUMN}'"
+            if first is not None
+            else "no scorecard version in force",
+        )
+        vcodes = np.where(explicit, vcodes, by_date)
+    for vi, ver in enumerate(scorecard.versions):  # a few versions x a dozen criteria
+        in_v = vcodes == vi
+        suffix = f" in scorecard version '{ver.version}'" if versioned else ""
+        if versioned:
+            flag(
+                "criterion",
+                in_v & known & ~crit.isin(ver.ids).to_numpy(dtype=bool),
+                f"criterion not in scorecard version '{ver.version}' "
+                f"(its criteria: {', '.join(ver.ids)})",
+                ("criterion", schema.date_filter),
+            )
+        for c in ver.criteria:
+            on = in_v & (crit == c.id).to_numpy(dtype=bool)
+            if not on.any():
+                continue
+            off = on & ~np.isnan(score) & ~np.isin(score, np.asarray(c.scale, dtype=float))
+            flag(
+                "score",
+                off,
+                f"score off the scale of criterion '{c.id}'{suffix} "
+                f"(allowed {', '.join(f'{v:g}' for v in c.scale)})",
+                ("criterion", "score"),
+            )
+            if schema.name == "evaluations" and not c.na_allowed:
+                flag(
+                    "score",
+                    on & np.isnan(score),
+                    f"empty score (N/A) on criterion '{c.id}'{suffix}, which does not allow N/A",
+                    ("evaluation_id", "criterion"),
+                )
 
 
 def _filter(df: pd.DataFrame, schema: Schema, region, start, end, tz: str = "UTC") -> pd.DataFrame:

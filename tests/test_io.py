@@ -724,3 +724,78 @@ def test_an_unreadable_csv_is_a_one_line_data_error(tmp_path, monkeypatch):
     monkeypatch.setattr(pd, "read_csv", denied)
     with pytest.raises(DataError, match=r"t\.csv: cannot read the file \(Permission denied\)$"):
         io.load_tickets(path)
+
+
+# -- scorecard versions in the loaders ----------------------------------------------
+VERSIONED = Scorecard.from_dict(
+    {
+        "versions": [
+            {
+                "version": "v1",
+                "criteria": [
+                    {"id": "greeting", "scale": [0, 1]},
+                    {"id": "tools", "scale": [0, 1], "na_allowed": True},
+                    {"id": "tone", "scale": [1, 2, 3, 4, 5]},
+                ],
+            },
+            {
+                "version": "v2",
+                "effective": "2026-10-01",
+                "criteria": [
+                    {"id": "greeting", "scale": [0, 1]},
+                    {"id": "tools", "scale": [0, 1], "na_allowed": True},
+                    {"id": "tone", "scale": [1, 2, 3]},  # the scale shrank
+                ],
+            },
+        ]
+    }
+)
+
+
+def test_loader_checks_scores_against_each_rows_own_version():
+    # E1 (2026-10-05) is v2, where tone 4 is off the 1-3 scale; E2 (2026-09-20) is v1: fine
+    with pytest.raises(
+        DataError, match="score off the scale of criterion 'tone' in scorecard version 'v2'"
+    ):
+        io.load_evaluations(evaluations_frame(), scorecard=VERSIONED)
+
+
+def test_loader_accepts_an_explicit_version_column():
+    raw = evaluations_frame().assign(scorecard_version="v1")
+    out = io.load_evaluations(raw, scorecard=VERSIONED)
+    assert out["scorecard_version"].tolist() == ["v1"] * 6
+
+
+def test_loader_rejects_an_unknown_version_and_a_criterion_unknown_to_its_version():
+    raw = evaluations_frame().assign(scorecard_version="v7")
+    with pytest.raises(DataError, match="scorecard version not in"):
+        io.load_evaluations(raw, scorecard=VERSIONED)
+    card = Scorecard.from_dict(
+        {
+            "versions": [
+                {"version": "v1", "criteria": [{"id": "greeting", "scale": [0, 1]}]},
+                {
+                    "version": "v2",
+                    "effective": "2026-01-01",
+                    "criteria": [
+                        {"id": "greeting", "scale": [0, 1]},
+                        {"id": "tools", "scale": [0, 1], "na_allowed": True},
+                        {"id": "tone", "scale": [1, 2, 3, 4, 5]},
+                    ],
+                },
+            ]
+        }
+    )
+    raw = evaluations_frame().assign(scorecard_version="v1")
+    with pytest.raises(DataError, match="criterion not in scorecard version 'v1'"):
+        io.load_evaluations(raw, scorecard=card)
+
+
+def test_calibration_rows_take_the_version_of_their_session_date():
+    raw = calibration_frame()  # 2026-10-01: v2, tone on 1-3
+    raw["score"] = np.where(raw["criterion"] == "tone", 5, 1)
+    with pytest.raises(DataError, match="in scorecard version 'v2'"):
+        io.load_calibration(raw, scorecard=VERSIONED)
+    assert len(io.load_calibration(raw.assign(scorecard_version="v1"), scorecard=VERSIONED)) == len(
+        raw
+    )
