@@ -72,6 +72,14 @@ PLANTED: dict[str, Any] = {
     "audits_per_agent": 5,  # each month's audit plan: five tickets per agent (sampling.audit_plan)
     "missed_audit_share": 0.04,  # planned audits that were never done
     "csat_slope": 0.45,  # CSAT points per latent quality unit: Spearman(QA score, CSAT) about 0.4
+    "dispute_rate": 0.004,  # chance that a criterion rating below the top of its scale is disputed
+    "dispute_rate_ambiguous": 0.04,  # ... on the ambiguous criterion (about 4% of evaluations)
+    "overturn_rate": 0.2,  # share of resolved disputes accepted
+    "overturn_rate_ambiguous": 0.6,  # ... of disputes on the ambiguous criterion
+    "overturned_reviewer": "NA-S03",  # an unbiased-in-calibration reviewer whose scores are
+    "overturn_rate_reviewer": 0.9,  # ... overturned far more often on appeal
+    "dispute_factor_reviewer": 8.0,  # and whose ratings are disputed 8x as often
+    "dispute_open_days": 10,  # disputes opened in the last 10 days of the data are still open
 }
 
 
@@ -84,6 +92,7 @@ class DemoData:
     tickets: pd.DataFrame
     scorecard: Scorecard
     planted: dict[str, Any] = field(default_factory=dict)
+    disputes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def generate(
@@ -146,6 +155,14 @@ def generate(
     5. **CSAT link**: CSAT (1-5, answered on about 20% of tickets) is
        ``round(3.6 + 0.45 q + N(0, 1))``, so it rises with the QA score
        (Spearman about 0.4 on audited tickets).
+    6. **Disputes**: a criterion rating below the top of its scale is disputed
+       with probability 0.4% (4% on the ambiguous criterion ``empathy``), so
+       about 3-6% of evaluations are disputed. Resolved disputes are accepted
+       (the score rises one scale step) with probability 0.2, 0.6 on
+       ``empathy`` and 0.9 for reviewer ``NA-S03``, whose ratings are also
+       disputed 8x as often (unbiased in calibration: only the appeals show
+       the problem); disputes opened in the last 10 days
+       are still open. Table ``disputes`` (see :func:`qa_analysis.io.load_disputes`).
 
     Examples
     --------
@@ -160,8 +177,9 @@ def generate(
         raise TypeError(f"small must be True or False, got {type(small).__name__}")
     sc = scorecard or Scorecard.from_yaml(SCORECARD_PATH)
     # independent streams, so that changing one table's generation leaves the others as they were
-    rng_people, rng_tickets, rng_eval, rng_cal = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
+    # (a fifth stream for disputes: spawn(5)[:4] equals spawn(4), so the first four are unchanged)
+    rng_people, rng_tickets, rng_eval, rng_cal, rng_disp = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
     )
     if small:
         months = pd.period_range("2026-05", "2026-10", freq="M")
@@ -174,6 +192,7 @@ def generate(
     tickets, q = _tickets(rng_tickets, agents, months, tickets_per_month)
     evaluations = _evaluations(rng_eval, sc, raters, tickets, q, months, seed)
     calibration = _calibration(rng_cal, sc, raters, tickets, q, months)
+    disputes = _disputes(rng_disp, sc, evaluations, months)
 
     planted = dict(PLANTED)
     specialists = raters[raters["role"] == "specialist"]
@@ -183,7 +202,7 @@ def generate(
     planted["seed"] = seed
     planted["small"] = small
     planted["months"] = [str(m) for m in months]
-    return DemoData(evaluations, calibration, tickets, sc, planted)
+    return DemoData(evaluations, calibration, tickets, sc, planted, disputes)
 
 
 def write_demo(
@@ -192,7 +211,8 @@ def write_demo(
     """Generate the demo data and write it to ``out``.
 
     Writes ``evaluations.parquet``, ``calibration.parquet``, ``tickets.parquet``,
-    ``qa.duckdb`` (tables ``evaluations``, ``calibration``, ``tickets``, sorted
+    ``disputes.parquet``, ``qa.duckdb`` (tables ``evaluations``, ``calibration``,
+    ``tickets``, ``disputes``, sorted
     by region and date so that region/date filters skip the rest) and
     ``planted.json``, and last ``fingerprint.json``: the SHA-256 of every data
     file, by which :func:`qa_analysis.report.data.is_demo_data` recognises the
@@ -217,6 +237,7 @@ def write_demo(
             ["region", "session_date", "session_id"], kind="stable"
         ),
         "tickets": d.tickets.sort_values(["region", "created_at"], kind="stable"),
+        "disputes": d.disputes,
     }
     paths: dict[str, Path] = {}
     for name, df in tables.items():
@@ -481,5 +502,55 @@ def _session(
             "role": np.tile(np.repeat(crew["role"].to_numpy(), n_c), n_t),
             "criterion": np.tile(np.asarray(sc.ids, dtype=object), n_t * n_r),
             "score": scores.ravel(),
+        }
+    )
+
+
+def _disputes(
+    rng, sc: Scorecard, evaluations: pd.DataFrame, months: pd.PeriodIndex
+) -> pd.DataFrame:
+    score = evaluations["score"].to_numpy(dtype=float)
+    crit = evaluations["criterion"].to_numpy()
+    top = evaluations["criterion"].map({c.id: c.max for c in sc.criteria}).to_numpy(dtype=float)
+    ambiguous = crit == PLANTED["ambiguous_criterion"]
+    p = np.where(ambiguous, PLANTED["dispute_rate_ambiguous"], PLANTED["dispute_rate"])
+    p = p * np.where(
+        evaluations["reviewer_id"].to_numpy() == PLANTED["overturned_reviewer"],
+        PLANTED["dispute_factor_reviewer"],
+        1.0,
+    )
+    candidate = ~np.isnan(score) & (score < top)
+    pick = np.flatnonzero(candidate & (rng.random(len(score)) < p))
+    d = evaluations.iloc[pick]
+    d = d.loc[~d["evaluation_id"].duplicated()]  # one disputed criterion per evaluation
+    n = len(d)
+    amb = (d["criterion"] == PLANTED["ambiguous_criterion"]).to_numpy()
+    hot = (d["reviewer_id"] == PLANTED["overturned_reviewer"]).to_numpy()
+    p_over = np.where(
+        hot,
+        PLANTED["overturn_rate_reviewer"],
+        np.where(amb, PLANTED["overturn_rate_ambiguous"], PLANTED["overturn_rate"]),
+    )
+    opened = d["evaluated_at"] + pd.to_timedelta(rng.uniform(0.2, 5.0, n), unit="D")
+    opened = opened.dt.floor("s")
+    days = rng.lognormal(np.log(3.0), 0.7, n)
+    resolved = (opened + pd.to_timedelta(days, unit="D")).dt.floor("s")
+    end = months[-1].end_time
+    still_open = (opened > end - pd.Timedelta(days=PLANTED["dispute_open_days"])).to_numpy()
+    accepted = rng.random(n) < p_over
+    status = np.where(still_open, "open", np.where(accepted, "accepted", "rejected"))
+    orig = d["score"].to_numpy(dtype=float)
+    final = np.where(status == "accepted", orig + 1.0, np.where(status == "open", np.nan, orig))
+    return pd.DataFrame(
+        {
+            "dispute_id": [f"D{i:06d}" for i in range(1, n + 1)],
+            "evaluation_id": d["evaluation_id"].to_numpy(),
+            "criterion": d["criterion"].to_numpy(),
+            "opened_at": opened.to_numpy().astype("datetime64[ns]"),
+            "resolved_at": resolved.where(~still_open).to_numpy().astype("datetime64[ns]"),
+            "status": status.astype(object),
+            "original_score": orig,
+            "final_score": final,
+            "opened_by": np.where(rng.random(n) < 0.8, "agent", "team_lead").astype(object),
         }
     )

@@ -54,7 +54,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -128,10 +128,11 @@ class Schema:
     optional_numbers: tuple[str, ...]
     key: tuple[str, ...]  # must be unique
     date_filter: str  # column start=/end= apply to
+    nullable_dates: tuple[str, ...] = ()  # required columns of dates that may be empty
 
     @property
     def required(self) -> tuple[str, ...]:
-        return self.ids + self.dates + self.numbers
+        return self.ids + self.dates + self.numbers + self.nullable_dates
 
 
 SCHEMAS: dict[str, Schema] = {
@@ -172,7 +173,21 @@ SCHEMAS: dict[str, Schema] = {
         key=("ticket_id",),
         date_filter="created_at",
     ),
+    "disputes": Schema(
+        name="disputes",
+        ids=("dispute_id", "evaluation_id", "status", "opened_by"),
+        dates=("opened_at",),
+        numbers=("original_score", "final_score"),
+        optional_numbers=(),
+        key=("dispute_id",),
+        date_filter="opened_at",
+        nullable_dates=("resolved_at",),
+    ),
 }
+
+#: Dispute statuses (``open`` until resolved; ``partially_accepted`` changes the score
+#: less than asked).
+DISPUTE_STATUSES = ("open", "accepted", "rejected", "partially_accepted")
 
 ROLES = ("specialist", "expert")
 
@@ -181,7 +196,7 @@ ROLES = ("specialist", "expert")
 NA_TEXTS: tuple[str, ...] = ("", "N/A", "NA", "n/a", "na", "-")
 
 #: The three input tables.
-TableKind = Literal["evaluations", "calibration", "tickets"]
+TableKind = Literal["evaluations", "calibration", "tickets", "disputes"]
 
 
 # ---------------------------------------------------------------------------
@@ -346,6 +361,102 @@ def load_tickets(
     [1, 2]
     """
     return _load("tickets", source, table, None, region, start, end, timezone)
+
+
+def load_disputes(
+    source: Any,
+    *,
+    evaluations: pd.DataFrame | None = None,
+    table: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    timezone: str = "UTC",
+) -> pd.DataFrame:
+    """Load and validate disputes (appeals) of evaluation scores.
+
+    Parameters
+    ----------
+    source
+        DataFrame, CSV/Parquet path or glob, or DuckDB database file.
+    evaluations : DataFrame, optional
+        The evaluations the disputes refer to (long table, as
+        :func:`load_evaluations` returns). When given, every dispute's
+        ``evaluation_id`` must be in it and every dispute's ``criterion`` (when
+        filled) must be scored on that evaluation.
+    table
+        Table name when ``source`` is a DuckDB file (default ``"disputes"``).
+    start, end
+        Keep disputes opened from ``start`` to ``end`` inclusive.
+    timezone
+        The business time zone, as in :func:`load_evaluations`.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``dispute_id, evaluation_id, criterion, opened_at, resolved_at,
+        status, original_score, final_score, opened_by`` (plus extra columns):
+        one row per disputed criterion, or per evaluation when ``criterion`` is
+        empty (None); dates as datetime64 (``resolved_at`` NaT while open),
+        scores float64, ``status`` lower-case.
+
+    Notes
+    -----
+    ``status`` is one of ``open``, ``accepted``, ``rejected`` and
+    ``partially_accepted``. A :class:`DataError` lists every problem: a
+    duplicate ``dispute_id``, an unknown status, an open dispute with a
+    ``resolved_at`` or a resolved one without, a resolution before the opening,
+    a rejected dispute whose ``final_score`` differs from ``original_score``,
+    an accepted one without ``final_score``, and disputes of evaluations (or
+    criteria) that are not in ``evaluations``.
+
+    Raises
+    ------
+    DataError
+        Naming the source, column, problem and the first offending rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"dispute_id": ["d1", "d2"], "evaluation_id": ["e1", "e2"],
+    ...     "criterion": ["tone", None], "opened_at": "2026-10-05",
+    ...     "resolved_at": ["2026-10-07", None], "status": ["Accepted", "open"],
+    ...     "original_score": [2, 60], "final_score": [4, None], "opened_by": "agent"})
+    >>> load_disputes(raw)[["dispute_id", "status", "final_score"]]
+      dispute_id    status  final_score
+    0         d1  accepted          4.0
+    1         d2      open          NaN
+    """
+    df = _load("disputes", source, table, None, None, start, end, timezone)
+    if evaluations is not None:
+        _require_frame(evaluations, "evaluations")
+        missing_cols = [c for c in ("evaluation_id", "criterion") if c not in evaluations.columns]
+        if missing_cols:
+            raise DataError("evaluations", _missing_msg(missing_cols, list(evaluations.columns)))
+        ev_ids = evaluations["evaluation_id"].astype("str")
+        unknown = ~df["evaluation_id"].isin(ev_ids).to_numpy()
+        problems = []
+        if unknown.any():
+            shown = ", ".join(df["dispute_id"].to_numpy()[unknown][:MAX_ROWS_SHOWN].tolist())
+            problems.append(
+                f"column 'evaluation_id': {int(unknown.sum())} dispute(s) of evaluations that "
+                f"are not in the evaluations given (dispute_id {shown})"
+            )
+        has_crit = df["criterion"].notna().to_numpy() & ~unknown
+        if has_crit.any():
+            pairs = pd.MultiIndex.from_arrays([ev_ids, evaluations["criterion"].astype("str")])
+            asked = pd.MultiIndex.from_arrays([df["evaluation_id"], df["criterion"].astype("str")])
+            off = has_crit & ~asked.isin(pairs)
+            if off.any():
+                shown = ", ".join(df["dispute_id"].to_numpy()[off][:MAX_ROWS_SHOWN].tolist())
+                problems.append(
+                    f"column 'criterion': {int(off.sum())} dispute(s) of a criterion the "
+                    f"evaluation did not score (dispute_id {shown})"
+                )
+        if problems:
+            raise DataError(
+                str(source) if not isinstance(source, pd.DataFrame) else "<DataFrame>", problems
+            )
+    return df
 
 
 def load_query(
@@ -812,9 +923,17 @@ def _load(kind, source, table, scorecard, region, start, end, timezone="UTC") ->
         else:
             raw, prov = _read_duckdb(src, schema, region, start, end, tz)
             pushed = True
-    if len(raw) == 0 and not pushed:
+    empty_ok = kind == "disputes"  # a month without disputes is normal
+    if len(raw) == 0 and not pushed and not empty_ok:
         raise DataError(label, "no rows (the source is empty)")
-    if pushed and len(raw) == 0 and region is None and start is None and end is None:
+    if (
+        pushed
+        and len(raw) == 0
+        and region is None
+        and start is None
+        and end is None
+        and not empty_ok
+    ):
         raise DataError(label, "no rows (the source is empty)")
     df = _validate(raw, schema, scorecard, label, prov, tz)
     # exact filter in the business time zone (a pushed-down filter may be a superset;
@@ -966,16 +1085,19 @@ def _validate(
         flag(col, empty, "empty value")
         df[col] = text
     # dates
-    for col in schema.dates:
+    for col in schema.dates + schema.nullable_dates:
         s = df[col]
+        may_be_empty = col in schema.nullable_dates
         if pd.api.types.is_datetime64_any_dtype(s):
             parsed = s
             bad = s.isna().to_numpy()
-            flag(col, bad, "missing date")
+            if not may_be_empty:
+                flag(col, bad, "missing date")
         else:
             parsed = _to_datetime(s, tz)
             missing_date = s.isna() | (s.astype("string").str.strip() == "")
-            flag(col, missing_date.to_numpy(dtype=bool), "missing date")
+            if not may_be_empty:
+                flag(col, missing_date.to_numpy(dtype=bool), "missing date")
             bad = (parsed.isna() & ~missing_date).to_numpy(dtype=bool)
             flag(col, bad, "unparseable date (expected e.g. 2026-10-05 or 2026-10-05T14:30:00)")
         if getattr(parsed.dt, "tz", None) is not None:
@@ -1004,35 +1126,10 @@ def _validate(
             f"role not one of {list(ROLES)}",
         )
         df["role"] = role.astype("str")
-    if scorecard is not None and "criterion" in df.columns:
-        crit = df["criterion"]
-        known = crit.isin(scorecard.ids).to_numpy(dtype=bool)
-        flag(
-            "criterion",
-            ~known,
-            f"criterion not on the scorecard {scorecard.source} "
-            f"(known: {', '.join(scorecard.ids)})",
-        )
-        score = df["score"].to_numpy()
-        for c in scorecard.criteria:
-            on = (crit == c.id).to_numpy(dtype=bool)
-            if not on.any():
-                continue
-            off = on & ~np.isnan(score) & ~np.isin(score, np.asarray(c.scale, dtype=float))
-            flag(
-                "score",
-                off,
-                f"score off the scale of criterion '{c.id}' "
-                f"(allowed {', '.join(f'{v:g}' for v in c.scale)})",
-                ("criterion", "score"),
-            )
-            if schema.name == "evaluations" and not c.na_allowed:
-                flag(
-                    "score",
-                    on & np.isnan(score),
-                    f"empty score (N/A) on criterion '{c.id}', which does not allow N/A",
-                    ("evaluation_id", "criterion"),
-                )
+    if scorecard is not None and "criterion" in df.columns and schema.name != "disputes":
+        _validate_scores(df, schema, scorecard, flag)
+    if schema.name == "disputes":
+        _validate_disputes(df, flag)
     if schema.name == "evaluations" and not problems:
         # one evaluation is one agent's handling of one ticket in one region: rows that
         # disagree would credit the evaluation to whichever row came first
@@ -1058,6 +1155,126 @@ def _validate(
     if problems:
         raise DataError(label, problems)
     return df
+
+
+#: Optional column naming each row's scorecard version (see qa_analysis.scorecard).
+VERSION_COLUMN = "scorecard_version"
+
+
+def _validate_scores(
+    df: pd.DataFrame, schema: Schema, scorecard: Scorecard, flag: Callable[..., None]
+) -> None:
+    """Criteria and scores against each row's own scorecard version (loops over criteria only)."""
+    crit = df["criterion"]
+    known = crit.isin(scorecard.ids).to_numpy(dtype=bool)
+    flag(
+        "criterion",
+        ~known,
+        f"criterion not on the scorecard {scorecard.source} (known: {', '.join(scorecard.ids)})",
+    )
+    score = df["score"].to_numpy()
+    versioned = scorecard.is_versioned
+    vcodes = np.zeros(len(df), dtype=np.int64)
+    if versioned:
+        ids = [str(v) for v in scorecard.version_ids]
+        explicit = np.zeros(len(df), dtype=bool)
+        if VERSION_COLUMN in df.columns:
+            text = df[VERSION_COLUMN].astype("string").str.strip()
+            explicit = (text.notna() & (text != "")).to_numpy(dtype=bool)
+            got = pd.Index(ids).get_indexer(pd.Index(text.fillna("")))
+            flag(
+                VERSION_COLUMN,
+                explicit & (got < 0),
+                f"scorecard version not in {scorecard.source} (known: {', '.join(ids)})",
+            )
+            vcodes = np.where(explicit, got, -1)
+            df[VERSION_COLUMN] = text.mask(~explicit).astype(object)
+        date_col = schema.date_filter
+        dates = df[date_col]
+        by_date = scorecard.version_codes_at(dates.to_numpy())
+        first = scorecard.versions[0].effective
+        flag(
+            date_col,
+            ~explicit & dates.notna().to_numpy() & (by_date < 0),
+            f"date before the first scorecard version took effect ({first:%Y-%m-%d}) and no "
+            f"'{VERSION_COLUMN}'"
+            if first is not None
+            else "no scorecard version in force",
+        )
+        vcodes = np.where(explicit, vcodes, by_date)
+    for vi, ver in enumerate(scorecard.versions):  # a few versions x a dozen criteria
+        in_v = vcodes == vi
+        suffix = f" in scorecard version '{ver.version}'" if versioned else ""
+        if versioned:
+            flag(
+                "criterion",
+                in_v & known & ~crit.isin(ver.ids).to_numpy(dtype=bool),
+                f"criterion not in scorecard version '{ver.version}' "
+                f"(its criteria: {', '.join(ver.ids)})",
+                ("criterion", schema.date_filter),
+            )
+        for c in ver.criteria:
+            on = in_v & (crit == c.id).to_numpy(dtype=bool)
+            if not on.any():
+                continue
+            off = on & ~np.isnan(score) & ~np.isin(score, np.asarray(c.scale, dtype=float))
+            flag(
+                "score",
+                off,
+                f"score off the scale of criterion '{c.id}'{suffix} "
+                f"(allowed {', '.join(f'{v:g}' for v in c.scale)})",
+                ("criterion", "score"),
+            )
+            if schema.name == "evaluations" and not c.na_allowed:
+                flag(
+                    "score",
+                    on & np.isnan(score),
+                    f"empty score (N/A) on criterion '{c.id}'{suffix}, which does not allow N/A",
+                    ("evaluation_id", "criterion"),
+                )
+
+
+def _validate_disputes(df: pd.DataFrame, flag: Callable[..., None]) -> None:
+    """Status, dates and scores of disputes agree with one another."""
+    status = df["status"].astype("string").str.lower()
+    flag(
+        "status",
+        (~status.isin(DISPUTE_STATUSES) & status.notna()).to_numpy(dtype=bool),
+        f"status not one of {list(DISPUTE_STATUSES)}",
+    )
+    df["status"] = status.astype("str")
+    if "criterion" in df.columns:  # optional: empty = the whole evaluation is disputed
+        text = df["criterion"].astype("string").str.strip()
+        df["criterion"] = text.astype(object).where(text.notna() & (text != ""), None)
+    else:
+        df["criterion"] = None
+    is_open = (status == "open").to_numpy(dtype=bool)
+    resolved = df["resolved_at"].notna().to_numpy()
+    flag("resolved_at", is_open & resolved, "an open dispute has a resolved_at", ("status",))
+    flag(
+        "resolved_at",
+        ~is_open & ~resolved & status.isin(DISPUTE_STATUSES).to_numpy(dtype=bool),
+        "a resolved dispute (status not open) has no resolved_at",
+        ("dispute_id", "status"),
+    )
+    before = (df["resolved_at"] < df["opened_at"]).to_numpy(dtype=bool)
+    flag("resolved_at", before, "resolved before it was opened", ("opened_at", "resolved_at"))
+    orig = df["original_score"].to_numpy(dtype=float)
+    final = df["final_score"].to_numpy(dtype=float)
+    changed = ~np.isnan(final) & (final != orig)
+    flag(
+        "final_score",
+        (status == "rejected").to_numpy(dtype=bool) & changed,
+        "a rejected dispute changed the score",
+        ("original_score", "final_score"),
+    )
+    upheld = status.isin(["accepted", "partially_accepted"]).to_numpy(dtype=bool)
+    flag(
+        "final_score",
+        upheld & np.isnan(final),
+        "an accepted dispute has no final_score",
+        ("dispute_id", "status"),
+    )
 
 
 def _filter(df: pd.DataFrame, schema: Schema, region, start, end, tz: str = "UTC") -> pd.DataFrame:

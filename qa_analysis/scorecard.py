@@ -21,6 +21,29 @@ Example YAML::
         weight: 1
         critical: false
         na_allowed: false
+
+Scorecard versions: a rubric that changed during the year is one file with a
+``versions`` list (oldest first). Each version has an id (``version``), the
+date from which it applies (``effective``; the first version may omit it,
+meaning "since always") and its own ``criteria`` and, optionally,
+``pass_mark``, ``method`` and ``critical_mode`` (top-level values are the
+defaults). A criterion keeps its ``id`` across versions; it may be added,
+removed, renamed (new ``name``), re-weighted, or change scale, level,
+critical flag or N/A rule::
+
+    name: Support scorecard
+    pass_mark: 80
+    versions:
+      - version: "2025.1"
+        criteria: [...]
+      - version: "2026.2"
+        effective: 2026-06-01
+        criteria: [...]
+
+A folder of single-version files, each with ``version`` and ``effective``
+keys, is read the same way (:meth:`Scorecard.from_yaml` on the folder).
+Evaluations and calibration ratings may carry a ``scorecard_version`` column;
+where it is absent or empty, the version in force at the row's date applies.
 """
 
 from __future__ import annotations
@@ -151,6 +174,9 @@ class Scorecard:
     critical_mode: CriticalMode = "zero"
     name: str = "scorecard"
     source: str = "<dict>"
+    version: str | None = None
+    effective: pd.Timestamp | None = None
+    _versions: tuple[Scorecard, ...] = field(default=(), init=False, repr=False)
     _index: dict[str, Criterion] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -159,10 +185,12 @@ class Scorecard:
         object.__setattr__(self, "_index", {c.id: c for c in self.criteria})
 
     def __repr__(self) -> str:
-        """One line: name, number of criteria, pass mark and conventions."""
+        """One line: name, number of criteria (and versions), pass mark and conventions."""
         n = len(self.criteria)
+        nv = len(self._versions)
+        versions = f", {nv} versions" if nv > 1 else ""
         return (
-            f"Scorecard({self.name!r}, {n} criteri{'on' if n == 1 else 'a'}, "
+            f"Scorecard({self.name!r}, {n} criteri{'on' if n == 1 else 'a'}{versions}, "
             f"pass_mark={self.pass_mark:g}, method={self.method!r}, "
             f"critical_mode={self.critical_mode!r})"
         )
@@ -179,8 +207,26 @@ class Scorecard:
     # -- construction -------------------------------------------------------
     @classmethod
     def from_yaml(cls, path: str | Path) -> Scorecard:
-        """Load a scorecard from a YAML file (see the module docstring for the format)."""
+        """Load a scorecard from a YAML file or a folder of versioned YAML files.
+
+        See the module docstring for the format. A folder's ``*.yaml`` / ``*.yml``
+        files are single-version scorecards with ``version`` and ``effective``
+        keys, combined in order of ``effective`` (see :meth:`from_versions`).
+        """
         path = Path(path)
+        if path.is_dir():
+            files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+            if not files:
+                raise ScorecardError(f"{path}: a scorecard folder needs *.yaml files, found none")
+            parts = [cls.from_yaml(f) for f in files]
+            nested = [p.source for p in parts if p.is_versioned]
+            if nested:
+                raise ScorecardError(
+                    f"{path}: each file of a scorecard folder is one version; "
+                    f"{nested[0]} holds several"
+                )
+            parts.sort(key=lambda p: p.effective or pd.Timestamp.min)
+            return cls.from_versions(parts, source=str(path))
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -196,7 +242,9 @@ class Scorecard:
         """Build a scorecard from a mapping with the YAML file's structure."""
         if not isinstance(spec, Mapping):
             raise ScorecardError(f"{source}: a scorecard must be a mapping with a 'criteria' list")
-        known = {"name", "pass_mark", "method", "critical_mode", "criteria"}
+        if "versions" in spec:
+            return cls._from_versions_spec(spec, source)
+        known = {"name", "pass_mark", "method", "critical_mode", "criteria", "version", "effective"}
         unknown = sorted(set(spec) - known)
         if unknown:
             raise ScorecardError(f"{source}: unknown key(s) {unknown}; allowed: {sorted(known)}")
@@ -225,6 +273,12 @@ class Scorecard:
             raise ScorecardError(
                 f"{source}: pass_mark must be a number in [0, 100], got {pass_mark!r}"
             )
+        version = spec.get("version")
+        if version is not None and not str(version).strip():
+            raise ScorecardError(f"{source}: 'version' must be a non-empty id")
+        effective = _effective(spec.get("effective"), source)
+        if version is None and effective is not None:
+            version = f"{effective:%Y-%m-%d}"
         return cls(
             criteria=criteria,
             pass_mark=float(pass_mark),
@@ -232,7 +286,227 @@ class Scorecard:
             critical_mode=mode,
             name=str(spec.get("name", Path(source).stem)),
             source=source,
+            version=None if version is None else str(version),
+            effective=effective,
         )
+
+    @classmethod
+    def _from_versions_spec(cls, spec: Mapping[str, Any], source: str) -> Scorecard:
+        known = {"name", "pass_mark", "method", "critical_mode", "versions"}
+        unknown = sorted(set(spec) - known)
+        if unknown:
+            raise ScorecardError(
+                f"{source}: unknown key(s) {unknown} next to 'versions'; allowed: {sorted(known)} "
+                "(criteria belong inside each version)"
+            )
+        raw = spec["versions"]
+        if not isinstance(raw, list) or not raw:
+            raise ScorecardError(f"{source}: 'versions' must be a non-empty list")
+        defaults = {
+            k: spec[k] for k in ("name", "pass_mark", "method", "critical_mode") if k in spec
+        }
+        parts = []
+        for i, v in enumerate(raw):
+            if not isinstance(v, Mapping):
+                raise ScorecardError(f"{source}: versions[{i}] must be a mapping")
+            if "version" not in v and "effective" not in v:
+                raise ScorecardError(f"{source}: versions[{i}] needs a 'version' id or 'effective'")
+            parts.append(cls.from_dict({**defaults, **v}, source=f"{source}: versions[{i}]"))
+        return cls.from_versions(parts, source=source)
+
+    @classmethod
+    def from_versions(
+        cls, versions: Iterable[Scorecard], *, source: str = "<versions>"
+    ) -> Scorecard:
+        """Combine single-version scorecards (oldest first) into one versioned scorecard.
+
+        Parameters
+        ----------
+        versions : iterable of Scorecard
+            Each with a distinct ``version`` id; every version but the first needs
+            an ``effective`` date, and the dates must increase.
+        source : str
+            Used in error messages.
+
+        Returns
+        -------
+        Scorecard
+            Its ``criteria`` are every criterion of any version (the latest
+            definition of each id; the newest version's criteria first, then
+            retired ones), its ``pass_mark``, ``method``, ``critical_mode``,
+            ``version`` and ``effective`` those of the newest version, and
+            :attr:`versions` the given versions. One version gives that version.
+
+        Examples
+        --------
+        >>> v1 = Scorecard.from_dict({"version": "v1", "criteria": [{"id": "a", "scale": [0, 1]}]})
+        >>> v2 = Scorecard.from_dict({"version": "v2", "effective": "2026-06-01",
+        ...     "criteria": [{"id": "a", "scale": [0, 1]}, {"id": "b", "scale": [0, 1]}]})
+        >>> sc = Scorecard.from_versions([v1, v2])
+        >>> sc.version_ids, sc.version_at("2026-05-31").version
+        (['v1', 'v2'], 'v1')
+        """
+        parts = list(versions)
+        if not parts or not all(isinstance(p, Scorecard) for p in parts):
+            raise ScorecardError(f"{source}: versions must be a non-empty list of Scorecards")
+        if len(parts) == 1:
+            return parts[0]
+        for i, p in enumerate(parts):
+            if p.is_versioned:
+                raise ScorecardError(f"{source}: version {i} is itself versioned")
+            if p.version is None:
+                raise ScorecardError(f"{source}: versions[{i}] has no 'version' id")
+            if i > 0 and p.effective is None:
+                raise ScorecardError(
+                    f"{source}: version {p.version!r} needs an 'effective' date "
+                    "(only the first version may omit it)"
+                )
+        ids = [str(p.version) for p in parts]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ScorecardError(f"{source}: duplicate version id(s) {dupes}")
+        eff = [p.effective for p in parts]
+        for a, b, pa, pb in zip(eff, eff[1:], parts, parts[1:], strict=False):
+            if a is not None and b is not None and b <= a:
+                raise ScorecardError(
+                    f"{source}: version {pb.version!r} (effective {b:%Y-%m-%d}) must take effect "
+                    f"after {pa.version!r} (effective {a:%Y-%m-%d}); list versions oldest first"
+                )
+        latest = parts[-1]
+        union: dict[str, Criterion] = {c.id: c for c in latest.criteria}
+        for p in reversed(parts[:-1]):
+            for c in p.criteria:
+                union.setdefault(c.id, c)
+        out = cls(
+            criteria=tuple(union.values()),
+            pass_mark=latest.pass_mark,
+            method=latest.method,
+            critical_mode=latest.critical_mode,
+            name=latest.name,
+            source=source,
+            version=latest.version,
+            effective=latest.effective,
+        )
+        object.__setattr__(out, "_versions", tuple(parts))
+        return out
+
+    # -- versions -----------------------------------------------------------------
+    @property
+    def versions(self) -> tuple[Scorecard, ...]:
+        """The versions, oldest first (a single-version scorecard is its own only version)."""
+        return self._versions or (self,)
+
+    @property
+    def is_versioned(self) -> bool:
+        """Whether the scorecard holds more than one version."""
+        return len(self._versions) > 1
+
+    @property
+    def version_ids(self) -> list[str | None]:
+        """Version ids, oldest first (``[None]`` for a scorecard without a version id)."""
+        return [v.version for v in self.versions]
+
+    def for_version(self, version: str | None) -> Scorecard:
+        """The single-version scorecard with id ``version``."""
+        for v in self.versions:
+            if v.version == version or (v.version is None and version is None):
+                return v
+        raise KeyError(
+            f"{self.source}: no scorecard version {version!r}; known: {self.version_ids}"
+        )
+
+    def _starts(self) -> np.ndarray:
+        """Effective dates as datetime64[ns] (the first version's missing date = the earliest)."""
+        return np.array(
+            [
+                np.datetime64("NaT") if v.effective is None else v.effective.to_datetime64()
+                for v in self.versions
+            ],
+            dtype="datetime64[ns]",
+        )
+
+    def version_codes_at(self, dates: Any) -> np.ndarray:
+        """Position (in :attr:`versions`) of the version in force at each date (-1: before all).
+
+        Vectorised (a binary search of the effective dates); NaT gives -1 too.
+        """
+        d = pd.to_datetime(pd.Series(np.asarray(dates).ravel())).to_numpy(dtype="datetime64[ns]")
+        starts = self._starts()
+        if np.isnat(starts[0]):
+            starts = starts.copy()
+            starts[0] = np.datetime64(pd.Timestamp.min.to_datetime64(), "ns")
+        code = np.searchsorted(starts, d, side="right") - 1
+        return np.where(np.isnat(d), -1, code).astype(np.int64)
+
+    def version_at(self, date: Any) -> Scorecard:
+        """The version in force at ``date`` (the latest whose ``effective`` is not after it).
+
+        Raises
+        ------
+        ValueError
+            ``date`` is before the first version's effective date.
+        """
+        ts = pd.Timestamp(date)
+        code = int(self.version_codes_at([ts])[0])
+        if code < 0:
+            raise ValueError(
+                f"{self.source}: no scorecard version in force on {ts:%Y-%m-%d} "
+                f"(the first takes effect on {self.versions[0].effective:%Y-%m-%d})"
+            )
+        return self.versions[code]
+
+    def versions_between(self, start: Any = None, end: Any = None) -> tuple[Scorecard, ...]:
+        """The versions in force at some time in ``[start, end]`` (None: open-ended), oldest first."""
+        starts = self._starts()
+        nxt = np.append(starts[1:], np.datetime64("NaT"))
+        lo = None if start is None else pd.Timestamp(start).to_datetime64()
+        hi = None if end is None else pd.Timestamp(end).to_datetime64()
+        keep = []
+        for v, s0, s1 in zip(self.versions, starts, nxt, strict=True):  # a few versions
+            if hi is not None and not np.isnat(s0) and s0 > hi:
+                continue
+            if lo is not None and not np.isnat(s1) and s1 <= lo:
+                continue
+            keep.append(v)
+        return tuple(keep)
+
+    def change_dates(self, start: Any = None, end: Any = None) -> list[pd.Timestamp]:
+        """Dates on which a new version took effect, within ``(start, end]`` (phase breaks).
+
+        Examples
+        --------
+        >>> sc = Scorecard.from_dict({"versions": [
+        ...     {"version": "v1", "criteria": [{"id": "a", "scale": [0, 1]}]},
+        ...     {"version": "v2", "effective": "2026-06-01", "criteria": [{"id": "a", "scale": [0, 1]}]}]})
+        >>> sc.change_dates("2026-01-01", "2026-12-31")
+        [Timestamp('2026-06-01 00:00:00')]
+        """
+        lo = None if start is None else pd.Timestamp(start)
+        hi = None if end is None else pd.Timestamp(end)
+        return [
+            v.effective
+            for v in self.versions[1:]
+            if v.effective is not None
+            and (lo is None or v.effective > lo)
+            and (hi is None or v.effective <= hi)
+        ]
+
+    def versions_frame(self) -> pd.DataFrame:
+        """One row per version x criterion.
+
+        Columns: :meth:`to_frame`'s plus ``scorecard_version``, ``effective``,
+        ``pass_mark``, ``method`` and ``critical_mode``.
+        """
+        frames = []
+        for v in self.versions:  # a few versions
+            f = v.to_frame()
+            f.insert(0, "scorecard_version", v.version)
+            f.insert(1, "effective", v.effective)
+            f["pass_mark"] = v.pass_mark
+            f["method"] = v.method
+            f["critical_mode"] = v.critical_mode
+            frames.append(f)
+        return pd.concat(frames, ignore_index=True)
 
     # -- access ------------------------------------------------------------------
     def __getitem__(self, criterion_id: str) -> Criterion:
@@ -292,6 +566,22 @@ class Scorecard:
             for c in self.criteria
         ]
         return pd.DataFrame(rows)
+
+
+def _effective(value: Any, source: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        ts = pd.NaT
+    if ts is pd.NaT or pd.isna(ts):
+        raise ScorecardError(
+            f"{source}: 'effective' must be a date such as 2026-06-01, got {value!r}"
+        )
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
 
 
 def _criterion(raw: Any, i: int, source: str) -> Criterion:
@@ -401,18 +691,174 @@ def _criterion_codes(values: pd.Series, scorecard: Scorecard, column: str) -> np
     return codes
 
 
+@dataclass(frozen=True)
+class _VersionGrid:
+    """Per version x criterion parameters (criteria in ``scorecard.ids`` order)."""
+
+    defined: np.ndarray  # bool (V, K)
+    mins: np.ndarray
+    ranges: np.ndarray
+    weights: np.ndarray
+    pass_at: np.ndarray
+    critical: np.ndarray
+    sections: np.ndarray  # int codes (V, K) into section_names
+    section_names: list[str]
+    pass_mark: np.ndarray  # (V,)
+    method: list[str]
+    critical_mode: list[str]
+
+
+def _grid(scorecard: Scorecard) -> _VersionGrid:
+    ids = scorecard.ids
+    pos = {c: j for j, c in enumerate(ids)}
+    nv, k = len(scorecard.versions), len(ids)
+    defined = np.zeros((nv, k), dtype=bool)
+    mins = np.zeros((nv, k))
+    ranges = np.ones((nv, k))
+    weights = np.zeros((nv, k))
+    pass_at = np.zeros((nv, k))
+    critical = np.zeros((nv, k), dtype=bool)
+    section_names = sorted({c.section for v in scorecard.versions for c in v.criteria})
+    sec_pos = {name: i for i, name in enumerate(section_names)}
+    sections = np.zeros((nv, k), dtype=np.int64)
+    for i, v in enumerate(scorecard.versions):  # versions x criteria: a few dozen cells
+        for c in v.criteria:
+            j = pos[c.id]
+            defined[i, j] = True
+            mins[i, j], ranges[i, j], weights[i, j] = c.min, c.range, c.weight
+            pass_at[i, j] = float(c.pass_at)  # type: ignore[arg-type]
+            critical[i, j] = c.critical
+            sections[i, j] = sec_pos[c.section]
+    return _VersionGrid(
+        defined,
+        mins,
+        ranges,
+        weights,
+        pass_at,
+        critical,
+        sections,
+        section_names,
+        np.array([v.pass_mark for v in scorecard.versions], dtype=float),
+        [v.method for v in scorecard.versions],
+        [v.critical_mode for v in scorecard.versions],
+    )
+
+
+def row_versions(
+    frame: pd.DataFrame,
+    scorecard: Scorecard,
+    *,
+    date: str = "evaluated_at",
+    version: str = "scorecard_version",
+    table: str = "evaluations",
+) -> np.ndarray:
+    """Position in ``scorecard.versions`` of each row's scorecard version (vectorised).
+
+    A row's version is its ``version`` column where that is present and not empty,
+    else the version in force at its ``date`` (:meth:`Scorecard.version_at`). An
+    unversioned scorecard gives 0 for every row without reading either column.
+
+    Raises
+    ------
+    DataError
+        An unknown version id, a row without a version and without a date, or a
+        date before the first version took effect.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sc = Scorecard.from_dict({"versions": [
+    ...     {"version": "v1", "criteria": [{"id": "a", "scale": [0, 1]}]},
+    ...     {"version": "v2", "effective": "2026-06-01", "criteria": [{"id": "a", "scale": [0, 1]}]}]})
+    >>> df = pd.DataFrame({"evaluated_at": pd.to_datetime(["2026-05-31", "2026-06-01", "2026-07-01"]),
+    ...                    "scorecard_version": [None, None, "v1"]})
+    >>> row_versions(df, sc).tolist()
+    [0, 1, 0]
+    """
+    n = len(frame)
+    if not scorecard.is_versioned:
+        return np.zeros(n, dtype=np.int64)
+    codes = np.full(n, -1, dtype=np.int64)
+    explicit = np.zeros(n, dtype=bool)
+    if version in frame.columns:
+        raw = frame[version]
+        text = raw.astype("string").str.strip()
+        explicit = (text.notna() & (text != "")).to_numpy(dtype=bool)
+        got = pd.Index(scorecard.version_ids).get_indexer(pd.Index(text.fillna("")))
+        unknown = explicit & (got < 0)
+        if unknown.any():
+            rows = _first_rows(unknown, None)
+            found = ", ".join(sorted({_short(str(x)) for x in text.iloc[rows[:5]]}))
+            raise DataError(
+                table,
+                f"column {version!r}: scorecard version(s) {found} are not in "
+                f"{scorecard.source!r} ({_row_refs(frame.index, rows)}); "
+                f"known: {scorecard.version_ids}",
+            )
+        codes[explicit] = got[explicit]
+    need = ~explicit
+    if need.any():
+        if date not in frame.columns:
+            raise DataError(
+                table,
+                f"scorecard {scorecard.source!r} has {len(scorecard.versions)} versions: each row "
+                f"needs a {version!r} or a {date!r} column to tell which applies",
+            )
+        by_date = scorecard.version_codes_at(frame[date].to_numpy())
+        before = need & (by_date < 0)
+        if before.any():
+            rows = _first_rows(before, None)
+            first = scorecard.versions[0].effective
+            raise DataError(
+                table,
+                f"column {date!r}: no scorecard version in force (missing date, or before the "
+                f"first version took effect on {first:%Y-%m-%d}) and no {version!r} "
+                f"({_row_refs(frame.index, rows)})",
+            )
+        codes[need] = by_date[need]
+    return codes
+
+
+def version_of(
+    frame: pd.DataFrame,
+    scorecard: Scorecard,
+    *,
+    date: str = "evaluated_at",
+    version: str = "scorecard_version",
+) -> pd.Series:
+    """Each row's scorecard version id (see :func:`row_versions`), aligned with ``frame``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sc = Scorecard.from_dict({"versions": [
+    ...     {"version": "v1", "criteria": [{"id": "a", "scale": [0, 1]}]},
+    ...     {"version": "v2", "effective": "2026-06-01", "criteria": [{"id": "a", "scale": [0, 1]}]}]})
+    >>> version_of(pd.DataFrame({"evaluated_at": pd.to_datetime(["2026-01-05", "2026-06-05"])}), sc).tolist()
+    ['v1', 'v2']
+    """
+    codes = row_versions(frame, scorecard, date=date, version=version)
+    ids = np.asarray(scorecard.version_ids, dtype=object)
+    return pd.Series(ids[codes], index=frame.index, name=version)
+
+
 def _score_matrix(
     evaluations: pd.DataFrame,
     scorecard: Scorecard,
     evaluation: str,
     criterion: str,
     score: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    date: str = "evaluated_at",
+    version: str = "scorecard_version",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pivot long evaluation rows to an (evaluations x criteria) float matrix (NaN = N/A).
 
-    Returns ``(matrix, eval_codes, first_row_of_each_evaluation)``. Validates unknown
-    criteria, missing evaluation ids, non-numeric scores, duplicates and scores off the
-    scale, naming the column and first offending rows.
+    Returns ``(matrix, eval_codes, first_row_of_each_evaluation, version_of_each_evaluation)``
+    (criteria in ``scorecard.ids`` order, versions as positions in
+    ``scorecard.versions``). Validates unknown criteria, criteria not on the row's
+    version, missing evaluation ids, non-numeric scores, duplicates, evaluations
+    whose rows disagree on the version, and scores off the scale of the row's
+    version, naming the column and first offending rows.
     """
     _require(evaluations, [evaluation, criterion, score], "evaluations")
     ev = evaluations[evaluation]
@@ -435,6 +881,30 @@ def _score_matrix(
         ) from None
     k = len(scorecard)
     n_eval = int(ecodes.max()) + 1 if len(ecodes) else 0
+    first = np.flatnonzero(~pd.Series(ecodes).duplicated().to_numpy())
+    vrows = row_versions(evaluations, scorecard, date=date, version=version)
+    veval = vrows[first] if len(first) else np.zeros(0, dtype=np.int64)
+    versioned = scorecard.is_versioned
+    if versioned:
+        split = vrows != veval[ecodes]
+        if split.any():
+            raise DataError(
+                "evaluations",
+                f"rows of one {evaluation} disagree on the scorecard version in "
+                f"{_row_refs(evaluations.index, _first_rows(split, None))}",
+            )
+        grid = _grid(scorecard)
+        undefined = ~grid.defined[vrows, ccodes]
+        if undefined.any():
+            rows = _first_rows(undefined, None)
+            bad_v = scorecard.versions[int(vrows[rows[0]])]
+            cid = scorecard.ids[int(ccodes[rows[0]])]
+            raise DataError(
+                "evaluations",
+                f"column {criterion!r}: criterion {cid!r} is not in scorecard version "
+                f"{bad_v.version!r} ({_row_refs(evaluations.index, rows)}); its criteria: "
+                f"{bad_v.ids}",
+            )
     flat = ecodes * k + ccodes
     counts = np.bincount(flat, minlength=n_eval * k)
     if (counts > 1).any():
@@ -446,22 +916,31 @@ def _score_matrix(
         )
     matrix = np.full((n_eval, k), np.nan)
     matrix.reshape(-1)[flat] = vals
-    for j, c in enumerate(scorecard.criteria):
-        col = matrix[:, j]
-        off = ~np.isnan(col) & ~np.isin(col, np.asarray(c.scale, dtype=float))
-        if off.any():
-            bad_rows = (
-                (ccodes == j) & ~np.isnan(vals) & ~np.isin(vals, np.asarray(c.scale, dtype=float))
-            )
-            rows = _first_rows(bad_rows, None)
-            raise DataError(
-                "evaluations",
-                f"column {score!r}: score(s) {sorted(set(vals[rows[:5]].tolist()))} off the "
-                f"scale {list(c.scale)} of criterion {c.id!r} "
-                f"({_row_refs(evaluations.index, rows, vals[rows], column=score)})",
-            )
-    first = np.flatnonzero(~pd.Series(ecodes).duplicated().to_numpy())
-    return matrix, ecodes, first
+    # allowed (version x criterion, score) pairs; one membership test for all rows
+    cells: list[int] = []
+    levels: list[float] = []
+    for i, ver in enumerate(scorecard.versions):  # versions x criteria: a few dozen
+        for c in ver.criteria:
+            j = scorecard.ids.index(c.id)
+            cells.extend([i * k + j] * len(c.scale))
+            levels.extend(float(x) for x in c.scale)
+    allowed = pd.MultiIndex.from_arrays([np.asarray(cells, dtype=np.int64), np.asarray(levels)])
+    cell = vrows * k + ccodes
+    on = pd.MultiIndex.from_arrays([cell, vals]).isin(allowed)
+    off = ~np.isnan(vals) & ~on
+    if off.any():
+        i0 = int(np.flatnonzero(off)[0])
+        vi, j = int(vrows[i0]), int(ccodes[i0])
+        c = scorecard.versions[vi][scorecard.ids[j]]
+        rows = _first_rows(off & (cell == cell[i0]), None)
+        where = f" in scorecard version {scorecard.version_ids[vi]!r}" if versioned else ""
+        raise DataError(
+            "evaluations",
+            f"column {score!r}: score(s) {sorted(set(vals[rows[:5]].tolist()))} off the "
+            f"scale {list(c.scale)} of criterion {c.id!r}{where} "
+            f"({_row_refs(evaluations.index, rows, vals[rows], column=score)})",
+        )
+    return matrix, ecodes, first, veval
 
 
 def score_evaluations(
@@ -474,6 +953,8 @@ def score_evaluations(
     meta: Iterable[str] | None = None,
     method: Method | None = None,
     critical_mode: CriticalMode | None = None,
+    date: str = "evaluated_at",
+    version: str = "scorecard_version",
 ) -> pd.DataFrame:
     """Score evaluations against a scorecard: 0-100 score, pass/fail and critical fails.
 
@@ -492,14 +973,19 @@ def score_evaluations(
         Default: whichever of :data:`META_COLUMNS` exist.
     method, critical_mode : str, optional
         Override the scorecard's conventions (e.g. to show a team migrating between
-        platforms how its numbers move).
+        platforms how its numbers move); applied to every version.
+    date, version : str
+        Used only with a versioned scorecard: each evaluation is scored against its
+        ``version`` column's scorecard version where present, else against the
+        version in force at its ``date`` (see :func:`row_versions`).
 
     Returns
     -------
     DataFrame
         One row per evaluation, in order of first appearance: the ``meta`` columns,
-        then ``score`` (float, 0-100), ``passed`` (nullable boolean),
-        ``critical_fail`` (bool) and ``n_applicable`` (int).
+        (with a versioned scorecard, then ``scorecard_version``), then ``score``
+        (float, 0-100), ``passed`` (nullable boolean), ``critical_fail`` (bool) and
+        ``n_applicable`` (int).
 
     Notes
     -----
@@ -536,6 +1022,11 @@ def score_evaluations(
     Criteria marked N/A although ``na_allowed`` is false are still treated as N/A
     here (flagging them is the loader's validation job).
 
+    Scorecard versions: every quantity above (scale, weight, ``pass_at``,
+    critical flag, section, ``pass_mark``, ``method``, ``critical_mode``) is
+    that of the evaluation's own version; a criterion that its version does not
+    have, or a score off its version's scale, is a :class:`DataError`.
+
     References
     ----------
     .. [1] Zendesk QA (formerly Klaus) help center, review scores: the score is
@@ -563,20 +1054,19 @@ def score_evaluations(
     """
     if not isinstance(scorecard, Scorecard):
         raise TypeError(f"scorecard must be a Scorecard, got {type(scorecard).__name__}")
-    method = scorecard.method if method is None else method
-    mode = scorecard.critical_mode if critical_mode is None else critical_mode
-    if method not in METHODS:
+    if method is not None and method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if mode not in CRITICAL_MODES:
-        raise ValueError(f"critical_mode must be one of {CRITICAL_MODES}, got {mode!r}")
-    matrix, _, first = _score_matrix(evaluations, scorecard, evaluation, criterion, score)
-
-    crit = scorecard.criteria
-    mins = np.array([c.min for c in crit], dtype=float)
-    ranges = np.array([c.range for c in crit], dtype=float)
-    weights = np.array([c.weight for c in crit], dtype=float)
-    pass_at = np.array([c.pass_at for c in crit], dtype=float)
-    critical = np.array([c.critical for c in crit], dtype=bool)
+    if critical_mode is not None and critical_mode not in CRITICAL_MODES:
+        raise ValueError(f"critical_mode must be one of {CRITICAL_MODES}, got {critical_mode!r}")
+    matrix, _, first, veval = _score_matrix(
+        evaluations, scorecard, evaluation, criterion, score, date, version
+    )
+    g = _grid(scorecard)
+    # each evaluation's own version's parameters, (n_eval x K); a row per version, gathered
+    mins, ranges, weights = g.mins[veval], g.ranges[veval], g.weights[veval]
+    pass_at, critical = g.pass_at[veval], g.critical[veval]
+    methods = np.array([method or m for m in g.method], dtype=object)
+    modes = np.array([critical_mode or m for m in g.critical_mode], dtype=object)
 
     applicable = ~np.isnan(matrix)
     with np.errstate(invalid="ignore"):
@@ -584,22 +1074,24 @@ def score_evaluations(
     crit_fail_cells = fails & critical
     critical_fail = crit_fail_cells.any(axis=1)
 
-    unit = weights if method == "weighted" else weights * ranges
+    by_points = (methods == "points")[veval][:, None]
+    unit = np.where(by_points, weights * ranges, weights)
     earned = np.where(applicable, (matrix - mins) / ranges, 0.0) * unit
-    if mode == "section":
-        sections, sec_codes = np.unique([c.section for c in crit], return_inverse=True)
-        failed_sec = np.zeros((matrix.shape[0], len(sections)), dtype=bool)
-        for s in range(len(sections)):
-            failed_sec[:, s] = crit_fail_cells[:, sec_codes == s].any(axis=1)
-        earned = np.where(failed_sec[:, sec_codes], 0.0, earned)
+    section_mode = (modes == "section")[veval]
+    if section_mode.any():
+        sec = g.sections[veval]
+        failed_sec = np.zeros((matrix.shape[0], len(g.section_names)), dtype=bool)
+        for s in range(len(g.section_names)):  # a handful of sections
+            failed_sec[:, s] = (crit_fail_cells & (sec == s)).any(axis=1)
+        zeroed = np.take_along_axis(failed_sec, sec, axis=1) & section_mode[:, None]
+        earned = np.where(zeroed, 0.0, earned)
     possible = (applicable * unit).sum(axis=1)
     n_app = applicable.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = np.where(
             possible > 0, 100.0 * earned.sum(axis=1) / np.where(possible > 0, possible, 1.0), np.nan
         )
-    if mode == "zero":
-        pct = np.where(critical_fail, 0.0, pct)
+    pct = np.where(critical_fail & (modes == "zero")[veval], 0.0, pct)
 
     cols = [c for c in (META_COLUMNS if meta is None else meta) if c in evaluations.columns]
     if meta is not None:
@@ -607,8 +1099,10 @@ def score_evaluations(
     if evaluation not in cols:
         cols = [evaluation, *cols]
     out = evaluations[cols].take(first).reset_index(drop=True)
+    if scorecard.is_versioned:
+        out[version] = np.asarray(scorecard.version_ids, dtype=object)[veval]
     out["score"] = pct
-    passed = (pct >= scorecard.pass_mark - _EPS) & ~critical_fail
+    passed = (pct >= g.pass_mark[veval] - _EPS) & ~critical_fail
     out["passed"] = pd.array(np.where(n_app > 0, passed, False), dtype="boolean")
     out.loc[n_app == 0, "passed"] = pd.NA
     out["critical_fail"] = critical_fail
@@ -623,6 +1117,8 @@ def criterion_rates(
     by: str | Iterable[str] = (),
     criterion: str = "criterion",
     score: str = "score",
+    date: str = "evaluated_at",
+    version: str = "scorecard_version",
 ) -> pd.DataFrame:
     """Fail rate per criterion, sorted for a Pareto chart.
 
@@ -637,6 +1133,11 @@ def criterion_rates(
         are computed within each group.
     criterion, score : str
         Column names.
+    date, version : str
+        With a versioned scorecard, each rating's ``pass_at`` is that of its own
+        version (see :func:`row_versions`); name, section and critical flag are the
+        latest definition of the criterion. Pass ``by="scorecard_version"`` (after
+        adding it with :func:`version_of`) to keep versions apart.
 
     Returns
     -------
@@ -675,10 +1176,11 @@ def criterion_rates(
     _require(evaluations, [*by, criterion, score], "evaluations")
     codes = _criterion_codes(evaluations[criterion], scorecard, criterion)
     vals = pd.to_numeric(evaluations[score], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    pass_at = np.array([c.pass_at for c in scorecard.criteria], dtype=float)
+    grid = _grid(scorecard)
+    vrows = row_versions(evaluations, scorecard, date=date, version=version)
     applicable = ~np.isnan(vals)
     with np.errstate(invalid="ignore"):
-        fail = applicable & (vals < pass_at[codes])
+        fail = applicable & (vals < grid.pass_at[vrows, codes])
     if {"_code", "_neg", "n", "fails"} & set(by):
         raise ValueError("by: the names _code, _neg, n and fails are used by the output")
     frame = evaluations[by].copy() if by else pd.DataFrame(index=evaluations.index)

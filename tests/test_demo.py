@@ -113,7 +113,7 @@ def test_write_demo_writes_parquet_and_duckdb(tmp_path):
     with duckdb.connect(str(paths["duckdb"]), read_only=True) as con:
         tables = {r[0] for r in con.execute("show tables").fetchall()}
         n = con.execute("select count(*) from evaluations").fetchone()[0]
-    assert tables == {"evaluations", "calibration", "tickets"}
+    assert tables == {"evaluations", "calibration", "tickets", "disputes"}
     assert n == len(pd.read_parquet(paths["evaluations"]))
     assert not list(tmp_path.glob("*.tmp"))
     eu = io.load_evaluations(
@@ -149,3 +149,18 @@ def test_a_generator_seed_is_one_integer_drawn_from_it_and_recorded():
 def test_a_float_seed_is_a_type_error():
     with pytest.raises(TypeError, match="seed"):
         demo.generate(1.5, small=True)
+
+
+def test_planted_disputes_are_valid_and_name_the_reviewer_and_criterion(small):
+    from qa_analysis import io
+    from qa_analysis.disputes import calibration_signal
+
+    d = io.load_disputes(small.disputes, evaluations=small.evaluations)
+    share = d["evaluation_id"].nunique() / small.evaluations["evaluation_id"].nunique()
+    assert 0.03 <= share <= 0.06
+    sig = calibration_signal(small.evaluations, d)
+    flagged = set(zip(sig["dimension"], sig["segment"], strict=True))
+    assert flagged == {
+        ("criterion", demo.PLANTED["ambiguous_criterion"]),
+        ("reviewer_id", demo.PLANTED["overturned_reviewer"]),
+    }

@@ -749,3 +749,151 @@ def test_write_csv_atomic_neutralises_formula_cells_and_keeps_numbers(tmp_path):
     assert "\n-1.5" not in text and ",-1.5\n" in text  # a number, unquoted, not prefixed
     raw = io.write_csv_atomic(df, tmp_path / "raw.csv", neutralise_formulas=False)
     assert pd.read_csv(raw)["ticket_id"].iloc[0].startswith("=")
+
+
+# -- scorecard versions in the loaders ----------------------------------------------
+VERSIONED = Scorecard.from_dict(
+    {
+        "versions": [
+            {
+                "version": "v1",
+                "criteria": [
+                    {"id": "greeting", "scale": [0, 1]},
+                    {"id": "tools", "scale": [0, 1], "na_allowed": True},
+                    {"id": "tone", "scale": [1, 2, 3, 4, 5]},
+                ],
+            },
+            {
+                "version": "v2",
+                "effective": "2026-10-01",
+                "criteria": [
+                    {"id": "greeting", "scale": [0, 1]},
+                    {"id": "tools", "scale": [0, 1], "na_allowed": True},
+                    {"id": "tone", "scale": [1, 2, 3]},  # the scale shrank
+                ],
+            },
+        ]
+    }
+)
+
+
+def test_loader_checks_scores_against_each_rows_own_version():
+    # E1 (2026-10-05) is v2, where tone 4 is off the 1-3 scale; E2 (2026-09-20) is v1: fine
+    with pytest.raises(
+        DataError, match="score off the scale of criterion 'tone' in scorecard version 'v2'"
+    ):
+        io.load_evaluations(evaluations_frame(), scorecard=VERSIONED)
+
+
+def test_loader_accepts_an_explicit_version_column():
+    raw = evaluations_frame().assign(scorecard_version="v1")
+    out = io.load_evaluations(raw, scorecard=VERSIONED)
+    assert out["scorecard_version"].tolist() == ["v1"] * 6
+
+
+def test_loader_rejects_an_unknown_version_and_a_criterion_unknown_to_its_version():
+    raw = evaluations_frame().assign(scorecard_version="v7")
+    with pytest.raises(DataError, match="scorecard version not in"):
+        io.load_evaluations(raw, scorecard=VERSIONED)
+    card = Scorecard.from_dict(
+        {
+            "versions": [
+                {"version": "v1", "criteria": [{"id": "greeting", "scale": [0, 1]}]},
+                {
+                    "version": "v2",
+                    "effective": "2026-01-01",
+                    "criteria": [
+                        {"id": "greeting", "scale": [0, 1]},
+                        {"id": "tools", "scale": [0, 1], "na_allowed": True},
+                        {"id": "tone", "scale": [1, 2, 3, 4, 5]},
+                    ],
+                },
+            ]
+        }
+    )
+    raw = evaluations_frame().assign(scorecard_version="v1")
+    with pytest.raises(DataError, match="criterion not in scorecard version 'v1'"):
+        io.load_evaluations(raw, scorecard=card)
+
+
+def test_calibration_rows_take_the_version_of_their_session_date():
+    raw = calibration_frame()  # 2026-10-01: v2, tone on 1-3
+    raw["score"] = np.where(raw["criterion"] == "tone", 5, 1)
+    with pytest.raises(DataError, match="in scorecard version 'v2'"):
+        io.load_calibration(raw, scorecard=VERSIONED)
+    assert len(io.load_calibration(raw.assign(scorecard_version="v1"), scorecard=VERSIONED)) == len(
+        raw
+    )
+
+
+# -- disputes ---------------------------------------------------------------------
+def disputes_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "dispute_id": ["D1", "D2", "D3"],
+            "evaluation_id": ["E1", "E1", "E2"],
+            "criterion": ["tone", "greeting", ""],
+            "opened_at": ["2026-10-06", "2026-10-06", "2026-09-21"],
+            "resolved_at": ["2026-10-08", "", None],
+            "status": ["accepted", "open", "OPEN"],
+            "original_score": [4, 1, np.nan],
+            "final_score": [5, np.nan, np.nan],
+            "opened_by": ["agent", "team_lead", "agent"],
+        }
+    )
+
+
+def test_load_disputes_normalises_status_dates_and_empty_criterion():
+    out = io.load_disputes(disputes_frame(), evaluations=io.load_evaluations(evaluations_frame()))
+    assert out["status"].tolist() == ["accepted", "open", "open"]
+    assert out["criterion"].tolist() == ["tone", "greeting", None]
+    assert out["resolved_at"].isna().tolist() == [False, True, True]
+    assert out["opened_at"].dtype == "datetime64[ns]" and out["final_score"].dtype == float
+
+
+def test_load_disputes_reads_csv_parquet_and_duckdb(tmp_path):
+    d = disputes_frame()
+    d.to_csv(tmp_path / "d.csv", index=False)
+    d.to_parquet(tmp_path / "d.parquet")
+    with duckdb.connect(str(tmp_path / "qa.duckdb")) as con:
+        con.register("_d", d)
+        con.execute("CREATE TABLE disputes AS SELECT * FROM _d")
+    for src in ("d.csv", "d.parquet", "qa.duckdb"):
+        out = io.load_disputes(tmp_path / src)
+        assert out["dispute_id"].tolist() == ["D1", "D2", "D3"], src
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"dispute_id": ["D1", "D1", "D3"]}, r"duplicate \(dispute_id\)"),
+        ({"status": ["accepted", "open", "appealed"]}, "status not one of"),
+        ({"resolved_at": ["2026-10-08", "2026-10-07", None]}, "an open dispute has a resolved_at"),
+        ({"resolved_at": ["", "", ""]}, "a resolved dispute .* has no resolved_at"),
+        ({"resolved_at": ["2026-10-01", "", ""]}, "resolved before it was opened"),
+        ({"status": ["rejected", "open", "open"]}, "a rejected dispute changed the score"),
+        ({"final_score": [np.nan] * 3}, "an accepted dispute has no final_score"),
+    ],
+)
+def test_load_disputes_rejects_inconsistent_rows(change, match):
+    with pytest.raises(DataError, match=match):
+        io.load_disputes(disputes_frame().assign(**change))
+
+
+def test_every_dispute_must_refer_to_a_known_evaluation_and_criterion():
+    evals = io.load_evaluations(evaluations_frame())
+    with pytest.raises(DataError, match=r"not in the evaluations given \(dispute_id D3\)"):
+        io.load_disputes(
+            disputes_frame().assign(evaluation_id=["E1", "E1", "E9"]), evaluations=evals
+        )
+    with pytest.raises(
+        DataError, match=r"criterion the evaluation did not score \(dispute_id D1\)"
+    ):
+        io.load_disputes(
+            disputes_frame().assign(criterion=["clarity", "greeting", ""]), evaluations=evals
+        )
+
+
+def test_an_empty_disputes_table_is_not_an_error():
+    out = io.load_disputes(disputes_frame().iloc[:0])
+    assert len(out) == 0 and "status" in out.columns

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
 
 from qa_analysis.scorecard import Scorecard, ScorecardError
 
@@ -130,3 +132,130 @@ def test_weight_must_be_finite_and_positive_naming_file_and_criterion(tmp_path, 
     )
     with pytest.raises(ScorecardError, match=r"card\.yaml: criterion 'tone': weight must be"):
         Scorecard.from_yaml(path)
+
+
+# -- scorecard versions ---------------------------------------------------------
+VERSIONED = {
+    "name": "Versioned",
+    "pass_mark": 80,
+    "versions": [
+        {
+            "version": "v1",
+            "criteria": [
+                {"id": "a", "name": "Greeting", "scale": [0, 1]},
+                {"id": "b", "scale": [1, 2, 3, 4, 5]},
+            ],
+        },
+        {
+            "version": "v2",
+            "effective": "2026-06-01",
+            "pass_mark": 70,
+            "criteria": [
+                {"id": "a", "name": "Greeting and name", "scale": [0, 1], "weight": 3},
+                {"id": "b", "scale": [1, 2, 3]},
+                {"id": "c", "scale": [0, 1]},
+            ],
+        },
+    ],
+}
+
+
+def test_versioned_scorecard_keeps_each_version_and_the_union_of_criteria():
+    sc = Scorecard.from_dict(VERSIONED)
+    assert sc.is_versioned and sc.version_ids == ["v1", "v2"]
+    assert sc.ids == ["a", "b", "c"]  # the newest definitions, then retired ones
+    assert sc["b"].scale == (1, 2, 3) and sc.pass_mark == 70
+    v1 = sc.for_version("v1")
+    assert v1.ids == ["a", "b"] and v1["b"].scale == (1, 2, 3, 4, 5) and v1.pass_mark == 80
+    assert v1["a"].name == "Greeting" and sc.for_version("v2")["a"].name == "Greeting and name"
+    assert "2 versions" in repr(sc)
+
+
+def test_version_at_and_change_dates_follow_the_effective_dates():
+    sc = Scorecard.from_dict(VERSIONED)
+    assert sc.version_at("2026-05-31 23:59").version == "v1"
+    assert sc.version_at("2026-06-01").version == "v2"
+    assert sc.change_dates() == [pd.Timestamp("2026-06-01")]
+    assert sc.change_dates("2026-06-01", "2026-12-31") == []  # (start, end]
+    assert [v.version for v in sc.versions_between("2026-05-01", "2026-06-30")] == ["v1", "v2"]
+    assert [v.version for v in sc.versions_between("2026-07-01")] == ["v2"]
+    frame = sc.versions_frame()
+    assert len(frame) == 5 and set(frame["scorecard_version"]) == {"v1", "v2"}
+
+
+def test_single_version_scorecard_is_its_own_only_version():
+    sc = Scorecard.from_dict({"criteria": [{"id": "a", "scale": [0, 1]}]})
+    assert sc.versions == (sc,) and not sc.is_versioned and sc.change_dates() == []
+    assert sc.version_at("1990-01-01") is sc
+
+
+def test_version_before_the_first_effective_date_is_refused():
+    spec = {**VERSIONED, "versions": [{**VERSIONED["versions"][0], "effective": "2026-01-01"}]}
+    spec["versions"].append(VERSIONED["versions"][1])
+    sc = Scorecard.from_dict(spec)
+    with pytest.raises(ValueError, match="no scorecard version in force"):
+        sc.version_at("2025-12-31")
+
+
+@pytest.mark.parametrize(
+    "versions, match",
+    [
+        (
+            [
+                {"version": "v1", "criteria": [{"id": "a", "scale": [0, 1]}]},
+                {
+                    "version": "v1",
+                    "effective": "2026-01-01",
+                    "criteria": [{"id": "a", "scale": [0, 1]}],
+                },
+            ],
+            "duplicate version",
+        ),
+        (
+            [
+                {"version": "v1", "criteria": [{"id": "a", "scale": [0, 1]}]},
+                {"version": "v2", "criteria": [{"id": "a", "scale": [0, 1]}]},
+            ],
+            "needs an 'effective' date",
+        ),
+        (
+            [
+                {
+                    "version": "v1",
+                    "effective": "2026-06-01",
+                    "criteria": [{"id": "a", "scale": [0, 1]}],
+                },
+                {
+                    "version": "v2",
+                    "effective": "2026-01-01",
+                    "criteria": [{"id": "a", "scale": [0, 1]}],
+                },
+            ],
+            "oldest first",
+        ),
+        ([{"criteria": [{"id": "a", "scale": [0, 1]}]}], "needs a 'version' id"),
+        (
+            [{"version": "v1", "effective": "someday", "criteria": [{"id": "a", "scale": [0, 1]}]}],
+            "'effective' must be a date",
+        ),
+    ],
+)
+def test_invalid_versions_raise(versions, match):
+    with pytest.raises(ScorecardError, match=match):
+        Scorecard.from_dict({"versions": versions}, source="card.yaml")
+
+
+def test_criteria_next_to_versions_are_refused():
+    with pytest.raises(ScorecardError, match="criteria belong inside each version"):
+        Scorecard.from_dict({**VERSIONED, "criteria": [{"id": "a", "scale": [0, 1]}]})
+
+
+def test_a_folder_of_versioned_files_reads_like_a_versions_list(tmp_path):
+    for v in VERSIONED["versions"]:
+        (tmp_path / f"{v['version']}.yaml").write_text(
+            yaml.safe_dump({"pass_mark": 80, **v}), encoding="utf-8"
+        )
+    sc = Scorecard.from_yaml(tmp_path)
+    ref = Scorecard.from_dict(VERSIONED)
+    assert sc.version_ids == ref.version_ids and sc.ids == ref.ids
+    assert sc.for_version("v2").pass_mark == 70 and sc.change_dates() == ref.change_dates()

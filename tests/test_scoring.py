@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from qa_analysis.errors import DataError
 from qa_analysis.scorecard import Scorecard, criterion_rates, score_evaluations
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -370,3 +371,91 @@ def test_scoring_errors_are_data_errors_and_bad_arguments_type_errors(two_sectio
         score_evaluations(ev, {"criteria": []})
     with pytest.raises(TypeError, match="DataFrame"):
         criterion_rates([1, 2], two_section_card)
+
+
+# -- scorecard versions -----------------------------------------------------------
+@pytest.fixture
+def versioned_card() -> Scorecard:
+    # v1: a (0/1, w1), b (1-5, w1), pass mark 80.
+    # v2 from 2026-06-01: a re-weighted to 3, b's scale shrinks to 1-3, c added; pass mark 70.
+    return Scorecard.from_dict(
+        {
+            "versions": [
+                {
+                    "version": "v1",
+                    "pass_mark": 80,
+                    "criteria": [
+                        {"id": "a", "scale": [0, 1]},
+                        {"id": "b", "scale": [1, 2, 3, 4, 5]},
+                    ],
+                },
+                {
+                    "version": "v2",
+                    "effective": "2026-06-01",
+                    "pass_mark": 70,
+                    "criteria": [
+                        {"id": "a", "scale": [0, 1], "weight": 3},
+                        {"id": "b", "scale": [1, 2, 3]},
+                        {"id": "c", "scale": [0, 1]},
+                    ],
+                },
+            ]
+        }
+    )
+
+
+def test_scoring_across_a_version_change_uses_each_evaluations_own_version(versioned_card):
+    ev = _long(
+        {
+            "e1": {"a": 1, "b": 3},  # May, v1: (1 + 2/4) / 2 = 75 < 80: fail
+            "e2": {"a": 1, "b": 3, "c": 0},  # June, v2: (3*1 + 1*1 + 0) / 5 = 80 >= 70: pass
+            "e3": {"a": 0, "b": 5},  # June but explicitly v1: (0 + 1) / 2 = 50
+        },
+        evaluated_at={
+            "e1": pd.Timestamp("2026-05-31"),
+            "e2": pd.Timestamp("2026-06-01"),
+            "e3": pd.Timestamp("2026-06-10"),
+        },
+        scorecard_version={"e1": None, "e2": None, "e3": "v1"},
+    )
+    out = score_evaluations(ev, versioned_card)
+    assert out["scorecard_version"].tolist() == ["v1", "v2", "v1"]
+    np.testing.assert_allclose(out["score"], [75.0, 80.0, 50.0])
+    assert out["passed"].tolist() == [False, True, False]
+
+
+def test_criterion_unknown_to_its_version_is_an_error(versioned_card):
+    ev = _long({"e1": {"a": 1, "c": 1}}, evaluated_at={"e1": pd.Timestamp("2026-05-02")})
+    with pytest.raises(DataError, match="criterion 'c' is not in scorecard version 'v1'"):
+        score_evaluations(ev, versioned_card)
+
+
+def test_score_valid_in_another_version_but_not_its_own_is_an_error(versioned_card):
+    ev = _long({"e1": {"a": 1, "b": 5}}, evaluated_at={"e1": pd.Timestamp("2026-07-01")})
+    with pytest.raises(DataError, match=r"off the scale \[1, 2, 3\] of criterion 'b' in scorecard"):
+        score_evaluations(ev, versioned_card)
+
+
+def test_versioned_scoring_needs_a_date_or_a_version(versioned_card):
+    ev = _long({"e1": {"a": 1}})
+    with pytest.raises(DataError, match="needs a 'scorecard_version' or a 'evaluated_at'"):
+        score_evaluations(ev, versioned_card)
+    ev["scorecard_version"] = "v9"
+    with pytest.raises(DataError, match=r"scorecard version\(s\) 'v9' are not in"):
+        score_evaluations(ev, versioned_card)
+
+
+def test_single_version_scoring_ignores_dates_and_adds_no_column(two_section_card):
+    ev = _long({"e1": {"greeting": 1, "privacy": 1}})
+    out = score_evaluations(ev, two_section_card)
+    assert "scorecard_version" not in out.columns
+
+
+def test_criterion_rates_use_each_ratings_own_pass_at(versioned_card):
+    # b = 2: a fail in v1 (pass_at 3 on 1-5) but a pass in v2 (pass_at 2 on 1-3)
+    ev = _long(
+        {"e1": {"a": 1, "b": 2}, "e2": {"a": 1, "b": 2, "c": 1}},
+        evaluated_at={"e1": pd.Timestamp("2026-05-01"), "e2": pd.Timestamp("2026-06-02")},
+    )
+    rates = criterion_rates(ev, versioned_card).set_index("criterion")
+    assert rates.loc["b", "n"] == 2 and rates.loc["b", "fails"] == 1
