@@ -424,7 +424,7 @@ _ID_NAMES = tuple(
     )
 )
 _DATE_NAMES = tuple(dict.fromkeys(d for s in SCHEMAS.values() for d in s.dates))
-_ValueMap = Mapping[str, float | None]
+_QUOTE = " (in YAML, quote a header holding ' #' or ': ', e.g. \"Ticket #\": ticket_id)"
 
 
 @dataclass(frozen=True)
@@ -526,7 +526,7 @@ def read_wide_mapping(path: str | Path) -> WideMapping:
     try:
         spec = yaml.load(text, Loader=_mapping_loader())
     except yaml.YAMLError as exc:
-        raise DataError(label, f"not valid YAML ({_first_line(exc)})") from None
+        raise DataError(label, f"not valid YAML ({_first_line(exc)}){_QUOTE}") from None
     return _wide_mapping(spec or {}, label, base=path.parent)
 
 
@@ -563,14 +563,13 @@ def _wide_mapping(spec: Any, label: str, base: Path | None = None) -> WideMappin
     def text_dict(key: str) -> dict[str, str]:
         raw = spec.get(key) or {}
         if not isinstance(raw, Mapping):
-            raise DataError(label, f"{key}: must be a mapping of column names to names")
+            raise DataError(label, f"{key}: must be a mapping of column names to names{_QUOTE}")
         out = {str(k).strip(): v for k, v in raw.items()}
         bad = [k for k, v in out.items() if not isinstance(v, str) or not v.strip()]
         if bad:
             raise DataError(
                 label,
-                f"{key}: the value of {bad[:5]} must be a non-empty name (in YAML, quote a "
-                "header holding ' #' or ': ', e.g. \"Ticket #\": ticket_id)",
+                f"{key}: the value of {bad[:5]} must be a non-empty name{_QUOTE}",
             )
         return {k: v.strip() for k, v in out.items()}
 
