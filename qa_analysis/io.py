@@ -764,8 +764,10 @@ def from_wide(
     >>> long = from_wide(export, mapping={"columns": {"Review": "evaluation_id",
     ...     "Date": "evaluated_at", "Greeting (Y/N)": "greeting"}, "values": {"Yes": 1, "No": 0},
     ...     "dayfirst": True, "ignore": ["Notes"], "constants": {"region": "EU"}})
-    >>> long[["evaluation_id", "evaluated_at", "region", "score"]].to_string(index=False)
-    'evaluation_id        evaluated_at region  score\\n           r1 2026-03-11 14:05:00     EU    1.0\\n           r2 2026-03-12 00:00:00     EU    0.0'
+    >>> long[["evaluation_id", "evaluated_at", "region", "score"]]
+      evaluation_id        evaluated_at region  score
+    0            r1 2026-03-11 14:05:00     EU    1.0
+    1            r2 2026-03-12 00:00:00     EU    0.0
     """
     if isinstance(mapping, str | os.PathLike):
         spec = read_wide_mapping(mapping)
