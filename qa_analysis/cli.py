@@ -6,6 +6,7 @@ init     write a starter report project (params/, notebooks/, README.md)
 demo     write the seeded demo data set (Parquet files + one DuckDB database)
 sample   write next period's audit plan from a ticket export
 run      run the monthly report batch (papermill per region, HTML, index)
+import   turn a QA-platform or wide export into Parquet tables that ``data:`` can point at
 
 Exit codes: 0 success, 1 a report failed, 2 bad input or parameters, 130 interrupted.
 """
@@ -16,6 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["add_run_arguments", "build_parser", "main", "main_run", "os_error_line"]
 
@@ -101,6 +103,149 @@ def _no_tickets_message(args: argparse.Namespace) -> str:
         regions = sorted(everything["region"].dropna().astype(str).unique())
         msg += f"; regions in the data: {', '.join(regions) or 'none'}"
     return msg + "; nothing was written"
+
+
+IMPORT_SOURCES = ("zendesk-qa", "maestroqa", "scorebuddy", "wide")
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    """``qa-reports import``: read an export, validate it, write ``evaluations.parquet`` & co."""
+    import pandas as pd
+
+    from qa_analysis import io
+    from qa_analysis.errors import ParamsError
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ParamsError(f"{out}: --out is a file; give the folder to write the tables into")
+    spec = io.read_wide_mapping(args.mapping) if args.mapping else None
+    constants = {**(dict(spec.constants) if spec else {}), **_key_values(args.set)}
+    skipped = pd.DataFrame(columns=["reason", "count", "source"])
+    notes: tuple[str, ...] = ()
+    derived = None
+    if args.source == "wide":
+        sc = args.scorecard or (spec.scorecard if spec else None)
+        if sc is None:
+            raise ParamsError("--from wide needs --scorecard (or scorecard: in the --mapping file)")
+        long = io.from_wide(args.paths, mapping=spec, scorecard=sc, constants=constants)
+        tables = {"evaluations": io.load_evaluations(long, scorecard=sc)}
+    else:
+        got = _import_platform(args, spec, constants)
+        tables = {"evaluations": got.evaluations}
+        if got.calibration is not None:
+            tables["calibration"] = got.calibration
+        skipped, notes = got.skipped, got.notes
+        derived = got.scorecard if args.scorecard is None else None
+    files = [out / f"{name}.parquet" for name in tables]
+    if derived is not None:
+        files.append(out / "scorecard.yaml")
+    stale = [p for p in (out / "calibration.parquet",) if p.exists() and p not in files]
+    existing = [p for p in [*files, *stale] if p.exists()]
+    if existing and not args.force:
+        raise ParamsError(
+            f"{', '.join(map(str, existing))}: already exist(s); pass --force to overwrite"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        path = io.write_parquet_atomic(df.reset_index(drop=True), out / f"{name}.parquet")
+        unit = "evaluation" if name == "evaluations" else "session"
+        n_units = df[f"{unit}_id"].nunique()
+        print(f"{name}: {len(df)} rows ({n_units} {unit}{'s' if n_units != 1 else ''}) -> {path}")
+    for p in stale:
+        p.unlink()
+        print(f"removed {p} (from an earlier import; this export has no calibration)")
+    if derived is not None:
+        path = io.write_text_atomic(_scorecard_yaml(derived), out / "scorecard.yaml")
+        print(f"scorecard: {len(derived.criteria)} criteria derived from the export -> {path}")
+    if len(skipped):
+        for rec in skipped.to_dict("records"):
+            print(f"skipped: {rec['count']} {rec['reason']} ({Path(str(rec['source'])).name})")
+    else:
+        print("skipped: none")
+    for note in notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _import_platform(args: argparse.Namespace, spec: Any, constants: dict[str, str]) -> Any:
+    """Run the adapter named by ``--from`` with the options the command line gives."""
+    from qa_analysis import adapters
+    from qa_analysis.errors import ParamsError
+
+    if spec is not None:
+        wide_only = [k for k in ("columns", "values", "absent", "ignore") if getattr(spec, k)] + [
+            k for k in ("date_format", "dayfirst", "scorecard") if getattr(spec, k) is not None
+        ]
+        if wide_only:
+            raise ParamsError(
+                f"{spec.source}: {wide_only} apply to --from wide only; for --from "
+                f"{args.source} the mapping file may hold constants: only"
+            )
+    missing = [c for c in adapters.FILL_COLUMNS if c not in constants]
+    if missing:
+        raise ParamsError(
+            f"--from {args.source}: the export has no {', '.join(missing)}; give them with "
+            f"--set {missing[0]}=VALUE (repeatable) or constants: in a --mapping file"
+        )
+    kw: dict[str, Any] = {"columns": constants, "scorecard": args.scorecard}
+    if args.experts:
+        if args.source == "scorebuddy":
+            raise ParamsError("--experts: the Scorebuddy scores export has no calibration")
+        kw["experts"] = args.experts
+    if args.version is not None:
+        if args.source != "scorebuddy":
+            raise ParamsError("--version applies to --from scorebuddy only")
+        kw["version"] = args.version
+    read: Any = {
+        "zendesk-qa": adapters.from_zendesk_qa,
+        "maestroqa": adapters.from_maestroqa,
+        "scorebuddy": adapters.from_scorebuddy,
+    }[args.source]
+    return read(args.paths, **kw)
+
+
+def _key_values(pairs: Sequence[str] | None) -> dict[str, str]:
+    """``["region=EU", "queue=billing"]`` -> ``{"region": "EU", "queue": "billing"}``."""
+    from qa_analysis.errors import ParamsError
+
+    out = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ParamsError(f"--set {pair!r}: expected COLUMN=VALUE, e.g. --set region=EU")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _scorecard_yaml(sc: Any) -> str:
+    """A scorecard as the YAML that :meth:`Scorecard.from_yaml` reads back."""
+    import yaml
+
+    def num(v: float) -> float | int:
+        return int(v) if float(v).is_integer() else float(v)
+
+    spec = {
+        "name": sc.name,
+        "pass_mark": num(sc.pass_mark),
+        "method": sc.method,
+        "critical_mode": sc.critical_mode,
+        "criteria": [
+            {
+                "id": c.id,
+                "name": c.name,
+                "section": c.section,
+                "scale": [num(v) for v in c.scale],
+                "level": c.level,
+                "weight": num(c.weight),
+                "critical": c.critical,
+                "na_allowed": c.na_allowed,
+                "pass_at": num(c.pass_at),
+            }
+            for c in sc.criteria
+        ],
+    }
+    head = "# Derived by qa-reports import from the export's criteria; check it, then keep it.\n"
+    return head + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, default_flow_style=None)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -252,6 +397,40 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run the monthly report batch")
     add_run_arguments(r)
     r.set_defaults(func=main_run)
+
+    m = sub.add_parser(
+        "import",
+        help="turn a QA-platform or wide export into Parquet tables for data:",
+        description="Read an export, validate it against the scorecard and write "
+        "evaluations.parquet (and calibration.parquet, and the derived scorecard.yaml "
+        "when --scorecard is not given) into --out, a folder that data: can point at.",
+    )
+    m.add_argument("--from", dest="source", required=True, choices=IMPORT_SOURCES)
+    m.add_argument("paths", nargs="+", metavar="PATH", help="export files or folders")
+    m.add_argument("--out", required=True, help="folder to write the Parquet tables into")
+    m.add_argument(
+        "--scorecard",
+        default=None,
+        help="scorecard YAML (required for wide unless the mapping names it; "
+        "platforms: default derived from the export)",
+    )
+    m.add_argument(
+        "--mapping",
+        default=None,
+        help="mapping.yaml: columns/values/dates/absent/ignore/constants for wide; "
+        "constants (region, market, channel, queue) for the platforms",
+    )
+    m.add_argument(
+        "--set",
+        action="append",
+        default=None,
+        metavar="COLUMN=VALUE",
+        help="a constant column, e.g. --set region=EU (repeatable; wins over the mapping)",
+    )
+    m.add_argument("--experts", nargs="+", default=None, help="calibration expert raters")
+    m.add_argument("--version", default=None, help="Scorebuddy: the scorecard version to keep")
+    m.add_argument("--force", action="store_true", help="overwrite tables already in --out")
+    m.set_defaults(func=_cmd_import)
     return p
 
 

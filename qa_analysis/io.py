@@ -54,6 +54,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,13 +75,16 @@ __all__ = [
     "OPTIONAL_KPI_FILES",
     "REGION_KPI_FILE",
     "SCHEMAS",
+    "WIDE_MAPPING_KEYS",
     "DataError",
+    "WideMapping",
     "from_wide",
     "load_calibration",
     "load_evaluations",
     "load_query",
     "load_tickets",
     "read_kpis",
+    "read_wide_mapping",
     "write_bytes_atomic",
     "write_csv_atomic",
     "write_kpis",
@@ -511,11 +515,278 @@ def load_query(
 # ---------------------------------------------------------------------------
 # wide -> long
 # ---------------------------------------------------------------------------
+#: Keys of a wide-export mapping (the ``mapping.yaml`` file or dict).
+WIDE_MAPPING_KEYS = (
+    "columns",
+    "values",
+    "date_format",
+    "dayfirst",
+    "absent",
+    "ignore",
+    "constants",
+    "scorecard",
+)
+# canonical column names an export column may be mapped to besides criteria
+_ID_NAMES = tuple(
+    dict.fromkeys(
+        c
+        for s in SCHEMAS.values()
+        for c in (*s.ids, *s.dates, *s.optional_numbers)
+        if c != "criterion"
+    )
+)
+_DATE_NAMES = tuple(dict.fromkeys(d for s in SCHEMAS.values() for d in s.dates))
+_QUOTE = " (in YAML, quote a header holding ' #' or ': ', e.g. \"Ticket #\": ticket_id)"
+
+
+@dataclass(frozen=True)
+class WideMapping:
+    """How a wide export's columns and cells become the long table (``mapping.yaml``).
+
+    Attributes
+    ----------
+    columns : dict
+        ``{export column: name}``: a name is a criterion id of the scorecard or
+        a column of the long table (``evaluation_id``, ``ticket_id``,
+        ``agent_id``, ``reviewer_id``, ``evaluated_at``, ``csat``, ...). An
+        export column already named so needs no entry.
+    values : dict
+        Text answers to scores, ``{"Yes": 1, "No": 0, "N/A": None}`` for every
+        criterion, and/or ``{criterion: {text: score}}`` for one criterion
+        (which overrides the common entries). ``None`` means not applicable.
+        Texts are compared without surrounding spaces and case.
+    date_format : str or None
+        ``strftime`` format of the date columns, e.g. ``"%d/%m/%Y %H:%M"``.
+    dayfirst : bool or None
+        Read ``11/03/2026`` as 11 March (``True``) or 3 November (``False``);
+        ``None`` (not stated) refuses dates that are not ISO 8601.
+    absent : tuple of str
+        Scorecard criteria the export does not carry (no rows for them).
+    ignore : tuple of str
+        Export columns deliberately left out.
+    constants : dict
+        Columns with one value for the whole export, e.g. ``{"region": "EU"}``.
+    scorecard : Path or None
+        Scorecard YAML named in the mapping file (relative to that file).
+    source : str
+        Where the mapping came from (named in errors).
+    """
+
+    columns: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    date_format: str | None = None
+    dayfirst: bool | None = None
+    absent: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    constants: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    scorecard: Path | None = None
+    source: str = "<mapping>"
+
+
+def read_wide_mapping(path: str | Path) -> WideMapping:
+    """Read a wide-export mapping from a YAML file.
+
+    Parameters
+    ----------
+    path
+        The YAML file, with any of the keys of :class:`WideMapping`::
+
+            scorecard: scorecard.yaml      # relative to this file
+            columns:
+              "Ticket #": ticket_id        # quote a header holding " #"
+              Reviewer Email: reviewer_id
+              Greeting (0-4): greeting
+            values: {Yes: 1, No: 0, N/A: null}
+            dayfirst: true                 # or date_format: "%d/%m/%Y %H:%M"
+            absent: [identity]
+            ignore: [Comments]
+            constants: {region: EU, market: DE, channel: chat, queue: billing}
+
+    Returns
+    -------
+    WideMapping
+
+    Raises
+    ------
+    DataError
+        The file cannot be read, is not YAML, or holds an unknown key or a value
+        of the wrong kind (naming the file and the key).
+
+    Notes
+    -----
+    ``Yes``, ``No``, ``On`` and ``Off`` are read as text, not as YAML 1.1
+    booleans, so ``values: {Yes: 1, No: 0}`` means what it says; only
+    ``true``/``false`` are booleans.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "mapping.yaml"
+    >>> _ = p.write_text('columns: {"Ticket #": ticket_id}\\nvalues: {Yes: 1, No: 0}\\n')
+    >>> m = read_wide_mapping(p)
+    >>> dict(m.columns), dict(m.values)
+    ({'Ticket #': 'ticket_id'}, {'Yes': 1.0, 'No': 0.0})
+    """
+    import yaml
+
+    path = Path(path)
+    label = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(label, f"cannot read the mapping ({exc.strerror or exc})") from None
+    try:
+        spec = yaml.load(text, Loader=_mapping_loader())
+    except yaml.YAMLError as exc:
+        raise DataError(label, f"not valid YAML ({_first_line(exc)}){_QUOTE}") from None
+    return _wide_mapping(spec or {}, label, base=path.parent)
+
+
+def _mapping_loader() -> type:
+    """A YAML SafeLoader for which only true/false are booleans (``Yes``/``No`` stay text)."""
+    import re
+
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    bool_tag = "tag:yaml.org,2002:bool"
+    _Loader.yaml_implicit_resolvers = {
+        k: [(tag, rx) for tag, rx in v if tag != bool_tag]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _Loader.add_implicit_resolver(
+        bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    return _Loader
+
+
+def _wide_mapping(spec: Any, label: str, base: Path | None = None) -> WideMapping:
+    """Check a mapping given as a dict (or read from YAML) and build a :class:`WideMapping`."""
+    if isinstance(spec, WideMapping):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise DataError(label, f"a mapping must be a dict of {list(WIDE_MAPPING_KEYS)}")
+    unknown = sorted(str(k) for k in spec if k not in WIDE_MAPPING_KEYS)
+    if unknown:
+        raise DataError(label, f"unknown key(s) {unknown}; allowed: {list(WIDE_MAPPING_KEYS)}")
+
+    def text_dict(key: str) -> dict[str, str]:
+        raw = spec.get(key) or {}
+        if not isinstance(raw, Mapping):
+            raise DataError(label, f"{key}: must be a mapping of column names to names{_QUOTE}")
+        out = {str(k).strip(): v for k, v in raw.items()}
+        bad = [k for k, v in out.items() if not isinstance(v, str) or not v.strip()]
+        if bad:
+            raise DataError(
+                label,
+                f"{key}: the value of {bad[:5]} must be a non-empty name{_QUOTE}",
+            )
+        return {k: v.strip() for k, v in out.items()}
+
+    def names(key: str) -> tuple[str, ...]:
+        raw = spec.get(key) or []
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, list | tuple):
+            raise DataError(label, f"{key}: must be a list of names")
+        return tuple(str(v).strip() for v in raw)
+
+    date_format = spec.get("date_format")
+    if date_format is not None and not isinstance(date_format, str):
+        raise DataError(label, "date_format: must be a format text such as '%d/%m/%Y %H:%M'")
+    dayfirst = spec.get("dayfirst")
+    if dayfirst is not None and not isinstance(dayfirst, bool):
+        raise DataError(label, f"dayfirst: must be true or false, got {_show(dayfirst)}")
+    sc = spec.get("scorecard")
+    if sc is not None and not isinstance(sc, str | os.PathLike):
+        raise DataError(label, "scorecard: must be the path of a scorecard YAML file")
+    sc_path = None if sc is None else Path(sc)
+    if sc_path is not None and base is not None and not sc_path.is_absolute():
+        sc_path = base / sc_path
+    return WideMapping(
+        columns=text_dict("columns"),
+        values=_value_spec(spec.get("values") or {}, label),
+        date_format=date_format,
+        dayfirst=dayfirst,
+        absent=names("absent"),
+        ignore=names("ignore"),
+        constants=text_dict("constants"),
+        scorecard=sc_path,
+        source=label,
+    )
+
+
+def _value_spec(raw: Any, label: str) -> dict[str, Any]:
+    """Check ``values``: ``{text: score or None}`` and/or ``{criterion: {text: score}}``."""
+    if not isinstance(raw, Mapping):
+        raise DataError(label, "values: must map answer texts to scores, e.g. {Yes: 1, No: 0}")
+
+    def score(v: Any, where: str) -> float | None:
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise DataError(label, f"values: {where} must be a number or null (N/A), got {v!r}")
+        return float(v)
+
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        key = str(k).strip()
+        if isinstance(v, Mapping):
+            out[key] = {str(t).strip(): score(s, f"{key}.{t}") for t, s in v.items()}
+        else:
+            out[key] = score(v, repr(key))
+    return out
+
+
+def _read_wide(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read one wide export file as text cells, rows named by their CSV line."""
+    p = Path(path)
+    label = str(p)
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".csv", ".tsv", ".txt"):
+            df = pd.read_csv(
+                p,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                sep="\t" if suffix == ".tsv" else ",",
+            )
+            df.index = pd.Index(_csv_record_lines(str(p), len(df)))
+        elif suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(p)
+        elif suffix in (".xlsx", ".xls"):
+            df = pd.read_excel(p, dtype=str)  # needs openpyxl
+            df.index = df.index + 2
+        else:
+            raise DataError(label, "not a CSV, TSV, Parquet or Excel file (by its extension)")
+    except pd.errors.EmptyDataError:
+        raise DataError(label, "empty file (no header, no rows)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(label, f"not a readable file ({_first_line(exc)})") from None
+    except ImportError as exc:
+        raise DataError(label, f"cannot read this format here ({_first_line(exc)})") from None
+    except OSError as exc:
+        raise DataError(label, f"cannot read the file ({exc.strerror or exc})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
 def from_wide(
-    df: pd.DataFrame,
-    id_columns: Sequence[str],
-    criteria: Sequence[str] | Mapping[str, str],
+    df: pd.DataFrame | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    id_columns: Sequence[str] | None = None,
+    criteria: Sequence[str] | Mapping[str, str] | None = None,
     *,
+    mapping: WideMapping | Mapping[str, Any] | str | Path | None = None,
+    scorecard: Scorecard | str | Path | None = None,
+    values: Mapping[str, Any] | None = None,
+    date_format: str | None = None,
+    dayfirst: bool | None = None,
+    absent: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+    constants: Mapping[str, str] | None = None,
     criterion: str = "criterion",
     value: str = "score",
     na_values: Iterable[str] = NA_TEXTS,
@@ -525,11 +796,37 @@ def from_wide(
     Parameters
     ----------
     df
-        The wide export, one row per evaluation (or per rater x ticket).
+        The wide export, one row per evaluation (or per rater x ticket): a
+        DataFrame, or a CSV/TSV/Parquet (or Excel, with openpyxl) file, or a
+        list of such files with the same columns.
     id_columns
-        Columns repeated on every long row (``evaluation_id``, ``agent_id``, ...).
+        Columns repeated on every long row, under their own names
+        (``evaluation_id``, ``agent_id``, ...).
     criteria
         The criterion columns, or a mapping ``{export column: criterion id}``.
+    mapping
+        A :class:`WideMapping`, a dict with its keys, or the path of a
+        ``mapping.yaml`` (:func:`read_wide_mapping`): renames of id and
+        criterion columns, value texts, date format, absent criteria, ignored
+        columns, constants and the scorecard. The keyword arguments below add
+        to it (and win where both say something).
+    scorecard
+        The scorecard (object or YAML path). With it, every criterion must have
+        a column unless listed in ``absent``, and every score must be on its
+        criterion's scale.
+    values
+        Text answers to scores: ``{"Yes": 1, "No": 0, "N/A": None}`` for every
+        criterion and/or ``{criterion: {text: score}}`` for one criterion.
+    date_format, dayfirst
+        How to read date columns (``evaluated_at``, ``session_date``,
+        ``created_at``) that are not ISO 8601, e.g. ``dayfirst=True`` for
+        ``11/03/2026 14:05`` = 11 March 2026. Without either such dates are refused.
+    absent
+        Scorecard criteria the export does not carry (no rows for them).
+    ignore
+        Export columns deliberately left out.
+    constants
+        Columns with one value for the whole export, e.g. ``{"region": "EU"}``.
     criterion, value
         Names of the long table's criterion and score columns.
     na_values
@@ -539,8 +836,29 @@ def from_wide(
     Returns
     -------
     DataFrame
-        ``id_columns + [criterion, value]``, rows ordered by input row then
-        criterion order.
+        The id columns (in export order, then constants), ``criterion`` and
+        ``score``; rows ordered by input row then criterion order. Date columns
+        are datetime64 when they were parsed with ``date_format``/``dayfirst``.
+
+    Raises
+    ------
+    DataError
+        Naming the file (or ``<wide DataFrame>``): a scorecard criterion with
+        no column (unless ``absent``); an export column that is neither an id,
+        a criterion nor ignored (so no criterion is dropped silently); a
+        missing or duplicate column; a cell that is no number, N/A or ``values``
+        text (naming line and column); a score off its criterion's scale; a
+        date that does not parse.
+    TypeError
+        ``df`` is neither a DataFrame nor a path.
+
+    Notes
+    -----
+    Which export column is which is decided before any cell is read: a column
+    maps to the name ``mapping``/``criteria`` give it, else to itself when
+    its header is already a scorecard criterion id or a long-table column
+    name. Cells are mapped through ``values`` first (per criterion, then the
+    common entries), then N/A texts become NaN and the rest must be numbers.
 
     Examples
     --------
@@ -550,46 +868,289 @@ def from_wide(
       evaluation_id criterion  score
     0            e1  greeting    1.0
     1            e1      tone    NaN
+
+    A vendor-style export, read with a mapping:
+
+    >>> export = pd.DataFrame({"Review": ["r1", "r2"], "Date": ["11/03/2026 14:05", "12/03/2026"],
+    ...     "Greeting (Y/N)": ["Yes", "No"], "Notes": ["", "late"]})
+    >>> long = from_wide(export, mapping={"columns": {"Review": "evaluation_id",
+    ...     "Date": "evaluated_at", "Greeting (Y/N)": "greeting"}, "values": {"Yes": 1, "No": 0},
+    ...     "dayfirst": True, "ignore": ["Notes"], "constants": {"region": "EU"}})
+    >>> long[["evaluation_id", "evaluated_at", "region", "score"]]
+      evaluation_id        evaluated_at region  score
+    0            r1 2026-03-11 14:05:00     EU    1.0
+    1            r2 2026-03-12 00:00:00     EU    0.0
     """
+    if isinstance(mapping, str | os.PathLike):
+        spec = read_wide_mapping(mapping)
+    else:
+        spec = _wide_mapping(mapping or {}, "<mapping>")
+    sc = scorecard if scorecard is not None else spec.scorecard
+    if isinstance(sc, str | os.PathLike):
+        sc = Scorecard.from_yaml(sc)
+    if isinstance(df, pd.DataFrame):
+        frames = [("<wide DataFrame>", df)]
+    elif isinstance(df, str | os.PathLike):
+        frames = [(str(df), _read_wide(df))]
+    elif isinstance(df, Sequence) and df and all(isinstance(p, str | os.PathLike) for p in df):
+        frames = [(str(p), _read_wide(p)) for p in df]
+    else:
+        raise TypeError(
+            f"df must be a pandas DataFrame or a path (str or Path), got {type(df).__name__}"
+        )
+    columns = dict(spec.columns)
+    columns.update({c: c for c in id_columns or ()})
+    if criteria is not None:
+        columns.update(_crit_map(criteria))
+    values_spec = {**spec.values, **_value_spec(values or {}, "values=")}  # noqa: PD011
+    options = _WideOptions(
+        columns=columns,
+        value_map=values_spec,
+        date_format=date_format if date_format is not None else spec.date_format,
+        dayfirst=dayfirst if dayfirst is not None else spec.dayfirst,
+        absent=tuple(absent if absent is not None else spec.absent),
+        ignore=tuple(ignore if ignore is not None else spec.ignore),
+        constants={**spec.constants, **dict(constants or {})},
+        scorecard=sc,
+        criterion=criterion,
+        value=value,
+        na=frozenset(na_values),
+        criteria=None if criteria is None else frozenset(_crit_map(criteria).values()),
+        extra_ids=frozenset(id_columns or ()),
+        source=spec.source,
+    )
+    out = [_wide_to_long(frame, label, options) for label, frame in frames]
+    return out[0] if len(out) == 1 else pd.concat(out, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class _WideOptions:
+    columns: dict[str, str]
+    value_map: dict[str, Any]
+    date_format: str | None
+    dayfirst: bool | None
+    absent: tuple[str, ...]
+    ignore: tuple[str, ...]
+    constants: dict[str, str]
+    scorecard: Scorecard | None
+    criterion: str
+    value: str
+    na: frozenset[str]
+    criteria: frozenset[str] | None
+    extra_ids: frozenset[str]
+    source: str
+
+
+def _wide_to_long(df: pd.DataFrame, label: str, o: _WideOptions) -> pd.DataFrame:
+    """Melt one wide frame (``label`` names it in errors) under the options ``o``."""
     _require_frame(df, "df")
-    mapping = dict(criteria) if isinstance(criteria, Mapping) else {c: c for c in criteria}
     if isinstance(df.columns, pd.MultiIndex):
-        raise DataError("<wide DataFrame>", "the columns are a MultiIndex; flatten them first")
-    used = [*id_columns, *mapping]
+        raise DataError(label, "the columns are a MultiIndex; flatten them first")
+    sc = o.scorecard
+    crit_ids = set(sc.ids) if sc is not None else set()
+    # 1. which export column is which (decided before any cell is read)
+    plan: dict[str, str] = {}
+    for c in df.columns:
+        name = o.columns.get(str(c))
+        if name is None and (c in crit_ids or c in _ID_NAMES):
+            name = str(c)
+        if name is not None:
+            plan[str(c)] = name
+    missing = [c for c in o.columns if c not in df.columns]
+    if missing:
+        raise DataError(label, f"missing column(s) {missing}; found {list(map(str, df.columns))}")
+    used = [*plan]
     dup = sorted({str(c) for c in df.columns[df.columns.duplicated()] if c in used})
     if dup:
         raise DataError(
-            "<wide DataFrame>",
+            label,
             f"duplicate column name(s) {', '.join(repr(c) for c in dup)}: "
             "each id and criterion column must appear once",
         )
-    missing = [c for c in [*id_columns, *mapping] if c not in df.columns]
-    if missing:
+    targets = pd.Series(list(plan.values()), index=list(plan))
+    twice = targets[targets.duplicated(keep=False)]
+    if len(twice):
+        pairs = "; ".join(f"{t!r} <- {list(twice.index[twice == t])}" for t in dict.fromkeys(twice))
+        raise DataError(label, f"two export columns map to one name: {pairs}")
+    if sc is not None:
+        crit_targets = crit_ids
+    elif o.criteria is not None:
+        crit_targets = set(o.criteria)
+    else:  # without a scorecard, mapped names that are no long-table column are criteria
+        crit_targets = {n for n in o.columns.values() if n not in _ID_NAMES} - o.extra_ids
+    if not crit_targets:
         raise DataError(
-            "<wide DataFrame>", f"missing column(s) {missing}; found {list(df.columns)}"
+            label, "say which columns are criteria: pass criteria=, a mapping or a scorecard"
         )
-    cols = list(mapping)
-    block = df[cols]
-    na = set(na_values)
-    raw_text = block.astype("string")
-    is_na = raw_text.apply(lambda col: col.str.strip().isin(na))  # per column, not per row
-    values = block.apply(lambda col: pd.to_numeric(col.mask(is_na[col.name]), errors="coerce"))
-    not_na = raw_text.notna() & ~is_na
-    unparsed = not_na & values.isna()
-    if unparsed.to_numpy().any():
-        r, c = np.nonzero(unparsed.to_numpy())
+    crit_cols = [c for c, n in plan.items() if n in crit_targets]
+    strange = [
+        f"{c!r} -> {n!r}"
+        for c, n in plan.items()
+        if sc is not None and n not in crit_ids and n not in _ID_NAMES and n not in o.extra_ids
+    ]
+    if strange:
+        raise DataError(
+            label,
+            f"column(s) {', '.join(strange)} map to neither a criterion of {sc.source if sc else ''} "
+            "nor a column of the long table (keep an extra column with id_columns=)",
+        )
+    id_cols = [c for c in plan if c not in crit_cols]
+    # 2. nothing dropped silently
+    ignored = set(o.ignore)
+    unmapped = [str(c) for c in df.columns if str(c) not in plan and str(c) not in ignored]
+    if unmapped:
+        raise DataError(
+            label,
+            f"column(s) {unmapped} match no criterion and no id column: map them "
+            "(columns: {export column: criterion or id}) or list them under ignore:"
+            + (f" (criteria: {', '.join(sc.ids)})" if sc is not None else ""),
+        )
+    if sc is not None:
+        absent = set(o.absent)
+        unknown = sorted(absent - crit_ids)
+        if unknown:
+            raise DataError(o.source, f"absent: {unknown} are not criteria of {sc.source}")
+        have = {plan[c] for c in crit_cols}
+        both = sorted(absent & have)
+        if both:
+            raise DataError(label, f"criteria {both} are listed as absent but have a column")
+        lost = [c for c in sc.ids if c not in have and c not in absent]
+        if lost:
+            raise DataError(
+                label,
+                f"no column for scorecard criteria {lost} ({sc.source}): map their column "
+                "(columns: {export column: criterion}) or list them under absent:",
+            )
+    clash = sorted(set(o.constants) & set(plan.values()))
+    if clash:
+        raise DataError(label, f"constants {clash} are also export columns; keep one of them")
+    if sc is not None:
+        on_card = sorted(set(o.constants) & crit_ids)
+        if on_card:
+            raise DataError(label, f"constants {on_card} are criteria, not id columns")
+    per_crit = {k: v for k, v in o.value_map.items() if isinstance(v, Mapping)}
+    names_out = [plan[c] for c in crit_cols]
+    stray = sorted(set(per_crit) - set(names_out) - set(o.absent))
+    if stray:
+        raise DataError(o.source, f"values: {stray} are not criterion columns of this export")
+    # 3. cells -> scores
+    common = {k: v for k, v in o.value_map.items() if not isinstance(v, Mapping)}
+    block = df[crit_cols]
+    raw_text = block.astype("string").apply(lambda col: col.str.strip())
+    scores = np.full(block.shape, np.nan)
+    bad = np.zeros(block.shape, dtype=bool)
+    for j, col in enumerate(crit_cols):
+        cid = plan[col]
+        table = {k.casefold(): v for k, v in {**common, **per_crit.get(cid, {})}.items()}
+        text = raw_text[col]
+        folded = text.str.casefold()
+        mapped = folded.isin(list(table)).fillna(False).to_numpy(dtype=bool)
+        is_na = (text.isna() | text.isin(list(o.na))).to_numpy(dtype=bool) & ~mapped
+        s = block[col]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            num = s.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            num = pd.to_numeric(text.mask(is_na | mapped), errors="coerce").to_numpy(dtype=float)
+        if mapped.any():
+            num[mapped] = folded[mapped].map(table).astype(float).to_numpy()
+        num[is_na] = np.nan
+        scores[:, j] = num
+        bad[:, j] = np.isnan(num) & ~is_na & ~mapped | np.isinf(num)
+    if bad.any():
+        r, c = np.nonzero(bad)
+        word = "line" if label != "<wide DataFrame>" and not label.endswith(".parquet") else "row"
         first = ", ".join(
-            f"row {_show(df.index[i])} ({cols[j]}={_show(block.iat[i, j])})"
-            for i, j in zip(r[:5], c[:5], strict=True)
+            f"{word} {_show(df.index[i])} ({crit_cols[j]}={_show(block.iat[i, j])})"
+            for i, j in zip(r[:MAX_ROWS_SHOWN], c[:MAX_ROWS_SHOWN], strict=True)
+        )
+        hint = " (map answer texts with values:)" if not o.value_map else ""
+        raise DataError(
+            label, f"{len(r)} criterion cells are not numbers or N/A{hint}; first: {first}"
+        )
+    if sc is not None:
+        off = []
+        for j, col in enumerate(crit_cols):
+            crit = sc[plan[col]]
+            v = scores[:, j]
+            out_of = ~np.isnan(v) & ~np.isin(v, np.asarray(crit.scale, dtype=float))
+            if out_of.any():
+                i = np.flatnonzero(out_of)
+                shown = ", ".join(_show(block.iat[k, j]) for k in i[:MAX_ROWS_SHOWN])
+                off.append(
+                    f"column {col!r} ({crit.id}): {len(i)} score(s) off the scale "
+                    f"{', '.join(f'{x:g}' for x in crit.scale)}: {shown}"
+                )
+        if off:
+            raise DataError(label, off)
+    # 4. the long table
+    n, k = len(df), len(crit_cols)
+    out = pd.DataFrame({plan[c]: np.repeat(df[c].to_numpy(), k) for c in id_cols})
+    for name in [plan[c] for c in id_cols if plan[c] in _DATE_NAMES]:
+        out[name] = np.repeat(_wide_dates(df[_key(plan, name)], label, name, o).to_numpy(), k)
+    for name, const in o.constants.items():
+        out[name] = const
+    out[o.criterion] = np.tile(np.array(names_out, dtype=object), n)
+    out[o.value] = scores.reshape(-1)
+    return out
+
+
+def _crit_map(criteria: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
+    return dict(criteria) if isinstance(criteria, Mapping) else {c: c for c in criteria}
+
+
+def _key(plan: Mapping[str, str], name: str) -> str:
+    return next(c for c, n in plan.items() if n == name)
+
+
+def _wide_dates(s: pd.Series, label: str, name: str, o: _WideOptions) -> pd.Series:
+    """Parse one date column of a wide export (ISO 8601 text is left to the loaders)."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s
+    text = s.astype("string").str.strip()
+    empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
+    if o.date_format is None and o.dayfirst is None:
+        iso = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        bad = iso.isna().to_numpy(dtype=bool) & ~empty
+        if bad.any():
+            raise DataError(
+                label,
+                f"column {_key_for(o, name)!r} ({name}): {int(bad.sum())} dates are not ISO 8601, "
+                f"e.g. {_show(text[bad].iloc[0])}; say how to read them with dayfirst: true "
+                "(11/03/2026 = 11 March) or false, or date_format: '%d/%m/%Y %H:%M'",
+            )
+        return s
+    utc = o.date_format is not None and "%z" in o.date_format
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pandas' "could not infer format"
+        if o.date_format is not None:
+            parsed = pd.to_datetime(text, format=o.date_format, errors="coerce", utc=utc)
+        else:
+            parsed = pd.to_datetime(text, dayfirst=bool(o.dayfirst), errors="coerce")
+            retry = parsed.isna().to_numpy(dtype=bool) & ~empty
+            if retry.any():  # rows with another layout (a date without time, say)
+                again = pd.to_datetime(
+                    text[retry], dayfirst=bool(o.dayfirst), errors="coerce", format="mixed"
+                )
+                parsed = parsed.astype(again.dtype) if len(again) else parsed
+                parsed[retry] = again
+    bad = parsed.isna().to_numpy(dtype=bool) & ~empty
+    if bad.any():
+        how = f"date_format {o.date_format!r}" if o.date_format else f"dayfirst={o.dayfirst}"
+        first = ", ".join(
+            f"{_show(i)} ({_show(v)})" for i, v in text[bad].head(MAX_ROWS_SHOWN).items()
         )
         raise DataError(
-            "<wide DataFrame>", f"{len(r)} criterion cells are not numbers or N/A; first: {first}"
+            label,
+            f"column {_key_for(o, name)!r} ({name}): {int(bad.sum())} dates do not parse with "
+            f"{how}; first: {first}",
         )
-    n, k = len(df), len(cols)
-    out = pd.DataFrame({c: np.repeat(df[c].to_numpy(), k) for c in id_columns})
-    out[criterion] = np.tile(np.array([mapping[c] for c in cols], dtype=object), n)
-    out[value] = values.to_numpy(dtype=float).reshape(-1)
-    return out
+    if utc:
+        return parsed.dt.tz_convert("UTC")
+    return parsed
+
+
+def _key_for(o: _WideOptions, name: str) -> str:
+    return next((c for c, n in o.columns.items() if n == name), name)
 
 
 # ---------------------------------------------------------------------------

@@ -688,9 +688,7 @@ def test_real_index_kpis_equal_the_library_on_the_same_data(real_run):
     for k in ("pass_rate", "mean_score", "critical_rate"):
         assert perf[k] == pytest.approx(kp[k], abs=1e-12)
     # ... and the audit-level averages beside them equal an independent recomputation
-    assert kp["pass_rate_audits"] == pytest.approx(
-        scored["passed"].astype(float).mean(), abs=1e-12
-    )
+    assert kp["pass_rate_audits"] == pytest.approx(scored["passed"].astype(float).mean(), abs=1e-12)
     assert kp["detail"]["mean_score_audits"] == pytest.approx(scored["score"].mean(), abs=1e-9)
     assert kp["detail"]["critical_rate_audits"] == pytest.approx(
         scored["critical_fail"].astype(float).mean(), abs=1e-12
