@@ -37,6 +37,7 @@ What :meth:`BrowserSession.check_page` reports (:class:`PageReport`):
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import hashlib
 import itertools
 import json
@@ -450,12 +451,8 @@ def _file_url(path: Path) -> str:
     return Path(path).resolve().as_uri()
 
 
-class BrowserSession:
-    """One headless Chromium driven by Playwright; open pages with its methods.
-
-    Use as a context manager (or the ``browser`` fixture). Every page opens in a fresh
-    browser context (no shared storage), with non-``file:`` requests blocked.
-    """
+class _PlaywrightSession:
+    """The Playwright work of :class:`BrowserSession`, run in one thread of its own."""
 
     def __init__(self, executable: Path | None = None) -> None:
         self.executable = executable or chromium_path()
@@ -464,7 +461,7 @@ class BrowserSession:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
 
-    def __enter__(self) -> BrowserSession:
+    def __enter__(self) -> _PlaywrightSession:
         from playwright.sync_api import sync_playwright
 
         self._playwright = sync_playwright().start()
@@ -741,6 +738,67 @@ class _Recorder:
             "about:blank",
         ):
             self.navigations.append(frame.url)
+
+
+class BrowserSession:
+    """One headless Chromium driven by Playwright; open pages with its methods.
+
+    Use as a context manager (or the ``browser`` fixture). Every page opens in a fresh
+    browser context (no shared storage), with non-``file:`` requests blocked.
+
+    Playwright's sync API refuses to start in a thread where an asyncio loop runs
+    (notebook tests in the same pytest worker can leave one), so every call is run
+    in a dedicated thread that owns the browser.
+    """
+
+    def __init__(self, executable: Path | None = None) -> None:
+        self._impl = _PlaywrightSession(executable)
+        self.executable = self._impl.executable
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> BrowserSession:
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="playwright")
+        try:
+            self._pool.submit(self._impl.__enter__).result()
+        except BaseException:
+            self._pool.shutdown()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._pool is None:
+            return
+        try:
+            self._pool.submit(self._impl.__exit__, None, None, None).result()
+        finally:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._pool is None:
+            raise RuntimeError("BrowserSession is not open: use it as a context manager")
+        return self._pool.submit(fn, *args, **kwargs).result()
+
+    @property
+    def version(self) -> str:
+        """Chromium's version string."""
+        return str(self._call(lambda: self._impl.version))
+
+    def check_page(self, *args: Any, **kwargs: Any) -> PageReport:
+        """See :meth:`_PlaywrightSession.check_page`."""
+        return self._call(self._impl.check_page, *args, **kwargs)
+
+    def screenshot(self, *args: Any, **kwargs: Any) -> Path:
+        """See :meth:`_PlaywrightSession.screenshot`."""
+        return self._call(self._impl.screenshot, *args, **kwargs)
+
+    def print_pdf(self, *args: Any, **kwargs: Any) -> Path:
+        """See :meth:`_PlaywrightSession.print_pdf`."""
+        return self._call(self._impl.print_pdf, *args, **kwargs)
+
+    def sort_by_header(self, *args: Any, **kwargs: Any) -> SortResult:
+        """See :meth:`_PlaywrightSession.sort_by_header`."""
+        return self._call(self._impl.sort_by_header, *args, **kwargs)
 
 
 # --------------------------------------------------------------------------- fixture

@@ -65,7 +65,7 @@ def test_the_written_folder_feeds_the_report_data_step(tmp_path, capsys):
         region="EU",
         period="2026-03",
         tables=("evaluations",),
-        key="test key",
+        key="a test key of 16+ bytes",
     )
     assert got.evaluations["evaluation_id"].nunique() == 40
 
@@ -129,7 +129,7 @@ def test_zendesk_qa_writes_both_tables_and_the_derived_scorecard(tmp_path, capsy
         region="EU",
         period="2026-10",
         tables=("evaluations", "calibration"),
-        key="test key",
+        key="a test key of 16+ bytes",
     )
     assert got.evaluations["evaluation_id"].nunique() == 3
     assert set(got.calibration["session_id"]) == {"cal-1"}
