@@ -28,6 +28,7 @@ __all__ = [
     "ShortRepr",
     "bar",
     "display_table",
+    "esc",
     "fmt",
     "fmt_ci",
     "is_finite",
@@ -119,6 +120,25 @@ def sentence(text: str | None) -> str:
     """
     text = str(text or "").strip()
     return f"{text[:1].upper()}{text[1:].rstrip('.')}. " if text else ""
+
+
+def esc(text: Any) -> str:
+    """A data value (segment, criterion, rater id) made safe to put in Markdown.
+
+    Backslash-escapes the characters Markdown reads as markup and replaces
+    ``<`` / ``>`` by entities, so a value prints as itself.
+
+    Examples
+    --------
+    >>> print(esc("tech_*support*"))
+    tech\\_\\*support\\*
+    >>> esc("<b>")
+    '&lt;b&gt;'
+    """
+    out = str(text).replace("\\", "\\\\")
+    for ch in "`*_[]{}()#+!|~":
+        out = out.replace(ch, "\\" + ch)
+    return out.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def bar(t: float) -> str:
