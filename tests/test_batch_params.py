@@ -107,6 +107,12 @@ def test_keys_go_only_to_notebooks_that_declare_them(tmp_path):
     assert cal["scorecard"] == str((root / "params/scorecard.yaml").resolve())
 
 
+def test_breakdowns_extra_must_be_a_list_of_strings():
+    batch.check_params({"breakdowns_extra": ["product"]}, "eu.yaml")
+    with pytest.raises(ParamsError, match="'breakdowns_extra' must be a list of strings"):
+        batch.check_params({"breakdowns_extra": "product"}, "eu.yaml")
+
+
 def test_shipped_params_files_are_valid_yaml_mappings():
     params = Path(__file__).resolve().parent.parent / "params"
     defaults = batch.read_params(params / "defaults.yaml")
@@ -117,6 +123,7 @@ def test_shipped_params_files_are_valid_yaml_mappings():
         "pseudonymise",
         "seed",
         "history_months",
+        "breakdowns_extra",
         "thresholds",
         "targets",
         "sampling",

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from qa_analysis import demo, io, settings
+from qa_analysis import findings as fd
 from qa_analysis import reliability as rel
 from qa_analysis import trends as tr
 from qa_analysis.report import calibration as rc
@@ -124,15 +125,22 @@ def test_agreement_markdown_headline_counts(cal):
     n_unrel = int((cal.by_item["verdict"] == "unreliable").sum())
     assert f"{n_unrel} unreliable" in md
     assert md.count("- Alpha for") == n_unrel
-    cid, clear = rc.weakest_criterion(cal.by_item)
-    name = cal.names[cid]
-    if clear:
-        assert f"The weakest criterion is *{name}*" in md
+    w = cal.criteria.weakest
+    name = cal.names[w.segment]
+    if w.holds:
+        assert f"*{name}* is the weakest criterion" in md
     else:
-        assert f"The lowest alpha is *{name}*'s" in md and "no criterion is clearly" in md
+        assert f"*{name}* has the lowest alpha" in md and "no single weakest criterion" in md
+    assert "Holm" in md
 
 
-def test_weakest_criterion_is_claimed_only_when_its_interval_is_clear():
+def _weakest(holds: bool) -> fd.CriterionClaims:
+    w = fd.Finding("weakest_criterion", holds, "criterion", "a", "alpha", estimate=0.2)
+    m = fd.Finding("most_divisive", False, "criterion", "b", "split", estimate=0.1)
+    return fd.CriterionClaims(w, m)
+
+
+def test_weakest_criterion_is_claimed_only_when_the_finding_holds():
     b = pd.DataFrame(
         {
             "criterion": ["a", "b", "c"],
@@ -143,20 +151,49 @@ def test_weakest_criterion_is_claimed_only_when_its_interval_is_clear():
             "verdict": ["unreliable", "reliable", "reliable"],
         }
     )
-    md = rc.agreement_markdown(_stub_calibration(b))
-    assert "The weakest criterion is *Privacy* (alpha 0.20)" in md
-    md = rc.agreement_markdown(_stub_calibration(b.assign(alpha_ci_high=[0.75, 0.9, 0.95])))
-    assert "weakest criterion is" not in md
-    assert "The lowest alpha is *Privacy*'s (0.20)" in md and "no criterion is clearly" in md
+    names = {"a": "Privacy", "b": "Tone", "c": "Empathy"}
+    res = dataclasses.replace(_stub_calibration(b), criteria=_weakest(True), names=names)
+    md = rc.agreement_markdown(res)
+    assert "*Privacy* is the weakest criterion: alpha 0.20" in md
+    res = dataclasses.replace(res, criteria=_weakest(False))
+    md = rc.agreement_markdown(res)
+    assert "is the weakest criterion" not in md
+    assert "*Privacy* has the lowest alpha (0.20)" in md and "no single weakest criterion" in md
 
 
-def test_split_markdown_explains_when_divisive_and_lowest_alpha_differ(cal):
+def test_split_markdown_phrases_the_most_divisive_finding(cal):
     md = rc.split_markdown(cal)
-    top = cal.split["most_split"].value_counts().index[0]
-    low, _ = rc.weakest_criterion(cal.by_item)
-    assert f"*{cal.names[top]}* is the criterion raters split on most often" in md
-    explained = "so the two can name different criteria" in md
-    assert explained == (top != low)
+    md_f = cal.criteria.most_divisive
+    name = cal.names[md_f.segment]
+    if md_f.holds:
+        assert f"*{name}* is the most divisive criterion" in md
+    else:
+        assert f"*{name}* splits the raters most" in md and "no single most divisive" in md
+    assert "split on most often" not in md
+    explained = "alpha weighs disagreement against the spread" in md
+    assert explained == bool(cal.criteria.note)
+
+
+def test_rater_biased_on_one_criterion_is_listed_even_when_aligned_overall():
+    from qa_analysis.report.data import report_window as rw
+    from qa_analysis.scenarios import Effect, scenario
+
+    s = scenario(
+        [Effect("rater_bias", region="EU", criterion="resolution", size=0.25)],
+        seed=3,
+        regions=["EU"],
+        months=4,
+    )
+    res = rc.calibration_results(
+        s.calibration, s.scorecard, rw("2026-10", 3), thresholds={"n_boot": 50}, seed=1
+    )
+    md = rc.rater_markdown(res)
+    name = res.names["resolution"]
+    assert f"**EU-S01** on *{name}*: lenient" in md
+    assert "Who to recalibrate on what" in md and "July 2026 - October 2026" in md
+    k = rc.calibration_kpis(res)
+    assert k["n_rater_criterion_flags"] >= 1
+    assert k["headline_finding"].startswith(f"EU-S01 is lenient on {name}")
 
 
 def test_kappa_paradox_needs_skewed_prevalence():

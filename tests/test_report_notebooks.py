@@ -68,7 +68,7 @@ def test_parameters_are_typed_for_the_batch_check(name):
     declared = papermill.inspect_notebook(str(ROOT / "notebooks" / f"{name}.ipynb"))
     types = {k: v["inferred_type_name"] for k, v in declared.items() if v["default"] == "None"}
     expected = {
-        k: {str: "str", bool: "bool", int: "int", dict: "dict"}[type(v)]
+        k: {str: "str", bool: "bool", int: "int", dict: "dict", list: "list"}[type(v)]
         for k, v in settings.defaults().items()
         if k in types
     }

@@ -482,13 +482,36 @@ def _critical(secs, fails: list[int], n: int = 300) -> rp.CriticalSection:
     )
 
 
-def test_critical_sentence_names_a_channel_only_when_the_test_supports_it(secs):
-    s = rp.critical_sentence(_critical(secs, [3, 4, 30]))
-    assert "**phone** higher, 10.0% against 1.2% on the other channels" in s
-    assert "chat" not in s.split("Holm-adjusted over 3 channels)")[1]
-    s = rp.critical_sentence(_critical(secs, [4, 6, 8]))
-    assert "No channel's critical-error rate differs from the other channels' beyond chance" in s
+def _channel_scores(fails: list[int], n: int = 300) -> pd.DataFrame:
+    ch = np.repeat(["chat", "email", "phone"], n)
+    crit = np.concatenate([np.arange(n) < f for f in fails])
+    return pd.DataFrame({"channel": ch, "critical_fail": crit})
+
+
+def test_critical_sentence_names_a_segment_only_when_the_test_supports_it(secs):
+    from qa_analysis import findings as fd
+
+    def with_fails(fails):
+        f = fd.highest_segment(
+            _channel_scores(fails), by="channel", metric="critical_rate", cluster=None
+        )
+        return dataclasses.replace(secs["critical"], findings=(f,))
+
+    s = rp.critical_sentence(with_fails([3, 4, 30]))
+    assert "Channel phone has the highest critical-error rate, 10.0% against 1.2% elsewhere" in s
+    assert "Holm over 3 channel segments" in s
+    s = rp.critical_sentence(with_fails([4, 6, 8]))
+    assert "No channel differs from the others in critical-error rate beyond chance" in s
     assert "highest" not in s and "**" not in s
+
+
+def test_segment_names_are_escaped_for_markdown(secs):
+    from qa_analysis import findings as fd
+
+    sc = _channel_scores([3, 4, 30]).replace({"channel": {"phone": "ph*one_"}})
+    f = fd.highest_segment(sc, by="channel", metric="critical_rate", cluster=None)
+    s = rp.critical_sentence(dataclasses.replace(secs["critical"], findings=(f,)))
+    assert "ph\\*one\\_" in s
 
 
 def test_channel_differences_match_fisher_and_holm(secs):

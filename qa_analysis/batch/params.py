@@ -57,7 +57,7 @@ BATCH_KEYS: tuple[str, ...] = ("output_dir", "reports_dir", "regions")
 #: Parameters that are the same for the whole run; a region file may not set them.
 RUN_KEYS: tuple[str, ...] = ("period",)
 
-Kind = Literal["str", "path", "bool", "int", "float", "period", "region", "mapping"]
+Kind = Literal["str", "path", "bool", "int", "float", "period", "region", "mapping", "str_list"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ class Param:
             "period": "a month YYYY-MM (e.g. 2026-10)",
             "region": f"a region code matching {REGION_PATTERN.pattern}",
             "mapping": f"a mapping with keys {', '.join(self.keys)}",
+            "str_list": "a list of strings",
         }[self.kind]
 
     def accepts(self, value: Any) -> bool:
@@ -120,6 +121,8 @@ class Param:
             )
         if self.kind == "mapping":
             return isinstance(value, Mapping)
+        if self.kind == "str_list":
+            return isinstance(value, list) and all(isinstance(v, str) for v in value)
         if not isinstance(value, str):
             return False
         if self.kind == "period":
@@ -145,6 +148,7 @@ PARAMS_SCHEMA: dict[str, Param] = {
     "pseudonymise": Param("bool"),
     "seed": Param("int", 0),
     "history_months": Param("int", 0, 36),
+    "breakdowns_extra": Param("str_list"),
     "thresholds": Param(
         "mapping",
         keys={

@@ -13,6 +13,7 @@ Thresholds (alpha bands, bias flag, resamples) default to
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,12 +22,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qa_analysis import findings as fd
 from qa_analysis import reliability as rel
 from qa_analysis import settings
 from qa_analysis import trends as tr
+from qa_analysis.errors import DataError
 from qa_analysis.escaping import md_escape
 from qa_analysis.report.data import ReportData, Window, in_window, resolve_thresholds
-from qa_analysis.report.formatting import ShortRepr, bar, fmt, fmt_ci, is_finite, json_number
+from qa_analysis.report.formatting import (
+    ShortRepr,
+    bar,
+    fmt,
+    fmt_ci,
+    is_finite,
+    json_number,
+)
 from qa_analysis.scorecard import Scorecard
 
 __all__ = [
@@ -38,11 +48,13 @@ __all__ = [
     "calibration_results",
     "drift_sentence",
     "drift_steps",
+    "headline_finding",
     "kappa_paradox_criteria",
     "kappa_paradox_markdown",
     "participation_sentence",
     "rater_markdown",
     "rater_table",
+    "recalibrate_markdown",
     "split_markdown",
     "verdict",
     "weakest_criterion",
@@ -132,6 +144,13 @@ class CalibrationResults(ShortRepr):
         rater), left out of ``raters``.
     n_compared : int
         Ratings compared with the reference in ``raters`` (sum of its ``n_ratings``).
+    rater_bias : qa_analysis.findings.RaterBias or None
+        :func:`qa_analysis.findings.rater_criterion_bias` over the history
+        window and the month (one month has too few tickets per rater x
+        criterion): who to recalibrate on what. None without ratings.
+    criteria : qa_analysis.findings.CriterionClaims or None
+        :func:`qa_analysis.findings.criterion_claims` on the month: the
+        weakest and most divisive criterion, each claimed only when tested.
     """
 
     region: str | None
@@ -152,6 +171,8 @@ class CalibrationResults(ShortRepr):
     n_no_reference: int = 0
     n_compared: int = 0
     drift_steps: tr.ChangePoints | None = None
+    rater_bias: fd.RaterBias | None = None
+    criteria: fd.CriterionClaims | None = None
 
     @property
     def drift_segments(self) -> pd.DataFrame | None:
@@ -360,6 +381,15 @@ def calibration_results(
             split["most_split"].map(names),
         )
     drift = _drift(hist, scorecard)
+    hist_scored = hist.loc[hist["score"].notna()]
+    try:
+        bias = fd.rater_criterion_bias(hist_scored, scorecard=scorecard)
+    except DataError:
+        bias = None
+    try:
+        claims = fd.criterion_claims(month, scorecard=scorecard, n_boot=n_boot, seed=seed)
+    except DataError:
+        claims = None
     return CalibrationResults(
         region=region,
         window=window,
@@ -379,6 +409,8 @@ def calibration_results(
         n_na=n_na,
         n_no_reference=max(n_candidates - n_compared, 0),
         n_compared=n_compared,
+        rater_bias=bias,
+        criteria=claims,
     )
 
 
@@ -512,8 +544,8 @@ def agreement_markdown(res: CalibrationResults) -> str:
         f"{int(counts.get('tentative', 0))} tentative (>= {bar(th['alpha_tentative'])}), "
         f"{int(counts.get('unreliable', 0))} unreliable."
     ]
-    if worst is not None:
-        lines.append(_weakest_sentence(b))
+    if worst is not None and res.criteria is not None:
+        lines.append(_weakest_sentence(res))
     weak = b.loc[b["verdict"].isin(["unreliable", "undefined"])].sort_values("alpha", kind="stable")
     if len(weak):
         lines.append("")
@@ -556,19 +588,27 @@ def weakest_criterion(by_item: pd.DataFrame) -> tuple[str | None, bool]:
     return str(by_item["criterion"].iloc[i]), clear
 
 
-def _weakest_sentence(b: pd.DataFrame) -> str:
-    # FINDINGS: "weakest criterion" guarded by non-overlapping intervals until findings.py owns it
-    cid, clear = weakest_criterion(b)
-    row = b.loc[b["criterion"].astype(str) == cid].iloc[0]
-    if clear:
-        return (
-            f"The weakest criterion is *{md_escape(row['name'])}* (alpha {fmt(row['alpha'])}): its "
-            "interval lies below every other criterion's."
-        )
-    return (
-        f"The lowest alpha is *{md_escape(row['name'])}*'s ({fmt(row['alpha'])}), but its interval "
-        "overlaps other criteria's: no criterion is clearly the weakest."
-    )
+def _named(f: fd.Finding, names: Mapping[str, str], markdown: bool = True) -> fd.Finding:
+    """The finding with criterion ids replaced by names (escaped and in italics for Markdown)."""
+    if f.segment is None:
+        return f
+
+    def show(x: str) -> str:
+        return f"*{md_escape(x)}*" if markdown else x
+
+    if " / " in f.segment:
+        who, crit = f.segment.split(" / ", 1)
+        rater = f"**{md_escape(who)}**" if markdown else who
+        return dataclasses.replace(f, segment=f"{rater} / {show(names.get(crit, crit))}")
+    return dataclasses.replace(f, segment=show(names.get(f.segment, f.segment)))
+
+
+def _weakest_sentence(res: CalibrationResults) -> str:
+    """The weakest criterion, claimed only when its alpha is below every other's (Holm)."""
+    assert res.criteria is not None
+    f = res.criteria.weakest
+    txt = fd.sentence(_named(f, res.names))
+    return txt + (f" ({f.method}.)" if f.method else "")
 
 
 def _item_notes(by_item: pd.DataFrame) -> list[tuple[str, str]]:
@@ -686,12 +726,10 @@ def rater_markdown(res: CalibrationResults) -> str:
             f"; {res.n_no_reference:,} rating(s) had {what} and are left out of rater calibration"
         )
     basis += "."
+    per_criterion = recalibrate_markdown(res)
     if len(flagged) == 0:
-        # FINDINGS: rater x criterion bias (findings.py) should replace this overall check
         return (
-            f"{head}: no rater is biased on average over the criteria. A bias on a single "
-            f"criterion can hide in that average: see the rater x criterion heatmap below. "
-            f"{basis}"
+            f"{head}: no rater is biased on average over the criteria. {basis}\n\n{per_criterion}"
         )
     lines = [head + ":", ""]
     for x in flagged.to_dict("records"):
@@ -701,7 +739,43 @@ def rater_markdown(res: CalibrationResults) -> str:
             f"of the scale range, matches the {ref} on {fmt(x['match_rate'], 0, pct=True)} of "
             f"ratings (AC1 {fmt(x['agreement_ac1'])})."
         )
-    lines += ["", basis]
+    lines += ["", basis, "", per_criterion]
+    return "\n".join(lines)
+
+
+def recalibrate_markdown(res: CalibrationResults) -> str:
+    """Who to recalibrate on what: every rater x criterion bias that holds, with its interval.
+
+    From :func:`qa_analysis.findings.rater_criterion_bias` over the history
+    window (:attr:`CalibrationResults.rater_bias`): a rater biased on one
+    criterion is listed for it even when aligned on average over criteria.
+    """
+    rb = res.rater_bias
+    span = res.window.history_label
+    if rb is None:
+        return f"No rater x criterion check: no ratings with a reference over {span}."
+    rule = (
+        f"{rb.method}; flagged when the adjusted p is below "
+        f"{fmt(1 - 0.95, 0, pct=True)} and the bias is at least "
+        f"{fmt(rb.threshold * 100, 0)}% of the scale range"
+    )
+    if len(rb.flagged) == 0:
+        return (
+            f"No rater is biased on any single criterion beyond chance and the flag threshold "
+            f"over {span}, against the {rb.reference} ({rule})."
+        )
+    lines = [
+        f"**Who to recalibrate on what** (over {span}, against the {rb.reference}; {rule}):",
+        "",
+    ]
+    for r in rb.flagged.to_dict("records"):
+        crit = res.names.get(r["criterion"], r["criterion"])
+        ci = fmt_ci(r["bias"], r["bias_ci_low"], r["bias_ci_high"], digits=0, pct=True, signed=True)
+        lines.append(
+            f"- **{md_escape(r['rater_id'])}** on *{md_escape(crit)}*: {r['direction']}, {ci} of the scale "
+            f"range ({int(r['n'])} tickets, adjusted p = {r['p_adjusted']:.2g}); averaged over "
+            f"all criteria {fmt(r['overall_bias'], 0, pct=True, signed=True)}."
+        )
     return "\n".join(lines)
 
 
@@ -721,23 +795,26 @@ def split_markdown(res: CalibrationResults) -> str:
         f"tops the list (split {fmt(s['split'])}, raters differ on {int(s['n_split'])} criteria"
     )
     txt += f", most on *{md_escape(crit)}*)." if crit else ")."
-    # FINDINGS: "most divisive" is a count over the listed tickets, not a test
-    counts = res.split["most_split"].dropna().value_counts()
-    if len(counts):
-        top = str(counts.index[0])
-        name = res.names.get(top, top)
-        txt += (
-            f" *{md_escape(name)}* is the criterion raters split on most often among these tickets "
-            f"({int(counts.iloc[0])} of {len(res.split)}): start the next session there."
-        )
-        low, _ = weakest_criterion(res.by_item)
-        if low is not None and low != top:
-            txt += (
-                f" (The lowest alpha is *{md_escape(res.names.get(low, low))}*'s: alpha measures agreement "
-                "over every calibration ticket, while this count looks only at the tickets that "
-                "split the room most, so the two can name different criteria.)"
-            )
+    c = res.criteria
+    if c is not None:
+        md = c.most_divisive
+        txt += " " + fd.sentence(_named(md, res.names))
+        if md.holds:
+            txt += " Start the next session there."
+        if c.note:
+            txt += f" ({_criterion_note(c, res.names)})"
+        if md.method:
+            txt += f" ({md.method}.)"
     return txt
+
+
+def _criterion_note(c: fd.CriterionClaims, names: Mapping[str, str]) -> str:
+    """Why the weakest and the most divisive criterion differ, with names."""
+    note = c.note
+    for f in (c.weakest, c.most_divisive):
+        if f.segment:
+            note = note.replace(f.segment, f"*{md_escape(names.get(f.segment, f.segment))}*", 1)
+    return note
 
 
 def _date(x: Any) -> str:
@@ -871,7 +948,11 @@ def calibration_kpis(res: CalibrationResults, *, data: ReportData | None = None)
     nested. Without ratings every statistic is None. ``drift_shape``
     (flat / step / trend), ``drift_collapse`` and, for a step,
     ``drift_step_session, drift_before, drift_after`` describe agreement
-    across sessions. With ``data`` (the loaded report data):
+    across sessions. ``n_rater_criterion_flags`` counts the rater x criterion
+    biases that hold over the history window (detail ``recalibrate`` lists
+    them); ``headline_finding`` (:func:`headline_finding`) is the report's
+    most important tested finding, absent when none holds. With ``data``
+    (the loaded report data):
     ``pseudonymised, pseudonym_key, demo_data``
     (:meth:`~qa_analysis.report.data.ReportData.privacy_kpis`).
     """
@@ -884,6 +965,23 @@ def calibration_kpis(res: CalibrationResults, *, data: ReportData | None = None)
         "n_raters": res.n_raters,
     }
     out["detail"] = _calibration_counts(res)
+    rb = res.rater_bias
+    flags = rb.flagged if rb is not None else pd.DataFrame()
+    out["n_rater_criterion_flags"] = len(flags) if rb is not None else None
+    out["detail"]["recalibrate"] = [
+        {
+            "rater_id": str(r["rater_id"]),
+            "criterion": str(r["criterion"]),
+            "direction": str(r["direction"]),
+            "bias": json_number(r["bias"]),
+            "bias_ci_low": json_number(r["bias_ci_low"]),
+            "bias_ci_high": json_number(r["bias_ci_high"]),
+        }
+        for r in flags.to_dict("records")
+    ]
+    headline = headline_finding(res)
+    if headline is not None:
+        out["headline_finding"] = headline
     if res.empty or len(res.by_item) == 0:
         out.update(
             mean_alpha=None,
@@ -916,6 +1014,38 @@ def calibration_kpis(res: CalibrationResults, *, data: ReportData | None = None)
     )
     out.update(_drift_kpis(res))
     return out
+
+
+def headline_finding(res: CalibrationResults) -> str | None:
+    """The calibration report's most important tested finding, in one plain sentence.
+
+    Priority: agreement collapsed in the latest sessions > a step down in
+    agreement > a rater biased on a criterion (the largest |bias|) > a
+    weakest criterion > a most divisive criterion. None when nothing holds.
+    Plain text: no Markdown, names as they are.
+    """
+    c = res.drift_steps
+    if c is not None and c.shape == "step" and c.last_after < c.last_before:
+        k = int(c.segments["n_points"].iloc[-1])
+        if c.collapse:
+            last_k = "the last session" if k == 1 else f"the last {k} sessions"
+            return (
+                f"Calibration agreement collapsed: the sessions' mean alpha fell from "
+                f"{fmt(c.last_before)} to {fmt(c.last_after)} in {last_k} (since the session of "
+                f"{_date(c.last_label)})."
+            )
+        return (
+            f"Calibration agreement dropped from {fmt(c.last_before)} to {fmt(c.last_after)} "
+            f"at the session of {_date(c.last_label)}."
+        )
+    rb = res.rater_bias
+    if rb is not None and rb.findings:
+        return fd.sentence(_named(rb.findings[0], res.names, markdown=False))
+    if res.criteria is not None:
+        for f in (res.criteria.weakest, res.criteria.most_divisive):
+            if f.holds:
+                return fd.sentence(_named(f, res.names, markdown=False))
+    return None
 
 
 def _drift_kpis(res: CalibrationResults) -> dict[str, Any]:

@@ -30,7 +30,13 @@ from qa_analysis import io
 from qa_analysis import sampling as smp
 from qa_analysis.escaping import md_escape, relative_href
 from qa_analysis.report.data import ReportData, report_window, resolve_targets, target_spec
-from qa_analysis.report.formatting import KPI_LABELS, ShortRepr, fmt, is_finite, json_number
+from qa_analysis.report.formatting import (
+    KPI_LABELS,
+    ShortRepr,
+    fmt,
+    is_finite,
+    json_number,
+)
 from qa_analysis.report.performance import TICKET_KPIS, score_window, ticket_estimates
 from qa_analysis.scorecard import Scorecard
 
@@ -65,6 +71,7 @@ _REGION_COLS = [
     "missing_reason",
     "pseudonymised",
     "pseudonym_key",
+    "localised_finding",
     "error",
 ]
 _NUMERIC_COLS = [
@@ -101,7 +108,9 @@ def region_table(reports_dir: str | Path, regions: Sequence[str]) -> pd.DataFram
     and ``missing_reason`` says in words what is missing ("no calibration",
     "no evaluations", "no previous month", "no report"; empty when nothing
     is). ``pseudonymised`` / ``pseudonym_key`` repeat what the reports say
-    about the ids. Missing values are NaN.
+    about the ids; ``localised_finding`` is the performance report's sentence
+    naming the segment a change is confined to (None when none is). Missing
+    values are NaN.
 
     Examples
     --------
@@ -124,6 +133,7 @@ def region_table(reports_dir: str | Path, regions: Sequence[str]) -> pd.DataFram
             missing_reason="no report",
             pseudonymised=None,
             pseudonym_key=None,
+            localised_finding=None,
         )
         if f.is_file():
             try:
@@ -151,6 +161,7 @@ def region_table(reports_dir: str | Path, regions: Sequence[str]) -> pd.DataFram
             ):
                 row[c] = perf.get(c, np.nan)
             row["alpha"] = cal.get("median_alpha", np.nan)
+            row["localised_finding"] = perf.get("localised_finding") or None
             for c in ("n_unreliable_criteria", "n_lenient", "n_severe"):
                 row[c] = cal.get(c, np.nan)
             reasons = []
@@ -501,8 +512,9 @@ def global_kpis(
     and ``critical_rate`` for all regions' tickets (regions pooled by ticket
     volume) and ``pass_rate_audits`` (the plain share of audits); regions
     meeting / missing the pass-rate target; regions outside the funnel; the
-    lowest-alpha region. With ``data``: ``pseudonymised, pseudonym_key,
-    demo_data``.
+    lowest-alpha region; ``regions_localised`` (region -> the sentence naming
+    the segment its change is confined to). With ``data``: ``pseudonymised,
+    pseudonym_key, demo_data``.
     """
     ok = table.loc[table["status"] == "ok", "region"].tolist()
     no_report = table.loc[table["status"] != "ok", "region"].tolist()
@@ -555,6 +567,11 @@ def global_kpis(
             "lowest_alpha_region": str(a.loc[a["alpha"].idxmin(), "region"]) if len(a) else None,
             "lowest_alpha": json_number(a["alpha"].min()) if len(a) else None,
             "estimand": consistency.estimand or None,
+            "regions_localised": {
+                str(r["region"]): str(r["localised_finding"])
+                for r in table.to_dict("records")
+                if isinstance(r.get("localised_finding"), str) and r["localised_finding"]
+            },
         }
     )
     return out
@@ -618,6 +635,12 @@ def global_markdown(
         lines.append(
             f"The lowest calibration agreement is **{md_escape(kpis['lowest_alpha_region'])}**'s (median "
             f"alpha {fmt(kpis['lowest_alpha'])}; target {fmt(tg.get('alpha'), 3)})."
+        )
+    loc = kpis.get("regions_localised") or {}
+    if loc:
+        lines.append(
+            "Where regions changed: "
+            + " ".join(f"**{md_escape(r)}**: {md_escape(txt)}" for r, txt in loc.items())
         )
     miss = []
     for key, what in (

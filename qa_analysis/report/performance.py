@@ -13,9 +13,10 @@ trend_section       TrendSection             trend_sentence
 targets_section     TargetsSection           targets_markdown
 pareto_section      ParetoSection            pareto_sentence
 critical_section    CriticalSection          critical_sentence
-breakdowns_section  BreakdownsSection        (figures and a table)
+breakdowns_section  BreakdownsSection        breakdowns_markdown
 agents_section      AgentsSection            agents_markdown, top_bottom
 changes_section     ChangesSection           changes_markdown
+localise_section    LocaliseSection          localise_markdown
 csat_section        CsatSection              csat_sentence
 plan_section        PlanSection              plan_sentence
 ==================  =======================  ===================================
@@ -32,14 +33,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from qa_analysis import compare as cmp
+from qa_analysis import findings as fd
 from qa_analysis import sampling as smp
 from qa_analysis import settings
 from qa_analysis import trends as tr
@@ -54,7 +56,7 @@ from qa_analysis.report.formatting import (
     json_number,
     sentence,
 )
-from qa_analysis.scorecard import Scorecard, criterion_rates, score_evaluations
+from qa_analysis.scorecard import META_COLUMNS, Scorecard, criterion_rates, score_evaluations
 
 __all__ = [
     "SECTIONS",
@@ -65,6 +67,7 @@ __all__ = [
     "CriticalSection",
     "CsatSection",
     "Headline",
+    "LocaliseSection",
     "ParetoSection",
     "PerformanceData",
     "PlanCoverage",
@@ -76,6 +79,7 @@ __all__ = [
     "agents_markdown",
     "agents_section",
     "all_sections",
+    "breakdowns_markdown",
     "breakdowns_section",
     "changes_markdown",
     "changes_section",
@@ -86,6 +90,9 @@ __all__ = [
     "critical_sentence",
     "csat_section",
     "csat_sentence",
+    "headline_finding",
+    "localise_markdown",
+    "localise_section",
     "pareto_section",
     "pareto_sentence",
     "performance_data",
@@ -155,10 +162,13 @@ _SHRINK_COLS = [
 # ---------------------------------------------------------------------------
 # the data every section starts from
 # ---------------------------------------------------------------------------
-def score_window(evaluations: pd.DataFrame, scorecard: Scorecard) -> pd.DataFrame:
+def score_window(
+    evaluations: pd.DataFrame, scorecard: Scorecard, extra: Sequence[str] = ()
+) -> pd.DataFrame:
     """Score evaluations; an empty frame with the scored columns when there are none.
 
-    See :func:`qa_analysis.scorecard.score_evaluations`.
+    See :func:`qa_analysis.scorecard.score_evaluations`; ``extra`` breakdown
+    columns present in ``evaluations`` are carried over too.
 
     Examples
     --------
@@ -168,7 +178,9 @@ def score_window(evaluations: pd.DataFrame, scorecard: Scorecard) -> pd.DataFram
     ['score', 'passed', 'critical_fail', 'n_applicable']
     """
     if len(evaluations):
-        return score_evaluations(evaluations, scorecard)
+        more = [c for c in extra if c in evaluations.columns and c not in META_COLUMNS]
+        meta = [*(c for c in META_COLUMNS if c in evaluations.columns), *more] if more else None
+        return score_evaluations(evaluations, scorecard, meta=meta)
     out = pd.DataFrame({c: pd.Series(dtype=object) for c in _SCORE_COLS})
     out["evaluated_at"] = pd.Series(dtype="datetime64[ns]")
     out["csat"] = pd.Series(dtype=float)
@@ -423,13 +435,24 @@ class PerformanceData(ShortRepr):
     targets: dict[str, Any]
     plan_per_agent: int
     seed: int
+    breakdowns_extra: tuple[str, ...] = ()
 
     @functools.cached_property
     def scores(self) -> pd.DataFrame:
         """Scored evaluations over the window (history and month)."""
-        s = score_window(self.evaluations, self.scorecard)
+        s = score_window(self.evaluations, self.scorecard, self.breakdowns_extra)
         w = self.window
         return in_window(s, "evaluated_at", w.history_start, w.end) if len(s) else s
+
+    @functools.cached_property
+    def dims(self) -> list[str]:
+        """Breakdown dimensions in the data: market, channel, queue and ``breakdowns_extra``."""
+        s = self.scores
+        out: list[str] = []
+        for c in (*BREAKDOWN_COLUMNS, *self.breakdowns_extra):
+            if c not in out and c in s.columns and s[c].notna().any():
+                out.append(c)
+        return out
 
     @functools.cached_property
     def month(self) -> pd.DataFrame:
@@ -592,6 +615,7 @@ def performance_data(
     sampling: Mapping[str, Any] | None = None,
     seed: int | None = None,
     region: str | None = None,
+    breakdowns_extra: Sequence[str] | None = None,
 ) -> PerformanceData:
     """The inputs of the performance sections.
 
@@ -616,6 +640,10 @@ def performance_data(
         :func:`qa_analysis.sampling.period_seed` ``(seed, "YYYY-MM")``;
         default the ``seed`` of ``params/defaults.yaml``.
     region : str, optional
+    breakdowns_extra : sequence of str, optional
+        Extra breakdown columns scanned by the localisation and segment tests
+        besides market, channel and queue (default ``breakdowns_extra`` of
+        ``params/defaults.yaml``).
 
     Examples
     --------
@@ -642,6 +670,14 @@ def performance_data(
         targets=tg,
         plan_per_agent=int(plan["per_agent"]),
         seed=int(settings.defaults()["seed"] if seed is None else seed),
+        breakdowns_extra=tuple(
+            str(c)
+            for c in (
+                settings.defaults().get("breakdowns_extra") or []
+                if breakdowns_extra is None
+                else breakdowns_extra
+            )
+        ),
     )
 
 
@@ -1416,16 +1452,30 @@ def pareto_sentence(s: ParetoSection, *, share: float = 0.8) -> str:
 
 @dataclass(frozen=True, repr=False)
 class CriticalSection(Section):
-    """The month's critical-error rate and its rate by channel, with a test per channel.
+    """The month's critical-error rate and its rate by channel, with a test per segment.
 
     ``channel_test``: each channel against the other channels pooled (Fisher's
     exact test, two-sided), p-values Holm-adjusted across the channels; see
-    :func:`channel_differences`.
+    :func:`channel_differences`. ``findings``: for every breakdown dimension
+    (market, channel, queue, extras), :func:`qa_analysis.findings.highest_segment`
+    of the critical-error rate (cluster-robust t by agent, Holm over the
+    dimension's segments): the sentence names a segment only where it holds.
     """
 
     headline: Headline
     by_channel: pd.DataFrame
     channel_test: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    findings: tuple[fd.Finding, ...] = ()
+
+    def kpis(self) -> dict[str, Any]:
+        """detail: ``critical_highest`` (dimension -> segment, where a segment is higher)."""
+        return {
+            "detail": {
+                "critical_highest": {
+                    f.subject: f.segment for f in self.findings if f.holds and f.segment
+                }
+            }
+        }
 
 
 def channel_differences(
@@ -1487,18 +1537,62 @@ def channel_differences(
     return out.sort_values("rate", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def _segment_findings(d: PerformanceData, metric: fd.Metric, side: str) -> tuple[fd.Finding, ...]:
+    m = d.scored_month
+    if len(m) == 0:
+        return ()
+    cluster = "agent_id" if "agent_id" in m and m["agent_id"].notna().all() else None
+    return tuple(
+        fd.highest_segment(m, by=c, metric=metric, side=side, cluster=cluster)  # type: ignore[arg-type]
+        for c in d.dims
+        if c in m
+    )
+
+
 def critical_section(d: PerformanceData) -> CriticalSection:
-    """Critical errors overall and by channel, each channel tested against the rest."""
+    """Critical errors overall and by segment, each segment tested against the rest."""
     ch = d.breakdowns["channel"]
-    return CriticalSection(headline=d.headline, by_channel=ch, channel_test=channel_differences(ch))
+    return CriticalSection(
+        headline=d.headline,
+        by_channel=ch,
+        channel_test=channel_differences(ch),
+        findings=_segment_findings(d, "critical_rate", "highest"),
+    )
+
+
+def _escaped(f: fd.Finding) -> fd.Finding:
+    """The finding with its names escaped for Markdown (``rater / criterion`` kept apart)."""
+    if f.segment is None:
+        return dataclasses.replace(f, subject=md_escape(f.subject))
+    seg = " / ".join(md_escape(x) for x in f.segment.split(" / "))
+    return dataclasses.replace(f, segment=seg, subject=md_escape(f.subject))
+
+
+def _segments_text(found: Sequence[fd.Finding], label: str) -> str:
+    """The holding findings' sentences, or one plain sentence that nothing differs."""
+    hits = [f for f in found if f.holds]
+    if not found:
+        return ""
+    if hits:
+        return " ".join(fd.sentence(_escaped(f)) for f in hits) + (
+            f" (Each segment against the rest of its dimension: {hits[0].method}.)"
+        )
+    dims = [md_escape(f.subject) for f in found]
+    names = ", ".join(dims[:-1]) + (" or " if len(dims) > 1 else "") + dims[-1]
+    meth = found[0].method.split(";")[0]
+    return (
+        f"No {names} differs from the others in {label} beyond chance this month "
+        f"({meth}; Holm over each dimension's segments)."
+    )
 
 
 def critical_sentence(s: CriticalSection) -> str:
     """The critical-error rate for the region's tickets, and a channel only when it differs.
 
-    A channel is named as higher (or lower) only when Fisher's test against
-    the other channels rejects after Holm's adjustment; otherwise the sentence
-    says no channel differs beyond chance.
+    A market, channel or queue (or extra dimension) is named as higher only
+    when :func:`qa_analysis.findings.highest_segment` holds (each segment
+    against the rest, cluster-robust t by agent, Holm over the dimension's
+    segments); otherwise the sentence says no segment differs beyond chance.
     """
     h = s.headline
     if h.empty:
@@ -1511,41 +1605,45 @@ def critical_sentence(s: CriticalSection) -> str:
         f"({fmt(h.critical_rate_audits, 1, pct=True)} of audits); estimated for the region's "
         f"tickets: {ci}."
     )
-    t = s.channel_test
-    if len(t) < 2:
-        return txt
-    # FINDINGS: channel comparison (Fisher vs the rest, Holm) until findings.py owns it
-    hits = t.loc[t["differs"].astype(bool)]
-    higher = hits.loc[hits["rate"] > hits["rest_rate"]]
-    hits = higher if len(higher) else hits  # one high channel makes the others "lower"
-    if len(hits) == 0:
-        return (
-            txt + f" No channel's critical-error rate differs from the other channels' beyond "
-            f"chance this month (Fisher's exact test per channel, Holm-adjusted over "
-            f"{len(t)} channels)."
-        )
-    parts = [
-        f"**{md_escape(r['channel'])}** {'higher' if r['rate'] > r['rest_rate'] else 'lower'}, "
-        f"{fmt(r['rate'], 1, pct=True)} against {fmt(r['rest_rate'], 1, pct=True)} on the other "
-        f"channels (adjusted p = {r['p_adjusted']:.2g})"
-        for r in hits.to_dict("records")
-    ]
-    return (
-        txt + " Channels whose critical-error rate differs from the others beyond chance "
-        f"(Fisher's exact test, Holm-adjusted over {len(t)} channels): " + "; ".join(parts) + "."
-    )
+    more = _segments_text(s.findings, "critical-error rate")
+    return f"{txt} {more}" if more else txt
 
 
 @dataclass(frozen=True, repr=False)
 class BreakdownsSection(Section):
-    """The month by market, channel and queue (``tables[column]``)."""
+    """The month by market, channel and queue (``tables[column]``).
+
+    ``findings``: per breakdown dimension,
+    :func:`qa_analysis.findings.highest_segment` with ``side="lowest"`` of the
+    pass rate (cluster-robust t by agent, Holm over the dimension's segments).
+    """
 
     tables: dict[str, pd.DataFrame]
+    findings: tuple[fd.Finding, ...] = ()
+
+    def kpis(self) -> dict[str, Any]:
+        """detail: ``pass_rate_lowest`` (dimension -> segment, where one is lower)."""
+        return {
+            "detail": {
+                "pass_rate_lowest": {
+                    f.subject: f.segment for f in self.findings if f.holds and f.segment
+                }
+            }
+        }
 
 
 def breakdowns_section(d: PerformanceData) -> BreakdownsSection:
-    """Monthly :func:`qa_analysis.trends.aggregate` by market, channel and queue."""
-    return BreakdownsSection(tables=dict(d.breakdowns))
+    """Monthly :func:`qa_analysis.trends.aggregate` by market, channel and queue, and tests."""
+    return BreakdownsSection(
+        tables=dict(d.breakdowns), findings=_segment_findings(d, "pass_rate", "lowest")
+    )
+
+
+def breakdowns_markdown(s: BreakdownsSection) -> str:
+    """A segment with a lower pass rate than the rest of its dimension, only where tested so."""
+    if not s.findings:
+        return "No breakdowns: no evaluations this month."
+    return _segments_text(s.findings, "pass rate")
 
 
 # ---------------------------------------------------------------------------
@@ -1817,6 +1915,213 @@ def changes_markdown(s: ChangesSection) -> str:
     return txt
 
 
+# ---------------------------------------------------------------------------
+# where a change is: localisation over every breakdown dimension
+# ---------------------------------------------------------------------------
+_LOC_METRICS: tuple[fd.Metric, ...] = ("pass_rate", "critical_rate", "mean_score")
+_LOC_CONFIDENCE = 0.95
+_LOC_LABEL = {
+    "pass_rate": "pass rate",
+    "critical_rate": "critical-error rate",
+    "mean_score": "mean score",
+}
+
+
+@dataclass(frozen=True, repr=False)
+class LocaliseSection(Section):
+    """Which segment carries the region's change: month over month and within the window.
+
+    ``changes``: :func:`qa_analysis.findings.localise_change` of the pass
+    rate, critical-error rate and mean score, previous month vs the report
+    month (cluster-robust t by agent per segment, Holm over every segment of
+    every dimension scanned); empty without a previous month. The scans of
+    one region (three changes, two within-window series) share a 5% family-wise
+    level: each runs at 5% / number of scans (Bonferroni), so a null region
+    claims a confined change at most 5% of the time.
+    ``trends``: :func:`qa_analysis.findings.localise_trend` of the weekly
+    pass rate and mean score over the window (not the critical-error rate:
+    its weekly series per segment are mostly zeros) with
+    :func:`qa_analysis.findings.step_or_trend_test` (a step or a monotone
+    trend, Bonferroni over the two tests). ``steps``: for each segment a
+    trend is confined to (key ``"metric|dimension|segment"``), the change
+    points of its weekly series (:func:`qa_analysis.trends.change_points`),
+    which give the step's week. ``dims``: the dimensions scanned.
+    """
+
+    window: Window
+    dims: tuple[str, ...]
+    changes: dict[str, fd.Localisation]
+    trends: dict[str, fd.Localisation]
+    steps: dict[str, tr.ChangePoints] = dataclasses.field(default_factory=dict)
+
+    def ordered(self) -> list[tuple[str, fd.Finding]]:
+        """``("trend" | "change", finding)`` for every confined finding, most telling first.
+
+        Steps and trends within the window before month-over-month changes;
+        pass rate, then critical-error rate, then mean score; smaller
+        adjusted p first.
+        """
+        out = []
+        for how, locs in (("trend", self.trends), ("change", self.changes)):
+            for metric in _LOC_METRICS:
+                loc = locs.get(metric)
+                if loc is not None:
+                    out += [(how, f) for f in sorted(loc.findings, key=lambda f: f.p_adjusted)]
+        return out
+
+    def sentences(self, *, markdown: bool = True) -> list[str]:
+        """One sentence per confined finding (names escaped for Markdown when ``markdown``)."""
+        return [self._sentence(how, f, markdown) for how, f in self.ordered()]
+
+    def _sentence(self, how: str, f: fd.Finding, markdown: bool) -> str:
+        dim = md_escape(f.subject) if markdown else f.subject
+        seg = md_escape(f.segment) if markdown else str(f.segment)
+        if markdown:
+            seg = f"*{seg}*"
+        label = _LOC_LABEL.get(f.metric, f.metric)
+        pct = f.metric != "mean_score"
+        digits = 0 if pct else 1
+        others = f"other {dim} segments are flat"
+        p = f"adjusted p = {f.p_adjusted:.2g}"
+        if how == "change":
+            move = "rise" if f.estimate > f.reference else "decline"
+            prev = self.window.prev_start.strftime("%B")
+            return (
+                f"The {move} in {label} since {prev} is in {dim} {seg} "
+                f"({fmt(f.reference, digits, pct=pct)} to {fmt(f.estimate, digits, pct=pct)}); "
+                f"{others} ({p}; {f.method})."
+            )
+        cp = self.steps.get(f"{f.metric}|{f.subject}|{f.segment}")
+        if cp is not None and cp.shape == "step":
+            before, after = cp.last_before, cp.last_after
+            move = "rise" if after > before else "decline"
+            what = (
+                f"({fmt(before, digits, pct=pct)} to {fmt(after, digits, pct=pct)} since the "
+                f"week of {_week(cp.last_label)})"
+            )
+        else:
+            move = "rise" if f.estimate > f.reference else "decline"
+            way = "steadily " if cp is not None and cp.shape == "trend" else ""
+            what = (
+                f"(moving {way}from {fmt(f.reference, digits, pct=pct)} to "
+                f"{fmt(f.estimate, digits, pct=pct)} over {self.window.history_label})"
+            )
+        return f"The {move} in {label} is in {dim} {seg} {what}; {others} ({p}; {f.method})."
+
+    def kpis(self) -> dict[str, Any]:
+        """``localised_finding``, ``localised_segment``; detail: every localised sentence.
+
+        ``localised_finding`` is the most telling confined change in one plain
+        sentence (None when no change is confined to a segment), and
+        ``localised_segment`` its ``"dimension segment"``; ``localised_step_week``
+        the week its step started (None unless a step); detail
+        ``localised_findings`` lists every sentence and ``localised_dims`` the
+        dimensions scanned.
+        """
+        found = self.ordered()
+        plain = self.sentences(markdown=False)
+        week = None
+        if found:
+            how, f = found[0]
+            cp = self.steps.get(f"{f.metric}|{f.subject}|{f.segment}")
+            if how == "trend" and cp is not None and cp.shape == "step":
+                week = str(pd.Timestamp(cp.last_label).date())
+        return {
+            "localised_finding": plain[0] if plain else None,
+            "localised_segment": f"{found[0][1].subject} {found[0][1].segment}" if found else None,
+            "localised_step_week": week,
+            "detail": {"localised_findings": plain, "localised_dims": list(self.dims)},
+        }
+
+
+def localise_section(d: PerformanceData) -> LocaliseSection:
+    """Scan every breakdown dimension for the segment that carries the region's change.
+
+    See :class:`LocaliseSection`. The dimensions are market, channel, queue
+    and the ``breakdowns_extra`` columns present in the data.
+
+    References
+    ----------
+    .. [1] Benjamini, Y., & Hochberg, Y. (1995). Controlling the false
+       discovery rate. JRSS B, 57(1), 289-300.
+    .. [2] Killick, R., Fearnhead, P. & Eckley, I. A. (2012). Optimal detection
+       of changepoints with a linear computational cost. JASA, 107(500), 1590-1598.
+    """
+    w, dims = d.window, d.dims
+    scores = d.scores
+    if len(scores):
+        scores = scores.loc[scores["score"].notna()]
+    empty = LocaliseSection(window=w, dims=tuple(dims), changes={}, trends={})
+    if len(scores) == 0 or not dims:
+        return empty
+    cluster = "agent_id" if "agent_id" in scores and scores["agent_id"].notna().all() else None
+    day = pd.to_datetime(scores["evaluated_at"]).dt.normalize()
+    has_a = bool(((day >= w.prev_start) & (day <= w.prev_end)).any())
+    has_b = bool(((day >= w.start) & (day <= w.end)).any())
+    changes: dict[str, fd.Localisation] = {}
+    trends: dict[str, fd.Localisation] = {}
+    steps: dict[str, tr.ChangePoints] = {}
+    # one family per region: Holm within each scan, Bonferroni across the scans run
+    n_scans = (len(_LOC_METRICS) if has_a and has_b else 0) + 2
+    conf = 1 - (1 - _LOC_CONFIDENCE) / n_scans
+    for metric in _LOC_METRICS:
+        if has_a and has_b:
+            changes[metric] = fd.localise_change(
+                scores,
+                period_a=(w.prev_start, w.prev_end),
+                period_b=(w.start, w.end),
+                dims=dims,
+                metric=metric,
+                cluster=cluster,
+                confidence=conf,
+                correction="holm",
+            )
+        # weekly critical-rate series of a segment are mostly zeros from a handful of audits:
+        # series tests that ignore the counts are not valid there (month-over-month only)
+        if metric != "critical_rate" and day.dt.to_period("W").nunique() >= 4:
+            loc = fd.localise_trend(
+                scores,
+                dims=dims,
+                metric=metric,
+                test=fd.step_or_trend_test,
+                confidence=conf,
+                correction="holm",
+            )
+            trends[metric] = loc
+            for f in loc.findings:
+                sub = scores.loc[scores[f.subject].astype(str) == f.segment]
+                wk = tr.aggregate(sub, freq="W")
+                wk = wk.loc[wk["n"] > 0].set_index("period")
+                kind: Literal["mean", "proportion"] = (
+                    "mean" if metric == "mean_score" else "proportion"
+                )
+                steps[f"{metric}|{f.subject}|{f.segment}"] = tr.change_points(
+                    wk[metric], n=wk["n"].to_numpy(dtype=float), kind=kind, seed=d.seed
+                )
+    return LocaliseSection(window=w, dims=tuple(dims), changes=changes, trends=trends, steps=steps)
+
+
+def localise_markdown(s: LocaliseSection) -> str:
+    """Name the segment a change is confined to, in words; say plainly when none is."""
+    if not s.changes and not s.trends:
+        return "No localisation: too little data in the window."
+    lines = s.sentences()
+    dims = [md_escape(x) for x in s.dims]
+    names = ", ".join(dims[:-1]) + (" or " if len(dims) > 1 else "") + dims[-1]
+    all_names = ", ".join(dims[:-1]) + (" and " if len(dims) > 1 else "") + dims[-1]
+    scanned = (
+        f"Scanned: every segment of {all_names}, for the pass rate, the critical-error rate and "
+        "the mean score"
+    )
+    if not lines:
+        return (
+            f"No change in pass rate, critical-error rate or mean score is confined to one "
+            f"segment of {names} beyond chance, month over month or within the window "
+            f"({s.window.history_label}). {scanned}."
+        )
+    return "\n".join(f"- {x}" for x in lines) + f"\n\n{scanned}."
+
+
 @dataclass(frozen=True, repr=False)
 class CsatSection(Section):
     """QA score vs CSAT over the window, overall (``channel = "All"``) and by channel.
@@ -1931,9 +2236,60 @@ SECTIONS: dict[str, Callable[[PerformanceData], Section]] = {
     "breakdowns": breakdowns_section,
     "agents": agents_section,
     "changes": changes_section,
+    "localise": localise_section,
     "csat": csat_section,
     "plan": plan_section,
 }
+
+
+def headline_finding(sections: Iterable[Section]) -> str | None:
+    """The region's most important tested finding, in one plain sentence (None if none holds).
+
+    Priority: a target missed clearly (the interval excludes the target) >
+    a change confined to one segment (:class:`LocaliseSection`, which names
+    the segment and, for a step, its week) > a step or trend in the region's
+    weekly pass rate (:class:`TrendSection`) > a segment whose critical-error
+    rate is higher, or pass rate lower, than the rest of its dimension
+    (:class:`CriticalSection`, :class:`BreakdownsSection`). Plain text: no
+    Markdown, names as they are.
+    """
+    by_type = {type(s): s for s in sections}
+    t = by_type.get(TargetsSection)
+    if isinstance(t, TargetsSection) and len(t.table) and not t.empty:
+        for r in t.table.to_dict("records"):
+            if r["status"] == "missed" and r["clear"] is True and r["kpi"] != "audits_per_agent":
+                p = r["kpi"] in ("pass_rate", "critical_rate")
+                word = "at most" if r["direction"] == "max" else "at least"
+                return (
+                    f"{r['label']} missed its target: "
+                    f"{fmt_ci(r['value'], r['value_ci_low'], r['value_ci_high'], digits=1, pct=p)}"
+                    f" against {word} {fmt(r['target'], 1, pct=p)} (the interval excludes the "
+                    "target)."
+                )
+    loc = by_type.get(LocaliseSection)
+    if isinstance(loc, LocaliseSection):
+        plain = loc.sentences(markdown=False)
+        if plain:
+            return plain[0]
+    tr_s = by_type.get(TrendSection)
+    if isinstance(tr_s, TrendSection) and tr_s.pass_steps is not None:
+        c = tr_s.pass_steps
+        if c.shape == "step":
+            return f"The {_steps_phrase(c, 'weekly pass rate', True)}."
+        if c.shape == "trend":
+            way = "improving" if c.slope > 0 else "declining"
+            return (
+                f"The weekly pass rate is {way} steadily "
+                f"({fmt(c.slope * 100, 2, signed=True)} points per week, p = "
+                f"{c.slope_p_value:.2g})."
+            )
+    for cls in (CriticalSection, BreakdownsSection):
+        sec = by_type.get(cls)
+        found = getattr(sec, "findings", ()) if sec is not None else ()
+        for f in found:
+            if f.holds:
+                return fd.sentence(f)
+    return None
 
 
 def all_sections(d: PerformanceData) -> dict[str, Section]:
@@ -1951,6 +2307,8 @@ def performance_kpis(
 
     ``region`` and ``period`` come from ``d``; each section adds its own keys
     (``Section.kpis``), and the sections' ``detail`` mappings are merged.
+    ``headline_finding`` (:func:`headline_finding`) is the region's most
+    important tested finding in one plain sentence, absent when none holds.
     With ``data`` (the loaded :class:`~qa_analysis.report.data.ReportData`)
     the file also says whether ids were pseudonymised and with which key
     (:meth:`~qa_analysis.report.data.ReportData.privacy_kpis`).
@@ -1960,6 +2318,7 @@ def performance_kpis(
     ValueError
         When two sections set the same key.
     """
+    sections = list(sections)
     out: dict[str, Any] = {"region": d.region, "period": d.window.period}
     if data is not None:
         out.update(data.privacy_kpis())
@@ -1975,4 +2334,7 @@ def performance_kpis(
                 raise ValueError(f"KPI key {k!r} set by two sections")
             out[k] = v
     out["detail"] = detail
+    headline = headline_finding(sections)
+    if headline is not None:
+        out["headline_finding"] = headline
     return out
