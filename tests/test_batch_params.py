@@ -123,6 +123,7 @@ def test_shipped_params_files_are_valid_yaml_mappings():
         "pseudonymise",
         "seed",
         "history_months",
+        "timezone",
         "breakdowns_extra",
         "thresholds",
         "targets",
@@ -282,3 +283,11 @@ def test_region_codes_differing_only_in_case_are_refused(tmp_path):
     root = make_project(tmp_path, regions={"eu": "region: EU\n", "EU": "region: eu\n"})
     with pytest.raises(ParamsError, match=r"region '(EU|eu)' appears twice"):
         batch.load_batch_params("all", params_dir=root / "params")
+
+
+def test_timezone_must_be_a_known_iana_name():
+    check_params({"timezone": "Australia/Sydney"}, "eu.yaml")
+    with pytest.raises(
+        ParamsError, match=r"eu.yaml: parameter 'timezone' must be an IANA time zone"
+    ):
+        check_params({"timezone": "Mars/Olympus_Mons"}, "eu.yaml")

@@ -372,3 +372,38 @@ def test_id_errors_without_a_usable_key_withhold_the_ids(small, tmp_path, monkey
             tmp_path / "d", small.scorecard, region=None, period="2026-10", tables=("calibration",)
         )
     assert rater not in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# the business time zone decides the month (issue 11)
+# ---------------------------------------------------------------------------
+def test_months_are_cut_in_the_business_time_zone(small, tmp_path):
+    ev = small.evaluations
+    one = ev.loc[ev["evaluation_id"] == ev["evaluation_id"].iloc[0]].copy()
+    # 31 Oct 22:00 UTC is 1 Nov 09:00 in Sydney
+    one["evaluated_at"] = pd.Timestamp("2026-10-31 22:00", tz="UTC")
+    (tmp_path / "d").mkdir()
+    one.to_parquet(tmp_path / "d" / "evaluations.parquet", index=False)
+
+    def n(tz: str | None) -> int:
+        return len(
+            rd.load_report_data(
+                tmp_path / "d",
+                small.scorecard,
+                region=None,
+                period="2026-10",
+                history_months=0,
+                pseudonymise=False,
+                tables=("evaluations",),
+                timezone=tz,
+            ).evaluations
+        )
+
+    assert settings.defaults()["timezone"] == "UTC"
+    assert n(None) == len(one)  # the default business time zone: still October
+    assert n("Australia/Sydney") == 0  # already November in Sydney
+
+
+def test_report_params_carry_the_time_zone_from_the_defaults():
+    assert rd.report_params().timezone == "UTC"
+    assert rd.report_params(timezone="Europe/Berlin").timezone == "Europe/Berlin"

@@ -57,7 +57,9 @@ BATCH_KEYS: tuple[str, ...] = ("output_dir", "reports_dir", "regions")
 #: Parameters that are the same for the whole run; a region file may not set them.
 RUN_KEYS: tuple[str, ...] = ("period",)
 
-Kind = Literal["str", "path", "bool", "int", "float", "period", "region", "mapping", "str_list"]
+Kind = Literal[
+    "str", "path", "bool", "int", "float", "period", "region", "mapping", "str_list", "timezone"
+]
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class Param:
             "region": f"a region code matching {REGION_PATTERN.pattern}",
             "mapping": f"a mapping with keys {', '.join(self.keys)}",
             "str_list": "a list of strings",
+            "timezone": "an IANA time zone name (e.g. UTC, Europe/Berlin)",
         }[self.kind]
 
     def accepts(self, value: Any) -> bool:
@@ -131,6 +134,8 @@ class Param:
             return REGION_PATTERN.fullmatch(value) is not None
         if self.kind == "path":
             return bool(value.strip()) and "\n" not in value and "\0" not in value
+        if self.kind == "timezone":
+            return _is_timezone(value)
         return True
 
 
@@ -147,6 +152,7 @@ PARAMS_SCHEMA: dict[str, Param] = {
     "scorecard": Param("path"),
     "pseudonymise": Param("bool"),
     "seed": Param("int", 0),
+    "timezone": Param("timezone"),
     "history_months": Param("int", 0, 36),
     "breakdowns_extra": Param("str_list"),
     "thresholds": Param(
@@ -554,3 +560,14 @@ def _resolve_paths(params: dict[str, Any], root: Path, params_dir: Path) -> dict
         if isinstance(v, str) and v and "://" not in v:  # a database URL is not a path
             params[k] = str(_resolve(v, root, params_dir))
     return params
+
+
+def _is_timezone(name: str) -> bool:
+    """True for a time zone name the standard library knows (``zoneinfo``)."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

@@ -177,6 +177,7 @@ class ReportParams(ShortRepr):
     thresholds: dict[str, Any]
     targets: dict[str, Any]
     sampling: dict[str, Any]
+    timezone: str = "UTC"
 
 
 def _scalar(name: str, value: Any, types: tuple[type, ...], what: str) -> Any:
@@ -197,6 +198,7 @@ def report_params(
     thresholds: Mapping[str, Any] | None = None,
     targets: Mapping[str, Any] | None = None,
     sampling: Mapping[str, Any] | None = None,
+    timezone: str | None = None,
 ) -> ReportParams:
     """The report's parameters: each passed value over ``params/defaults.yaml``.
 
@@ -231,6 +233,7 @@ def report_params(
         thresholds=resolve_thresholds(thresholds),
         targets=resolve_targets(targets),
         sampling=_merge_mapping("sampling", sampling),
+        timezone=str(_scalar("timezone", timezone, (str,), "a time zone name")),
     )
     try:
         report_window(p.period, p.history_months)
@@ -553,6 +556,7 @@ def load_report_data(
     pseudonymise: bool = True,
     tables: Sequence[Table] = TABLES,
     key: str | None = None,
+    timezone: str | None = None,
 ) -> ReportData:
     """Load a report's tables for one region (or all, ``region=None``) and window.
 
@@ -576,6 +580,9 @@ def load_report_data(
         that no raw id reaches a table, figure, KPI file or CSV.
     tables : sequence of str
         Which of ``evaluations``, ``calibration``, ``tickets`` to load.
+    timezone : str, optional
+        The business time zone in which months and weeks are cut (default:
+        ``timezone`` in ``params/defaults.yaml``, UTC); passed to every loader.
     key : str, optional
         Pseudonymisation key (default: ``$QA_PSEUDONYM_KEY``). Without either,
         only the bundled demo data (:func:`is_demo_data`) may use the public
@@ -606,6 +613,7 @@ def load_report_data(
         else Scorecard.from_yaml(resolve_path(scorecard))
     )
     win = report_window(period, history_months)
+    tz = str(settings.defaults().get("timezone", "UTC")) if timezone is None else timezone
     # a database URL: filters run in the engine (qa_analysis.sources, the "warehouse" extra)
     database = _open_database(data)
     # the public demo key only for the demo's content (hashing its files costs a little)
@@ -622,11 +630,18 @@ def load_report_data(
             if database is not None:
                 df = database.load(t, region=region, start=start, end=win.end, scorecard=sc)
             elif t == "tickets":
-                df = io.load_tickets(data_source(data, t), region=region, start=start, end=win.end)
+                df = io.load_tickets(
+                    data_source(data, t), region=region, start=start, end=win.end, timezone=tz
+                )
             else:
                 load = io.load_evaluations if t == "evaluations" else io.load_calibration
                 df = load(
-                    data_source(data, t), scorecard=sc, region=region, start=start, end=win.end
+                    data_source(data, t),
+                    scorecard=sc,
+                    region=region,
+                    start=start,
+                    end=win.end,
+                    timezone=tz,
                 )
         except DataError as exc:
             if not pseudonymise:
