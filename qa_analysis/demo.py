@@ -438,7 +438,9 @@ def _evaluations(
         elif c.is_binary:
             s = (rng.random(n) < 1 / (1 + np.exp(-(3.4 + 1.2 * qt)))).astype(float)
         else:
-            s = np.clip(np.round(4.3 + 0.7 * qt + rng.normal(0, 0.6, n)), lo_all[:, j], hi_all[:, j])
+            s = np.clip(
+                np.round(4.3 + 0.7 * qt + rng.normal(0, 0.6, n)), lo_all[:, j], hi_all[:, j]
+            )
         if c.na_allowed:
             s[rng.random(n) < 0.15] = np.nan
         scores[:, j] = s
