@@ -183,7 +183,7 @@ def phased_control_chart(
     ...     "n": 100, "passed": [80, 82, 79, 81, 60, 62, 61, 59]})
     >>> cc = phased_control_chart(agg, [pd.Timestamp("2026-06-01")], baseline=None, kind="p")
     >>> cc.groupby("phase")["center"].first().round(3).tolist()
-    [0.805, 0.605]
+    [0.81, 0.61]
     >>> bool(cc["signal"].any())
     False
     """
