@@ -63,7 +63,7 @@ def test_grader_table_has_one_pseudonymised_row_per_reviewer(na):
 
 
 def test_without_a_disputes_table_nothing_changes(folder, tmp_path):
-    out, d = folder
+    _, d = folder
     d.evaluations.to_parquet(tmp_path / "evaluations.parquet", index=False)
     loaded = load_report_data(
         tmp_path, d.scorecard, region="NA", period="2026-10", key=KEY, tables=("evaluations",)
