@@ -178,6 +178,7 @@ class ReportParams(ShortRepr):
     thresholds: dict[str, Any]
     targets: dict[str, Any]
     sampling: dict[str, Any]
+    disputes: dict[str, Any] = field(default_factory=dict)
 
 
 def _scalar(name: str, value: Any, types: tuple[type, ...], what: str) -> Any:
@@ -198,6 +199,7 @@ def report_params(
     thresholds: Mapping[str, Any] | None = None,
     targets: Mapping[str, Any] | None = None,
     sampling: Mapping[str, Any] | None = None,
+    disputes: Mapping[str, Any] | None = None,
 ) -> ReportParams:
     """The report's parameters: each passed value over ``params/defaults.yaml``.
 
@@ -232,6 +234,7 @@ def report_params(
         thresholds=resolve_thresholds(thresholds),
         targets=resolve_targets(targets),
         sampling=_merge_mapping("sampling", sampling),
+        disputes=_merge_mapping("disputes", disputes),
     )
     try:
         report_window(p.period, p.history_months)
