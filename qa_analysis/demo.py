@@ -72,7 +72,7 @@ PLANTED: dict[str, Any] = {
     "audits_per_agent": 5,  # each month's audit plan: five tickets per agent (sampling.audit_plan)
     "missed_audit_share": 0.04,  # planned audits that were never done
     "csat_slope": 0.45,  # CSAT points per latent quality unit: Spearman(QA score, CSAT) about 0.4
-    "dispute_rate": 0.004,  # chance that a criterion rating below the top of its scale is disputed
+    "dispute_rate": 0.003,  # chance that a criterion rating below the top of its scale is disputed
     "dispute_rate_ambiguous": 0.04,  # ... on the ambiguous criterion (about 4% of evaluations)
     "overturn_rate": 0.2,  # share of resolved disputes accepted
     "overturn_rate_ambiguous": 0.6,  # ... of disputes on the ambiguous criterion
@@ -80,6 +80,8 @@ PLANTED: dict[str, Any] = {
     "overturn_rate_reviewer": 0.9,  # ... overturned far more often on appeal
     "dispute_factor_reviewer": 8.0,  # and whose ratings are disputed 8x as often
     "dispute_open_days": 10,  # disputes opened in the last 10 days of the data are still open
+    "rubric_change": "2026-06-01",  # scorecard version 2026.2 takes effect (params/scorecard.yaml)
+    "rubric_change_version": "2026.2",  # tone split into tone + language; documentation weight 2
 }
 
 
@@ -133,9 +135,11 @@ def generate(
     ``round(4.3 + 0.7 q + e)`` (e ~ N(0, 0.6)), binary items pass with
     probability ``logistic(3.4 + 1.2 q)``, critical items fail with probability
     about 1% each (see below); about 82% of evaluations pass; criteria that allow N/A are empty 15% of the time.
+    Each evaluation scores the criteria of the scorecard version in force on
+    its date (see planted effect 7), clipped to that version's scales.
     Calibration sessions are held every second Thursday per region on 8-12 of
     the region's recent tickets; every specialist and the expert score every
-    criterion. A ticket x criterion has a true latent value ``z``; a rater
+    criterion of the version in force on the session date. A ticket x criterion has a true latent value ``z``; a rater
     reports ``z + bias + noise`` mapped onto the scale.
 
     Planted effects (sizes in :data:`PLANTED`):
@@ -156,13 +160,22 @@ def generate(
        ``round(3.6 + 0.45 q + N(0, 1))``, so it rises with the QA score
        (Spearman about 0.4 on audited tickets).
     6. **Disputes**: a criterion rating below the top of its scale is disputed
-       with probability 0.4% (4% on the ambiguous criterion ``empathy``), so
+       with probability 0.3% (4% on the ambiguous criterion ``empathy``), so
        about 3-6% of evaluations are disputed. Resolved disputes are accepted
        (the score rises one scale step) with probability 0.2, 0.6 on
        ``empathy`` and 0.9 for reviewer ``NA-S03``, whose ratings are also
        disputed 8x as often (unbiased in calibration: only the appeals show
        the problem); disputes opened in the last 10 days
        are still open. Table ``disputes`` (see :func:`qa_analysis.io.load_disputes`).
+    7. **Rubric change** (a known special cause, not a quality change): the
+       scorecard has two versions; from 2026-06-01 version ``2026.2`` splits
+       "Tone and language" (``tone``) into "Tone" (``tone``, new wording) and
+       "Language and grammar" (``language``, new) and re-weights
+       ``documentation`` from 1 to 2. Evaluations and calibration sessions
+       score the criteria of the version in force on their date (drawn from
+       the same model as the other items), so ticket quality does not change
+       at the rubric change: a report must show a phase break there, not a
+       quality drop.
 
     Examples
     --------
@@ -410,22 +423,45 @@ def _evaluations(
         }
     )
     phone = (meta["channel"] == PLANTED["critical_channel"]).to_numpy()
+    # each evaluation is scored with the scorecard version in force on its date: every
+    # criterion of any version is drawn for every row (one vectorised draw per criterion),
+    # then the criteria its version does not have are dropped, and scores are clipped to
+    # the scale of the row's own version
+    vcode = sc.version_codes_at(meta["evaluated_at"].to_numpy())
+    defined, lo_v, hi_v = _version_scales(sc)
+    lo_all, hi_all = lo_v[vcode], hi_v[vcode]
     scores = np.empty((n, len(sc)), dtype=float)
-    for j, c in enumerate(sc.criteria):  # twelve criteria
+    for j, c in enumerate(sc.criteria):  # every criterion of any version (a dozen)
         if c.critical:
             logit = 5.0 + 0.8 * qt - np.log(PLANTED["critical_odds_ratio"]) * phone
             s = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(float)
         elif c.is_binary:
             s = (rng.random(n) < 1 / (1 + np.exp(-(3.4 + 1.2 * qt)))).astype(float)
         else:
-            s = np.clip(np.round(4.3 + 0.7 * qt + rng.normal(0, 0.6, n)), c.min, c.max)
+            s = np.clip(
+                np.round(4.3 + 0.7 * qt + rng.normal(0, 0.6, n)), lo_all[:, j], hi_all[:, j]
+            )
         if c.na_allowed:
             s[rng.random(n) < 0.15] = np.nan
         scores[:, j] = s
+    keep = defined[vcode].ravel()  # (n x criteria): the criterion is on the row's version
     long = meta.loc[meta.index.repeat(len(sc))].reset_index(drop=True)
     long.insert(9, "criterion", np.tile(np.asarray(sc.ids, dtype=object), n))
     long.insert(10, "score", scores.ravel())
+    long = long.loc[keep].reset_index(drop=True)
     return long
+
+
+def _version_scales(sc: Scorecard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(versions x criteria of ``sc.ids``): criterion on the version, scale minimum, maximum."""
+    pos = {c: j for j, c in enumerate(sc.ids)}
+    shape = (len(sc.versions), len(sc))
+    defined, lo, hi = np.zeros(shape, dtype=bool), np.zeros(shape), np.ones(shape)
+    for i, v in enumerate(sc.versions):  # a few versions x a dozen criteria
+        for c in v.criteria:
+            defined[i, pos[c.id]] = True
+            lo[i, pos[c.id]], hi[i, pos[c.id]] = c.min, c.max
+    return defined, lo, hi
 
 
 def _calibration(
@@ -454,7 +490,9 @@ def _calibration(
                 window = pool[pool_created < hi + np.timedelta64(14, "D")]
             k = int(rng.integers(8, 13))
             chosen = rng.choice(window, size=min(k, window.size), replace=False)
-            frames.append(_session(rng, sc, region, d, ids[chosen], q[chosen], crew))
+            # a session rates every criterion of the scorecard version in force on its date
+            version = sc.version_at(d)
+            frames.append(_session(rng, version, region, d, ids[chosen], q[chosen], crew))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -128,6 +128,7 @@ def test_shipped_params_files_are_valid_yaml_mappings():
         "thresholds",
         "targets",
         "sampling",
+        "disputes",
     }
     for code in ("eu", "na", "apac", "latam", "mea"):
         region = batch.read_params(params / f"{code}.yaml")

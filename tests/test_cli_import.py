@@ -14,7 +14,9 @@ from qa_analysis.scorecard import Scorecard
 HERE = Path(__file__).parent
 ADAPTERS = HERE / "fixtures" / "adapters"
 WIDE = HERE / "fixtures" / "wide"
-SCORECARD = HERE.parent / "params" / "scorecard.yaml"
+SCORECARD = (
+    HERE / "fixtures" / "wide" / "scorecard.yaml"
+)  # the demo scorecard before its 2026 change
 FILL = ["--set", "region=EU", "--set", "market=DE", "--set", "channel=email"]
 FILL += ["--set", "queue=billing"]
 
@@ -87,7 +89,7 @@ def test_a_missing_criterion_column_is_one_line_and_exit_2(tmp_path, capsys):
     raw.drop(columns="Tone (1-5)").to_csv(export, index=False)
     mapping = tmp_path / "mapping.yaml"
     text = (WIDE / "mapping.yaml").read_text().replace("  Tone (1-5): tone\n", "")
-    mapping.write_text(text.replace("../../../params/scorecard.yaml", str(SCORECARD)))
+    mapping.write_text(text.replace("scorecard.yaml   #", f"{SCORECARD}   #"))
     args = ["--from", "wide", str(export), "--mapping", str(mapping)]
     code = cli.main(["import", *args, "--out", str(tmp_path / "data")])
     err = capsys.readouterr().err

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from qa_analysis import demo, io
+from qa_analysis.scorecard import score_evaluations
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +45,14 @@ def test_structure_regions_channels_roles(small):
     cal = small.calibration
     per_region = cal.groupby("region")
     assert (per_region.apply(lambda g: (g["role"] == "expert").any())).all()
-    # every rater scores every criterion of every ticket in a session
+    # every rater scores every criterion (of the version in force) of every ticket in a session
     counts = cal.groupby(["session_id", "ticket_id"])["rater_id"].count()
     crew = cal.groupby("session_id")["rater_id"].nunique()
-    assert (counts.to_numpy() == crew.loc[counts.index.get_level_values(0)].to_numpy() * 12).all()
+    date = cal.groupby("session_id")["session_date"].first()
+    n_crit = np.where(date < pd.Timestamp(demo.PLANTED["rubric_change"]), 12, 13)
+    n_crit = pd.Series(n_crit, index=date.index).loc[counts.index.get_level_values(0)]
+    per_session = crew.loc[counts.index.get_level_values(0)].to_numpy() * n_crit.to_numpy()
+    assert (counts.to_numpy() == per_session).all()
     sizes = cal.groupby("session_id")["ticket_id"].nunique()
     assert sizes.between(8, 12).all()
 
@@ -164,3 +169,23 @@ def test_planted_disputes_are_valid_and_name_the_reviewer_and_criterion(small):
         ("criterion", demo.PLANTED["ambiguous_criterion"]),
         ("reviewer_id", demo.PLANTED["overturned_reviewer"]),
     }
+
+
+def test_planted_rubric_change_each_row_uses_the_version_in_force(small):
+    change = pd.Timestamp(small.planted["rubric_change"])
+    ev = small.evaluations
+    before = ev["evaluated_at"] < change
+    assert not ev.loc[before, "criterion"].eq("language").any()
+    per_eval = ev.groupby("evaluation_id")["criterion"].size()
+    first = ev.groupby("evaluation_id")["evaluated_at"].first()
+    assert (per_eval[first < change] == 12).all() and (per_eval[first >= change] == 13).all()
+    cal = small.calibration
+    assert not cal.loc[cal["session_date"] < change, "criterion"].eq("language").any()
+    assert cal.loc[cal["session_date"] >= change, "criterion"].eq("language").any()
+    # the rubric change is not a quality change: the pass rate is about the same either side
+    s = score_evaluations(ev, small.scorecard)
+    nonlatam = s["region"] != small.planted["drop_region"]
+    month = s["evaluated_at"].dt.to_period("M").astype(str)
+    may = s.loc[nonlatam & (month == "2026-05"), "passed"].astype(float).mean()
+    june = s.loc[nonlatam & (month == "2026-06"), "passed"].astype(float).mean()
+    assert abs(june - may) < 0.05

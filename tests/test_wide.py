@@ -17,7 +17,9 @@ HERE = Path(__file__).parent
 WIDE = HERE / "fixtures" / "wide"
 EXPORT = WIDE / "vendor_export.csv"
 MAPPING = WIDE / "mapping.yaml"
-SCORECARD = HERE.parent / "params" / "scorecard.yaml"
+SCORECARD = (
+    HERE / "fixtures" / "wide" / "scorecard.yaml"
+)  # the demo scorecard before its 2026 change
 
 
 def mapping_dict() -> dict:

@@ -176,6 +176,7 @@ PARAMS_SCHEMA: dict[str, Param] = {
         },
     ),
     "sampling": Param("mapping", keys={"per_agent": Param("int", 1)}),
+    "disputes": Param("mapping", keys={"sla_days": Param("float", 0)}),
 }
 
 _TYPES: dict[str, tuple[type, ...]] = {

@@ -25,7 +25,7 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from qa_analysis import io, settings
+from qa_analysis.disputes import apply_disputes
 from qa_analysis.errors import DataError, ParamsError
 from qa_analysis.privacy import PSEUDONYM_ENV, pseudonym_key_source
 from qa_analysis.privacy import pseudonymise as _pseudonymise
@@ -178,6 +179,7 @@ class ReportParams(ShortRepr):
     targets: dict[str, Any]
     sampling: dict[str, Any]
     timezone: str = "UTC"
+    disputes: dict[str, Any] = field(default_factory=dict)
 
 
 def _scalar(name: str, value: Any, types: tuple[type, ...], what: str) -> Any:
@@ -199,6 +201,7 @@ def report_params(
     targets: Mapping[str, Any] | None = None,
     sampling: Mapping[str, Any] | None = None,
     timezone: str | None = None,
+    disputes: Mapping[str, Any] | None = None,
 ) -> ReportParams:
     """The report's parameters: each passed value over ``params/defaults.yaml``.
 
@@ -234,6 +237,7 @@ def report_params(
         targets=resolve_targets(targets),
         sampling=_merge_mapping("sampling", sampling),
         timezone=str(_scalar("timezone", timezone, (str,), "a time zone name")),
+        disputes=_merge_mapping("disputes", disputes),
     )
     try:
         report_window(p.period, p.history_months)
@@ -466,7 +470,11 @@ class ReportData(ShortRepr):
 
     ``evaluations`` and ``calibration`` cover the history window and the
     report month; ``tickets`` only the report month (the sampling population).
-    A table that was not requested is an empty DataFrame.
+    A table that was not requested is an empty DataFrame. ``disputes`` is
+    the optional disputes table (empty when the source has none); when it is
+    loaded, ``evaluations`` carry the *final* scores (dispute outcomes
+    applied, :func:`qa_analysis.disputes.apply_disputes`) with the scores as
+    first given in ``original_score`` and a ``disputed`` flag.
     """
 
     scorecard: Scorecard
@@ -479,6 +487,7 @@ class ReportData(ShortRepr):
     notes: tuple[str, ...] = ()
     pseudonym_key: str | None = None
     demo_data: bool = False
+    disputes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def privacy_kpis(self) -> dict[str, Any]:
         """What the report can truthfully say about the ids, for the KPI files.
@@ -557,6 +566,7 @@ def load_report_data(
     tables: Sequence[Table] = TABLES,
     key: str | None = None,
     timezone: str | None = None,
+    disputes: bool = True,
 ) -> ReportData:
     """Load a report's tables for one region (or all, ``region=None``) and window.
 
@@ -587,6 +597,13 @@ def load_report_data(
         Pseudonymisation key (default: ``$QA_PSEUDONYM_KEY``). Without either,
         only the bundled demo data (:func:`is_demo_data`) may use the public
         demo key; other data raise an error asking for the variable.
+    disputes : bool
+        With evaluations loaded, also load the optional ``disputes`` table
+        (``disputes.parquet``/``.csv`` in a folder, a ``disputes`` table in a
+        DuckDB file; database URLs are not searched) for the loaded
+        evaluations, opened by the end of the month, and score with the final
+        scores (see :class:`ReportData`). A source without the table loads
+        exactly as before.
 
     Returns
     -------
@@ -657,6 +674,9 @@ def load_report_data(
         frames[t] = df
     if database is not None:
         database.close()
+    dispute_table = pd.DataFrame()
+    if disputes and database is None and "evaluations" in tables:
+        dispute_table, frames["evaluations"] = _load_disputes(data, frames["evaluations"], win)
     return ReportData(
         scorecard=sc,
         window=win,
@@ -668,7 +688,40 @@ def load_report_data(
         notes=tuple(notes),
         pseudonym_key=_key_source(key) if pseudonymise else None,
         demo_data=demo_data,
+        disputes=dispute_table,
     )
+
+
+def _disputes_source(data: str | Path) -> str | None:
+    """Where the optional disputes table is (None: the source has none)."""
+    path = resolve_path(data)
+    if path.is_dir():
+        found = [path / f"disputes{ext}" for ext in (".parquet", ".csv")]
+        return next((str(f) for f in found if f.exists()), None)
+    if path.suffix.lower() in (".duckdb", ".db") and path.exists():
+        import duckdb
+
+        with duckdb.connect(str(path), read_only=True) as con:
+            n = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'disputes'"
+            ).fetchone()
+        return str(path) if n and n[0] else None
+    return None
+
+
+def _load_disputes(
+    data: str | Path, evaluations: pd.DataFrame, win: Window
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The disputes of ``evaluations`` opened by the window's end, and the final-score evaluations."""
+    src = _disputes_source(data)
+    if src is None or len(evaluations) == 0:
+        return pd.DataFrame(), evaluations
+    raw = io.load_disputes(src, start=win.history_start, end=win.end)
+    raw = raw.loc[raw["evaluation_id"].isin(evaluations["evaluation_id"])]
+    table = io.load_disputes(raw.reset_index(drop=True), evaluations=evaluations)
+    table = table.sort_values("dispute_id", kind="stable", ignore_index=True)
+    final = apply_disputes(evaluations, table).assign(original_score=evaluations["score"])
+    return table, final
 
 
 def _key_source(key: str | None) -> str:

@@ -46,6 +46,7 @@ from qa_analysis import sampling as smp
 from qa_analysis import settings
 from qa_analysis import trends as tr
 from qa_analysis.escaping import md_escape
+from qa_analysis.report import versions as rv
 from qa_analysis.report.data import ReportData, Window, in_window, resolve_targets, target_spec
 from qa_analysis.report.formatting import (
     KPI_LABELS,
@@ -976,6 +977,7 @@ class ControlSection(Section):
     weekly_p: pd.DataFrame
     weekly_score: pd.DataFrame
     month_empty: bool = False
+    phase_note: str = ""
 
     def _month(self, chart: pd.DataFrame) -> pd.DataFrame:
         if len(chart) == 0:
@@ -1051,12 +1053,22 @@ def control_section(d: PerformanceData) -> ControlSection:
     base = d.window.baseline_end
     if base is None or not len(weekly) or not (weekly["period"] < base).any():
         base = None
-    if len(weekly):
+    breaks = rv.phase_breaks(d.scorecard, d.window)  # scorecard changes: a new phase each
+    if len(weekly) and breaks:
+        p = rv.phased_control_chart(weekly, breaks, baseline=base, kind="p", dispersion="auto")
+        x = rv.phased_control_chart(weekly, breaks, baseline=base, kind="xbar")
+    elif len(weekly):
         p = tr.control_chart(weekly, kind="p", baseline=base, dispersion="auto")
         x = tr.control_chart(weekly, kind="xbar", baseline=base)
     else:
         p = x = weekly
-    return ControlSection(window=d.window, weekly_p=p, weekly_score=x, month_empty=d.headline.empty)
+    return ControlSection(
+        window=d.window,
+        weekly_p=p,
+        weekly_score=x,
+        month_empty=d.headline.empty,
+        phase_note=rv.phase_sentence(d.scorecard, d.window) if len(weekly) else "",
+    )
 
 
 def _limits_sentence(s: ControlSection) -> str:
@@ -1070,6 +1082,13 @@ def _limits_sentence(s: ControlSection) -> str:
     return ""
 
 
+def _after(lead: str, body: str) -> str:
+    """``body`` after ``lead``, lower-cased to continue "In the current phase, "."""
+    if lead.endswith(", "):
+        return lead + body[0].lower() + body[1:]
+    return lead + body
+
+
 def control_markdown(s: ControlSection) -> str:
     """Control-chart reading: centre line, limits and the signals in the report month.
 
@@ -1080,23 +1099,32 @@ def control_markdown(s: ControlSection) -> str:
     cc = s.weekly_p
     if len(cc) == 0 or s.month_empty:
         return "No weekly series to chart."
+    lead = f"{s.phase_note} " if s.phase_note else ""
+    if "phase" in cc and cc["phase"].max() > 0:  # centre line: the report month's phase
+        lead += "In the current phase, "
+        sig_all = cc.loc[cc["signal"]]
+        cc = cc.loc[cc["phase"] == cc["phase"].max()].reset_index(drop=True)
+    else:
+        sig_all = cc.loc[cc["signal"]]
     base = cc.loc[cc["baseline"]]
     month = cc.loc[cc["period"] >= s.window.start - pd.Timedelta(days=6)]
     month = month.loc[month["period"] <= s.window.end]
-    sig = cc.loc[cc["signal"]]
+    sig = sig_all
     sig_m = month.loc[month["signal"]]
     if len(base) and len(base) < len(cc):
         last = pd.Timestamp(base["period"].max()) + pd.Timedelta(days=6)
-        txt = (
+        txt = _after(
+            lead,
             f"The p-chart's centre line is the pass rate of the {len(base)} baseline weeks up to "
             f"{last.strftime('%d %B %Y')} ({fmt(cc['center'].iloc[0], 1, pct=True)}); later weeks "
-            "are judged against it, and the 3-sigma limits widen in weeks with fewer audits. "
+            "are judged against it, and the 3-sigma limits widen in weeks with fewer audits. ",
         )
     else:
-        txt = (
+        txt = _after(
+            lead,
             f"The p-chart's centre line is the pass rate over all {len(cc)} weeks "
             f"({fmt(cc['center'].iloc[0], 1, pct=True)}); the 3-sigma limits widen in weeks "
-            "with fewer audits. "
+            "with fewer audits. ",
         )
     txt += _limits_sentence(s)
     if len(sig) == 0:
@@ -1148,6 +1176,7 @@ class TrendSection(Section):
     trend: tr.Trend
     pass_steps: tr.ChangePoints | None = None
     score_steps: tr.ChangePoints | None = None
+    phase_start: pd.Timestamp | None = None  # the latest scorecard change in the window
 
     @property
     def direction(self) -> str | None:
@@ -1211,12 +1240,20 @@ def trend_section(d: PerformanceData) -> TrendSection:
     if len(weekly) == 0:
         return TrendSection(window=d.window, trend=tr.mann_kendall([]))
     wk = weekly.loc[weekly["n"] > 0].set_index("period")
+    # a scorecard change is a known special cause: look for steps only since the latest one
+    phase_start = rv.current_phase_start(d.scorecard, d.window)
+    if phase_start is not None:
+        wk = wk.loc[pd.to_datetime(wk.index) >= phase_start]
     trend = tr.mann_kendall(wk["pass_rate"].to_numpy(dtype=float))
     n = wk["n"].to_numpy(dtype=float)
     pass_steps = tr.change_points(wk["pass_rate"], n=n, kind="proportion", seed=d.seed)
     score_steps = tr.change_points(wk["mean_score"], n=n, kind="mean", seed=d.seed)
     return TrendSection(
-        window=d.window, trend=trend, pass_steps=pass_steps, score_steps=score_steps
+        window=d.window,
+        trend=trend,
+        pass_steps=pass_steps,
+        score_steps=score_steps,
+        phase_start=phase_start,
     )
 
 
@@ -1285,6 +1322,9 @@ def trend_sentence(s: TrendSection) -> str:
         return f"No trend test: {s.trend.note or 'no weekly data'}."
     n_weeks = int(c.segments["n_points"].sum()) if len(c.segments) else 0
     span = f"{n_weeks} weeks ({s.window.history_label})"
+    if s.phase_start is not None:
+        since = f"{s.phase_start.day} {s.phase_start.strftime('%B %Y')}"
+        span = f"the {n_weeks} weeks since the scorecard change of {since}"
     txt = _shape_sentence(c, s.trend, "Pass rate", True, span)
     if s.score_steps is not None and s.score_steps.shape != "flat":
         txt += " " + _shape_sentence(s.score_steps, None, "Mean score", False, "the same weeks")
@@ -1865,6 +1905,11 @@ def changes_section(d: PerformanceData) -> ChangesSection:
     if len(scores) == 0 or "market" not in scores:
         return ChangesSection(window=w, table=pd.DataFrame(columns=_CHANGE_COLS))
     a, b = (w.prev_start, w.prev_end), (w.start, w.end)
+    differ = rv.same_versions(scores, w)
+    if differ:  # different scorecard versions: no like-for-like comparison
+        row = dict.fromkeys(_CHANGE_COLS, np.nan) | {"market": "All", "note": differ}
+        t = pd.DataFrame([{**row, "metric": m} for m in ("pass_rate", "score")])
+        return ChangesSection(window=w, table=t[_CHANGE_COLS])
     parts = []
     for metric in ("pass_rate", "score"):
         overall = tr.compare_periods(scores, period_a=a, period_b=b, metric=metric)
