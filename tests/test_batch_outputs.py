@@ -87,7 +87,7 @@ def test_rerun_of_one_region_leaves_every_other_region_byte_identical(two_region
         ("NA", "ok"),
         (None, "ok"),
     }
-    index = (period / "index.html").read_text()
+    index = (period / "run.html").read_text()
     assert "All 5 reports succeeded" in index and 'href="na/performance_report.html"' in index
     # the global overview was rebuilt from every region in the period
     overview = nbformat.read(period / "global_overview.ipynb", as_version=4)
@@ -123,7 +123,7 @@ def test_failed_rerun_keeps_the_last_good_report_marked_stale_until_a_run_succee
     statuses = {(n["region"], n["notebook"]): n["status"] for n in run["notebooks"]}
     assert statuses[("EU", "calibration_report")] == "stale"
     assert run["ok"] is False
-    index = (period / "index.html").read_text()
+    index = (period / "run.html").read_text()
     assert "STALE" in index and "data file moved away" in index
     assert 'href="eu/calibration_report.html"' in index  # still links the good report
     # a later successful run clears the marker
