@@ -109,8 +109,8 @@ def reveal_table(
     Examples
     --------
     >>> t = reveal_table(["EU-A001"], key="0123456789abcdef", role="agent")
-    >>> t.columns.tolist(), t["pseudonym"].str.startswith("A-").all()
-    (['pseudonym', 'id', 'role'], True)
+    >>> t.columns.tolist(), t["pseudonym"].str[:2].tolist()
+    (['pseudonym', 'id', 'role'], ['A-'])
     """
     raw = pd.Series(list(ids), dtype=object).astype(str)
     roles: list[Literal["agent", "rater"]] = ["agent", "rater"] if role == "both" else [role]
