@@ -475,6 +475,9 @@ def _commit(
         per_man.folders.add(d)
         per_man.save()
     gdir = tmp / ".global"
+    gpdf = f"{GLOBAL_NOTEBOOK}.pdf"
+    if not global_stale and not (gdir / gpdf).is_file():
+        _remove_owned(per_man, gpdf)  # an older overview's PDF, not this one's
     if global_stale:
         exchange_dirs(gdir, final / f"{GLOBAL_NOTEBOOK}_{FAILED_RUN_DIR}", trash / "global")
         per_man.folders.add(f"{GLOBAL_NOTEBOOK}_{FAILED_RUN_DIR}")
@@ -488,8 +491,6 @@ def _commit(
         per_man.files.update(names)
         with contextlib.suppress(FileNotFoundError):
             (final / GLOBAL_STALE_FILE).unlink()
-    if not (gdir / f"{GLOBAL_NOTEBOOK}.pdf").is_file() and not global_stale:
-        _remove_owned(per_man, f"{GLOBAL_NOTEBOOK}.pdf")  # an older overview's PDF
     view = _period_results(result, final)
     write_index(view, tmp / "run.html")
     _write_run_json(view, result, tmp / "run.json")
