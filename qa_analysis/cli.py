@@ -7,6 +7,7 @@ demo     write the seeded demo data set (Parquet files + one DuckDB database)
 sample   write next period's audit plan from a ticket export
 run      run the monthly report batch (papermill per region, HTML, index)
 import   turn a QA-platform or wide export into Parquet tables that ``data:`` can point at
+reveal   map pseudonyms back to the ids of the reader's own data (with the key)
 
 Exit codes: 0 success, 1 a report failed, 2 bad input or parameters, 130 interrupted.
 """
@@ -204,6 +205,30 @@ def _import_platform(args: argparse.Namespace, spec: Any, constants: dict[str, s
     return read(args.paths, **kw)
 
 
+def _cmd_reveal(args: argparse.Namespace) -> int:
+    from qa_analysis.batch.reveal import key_from_env, read_ids, reveal_table, write_reveal
+    from qa_analysis.errors import ParamsError
+
+    source = args.ids_file or args.ids
+    if source is None:
+        raise ParamsError("give the ids file: qa-reports reveal IDS.csv (or --ids FILE)")
+    if args.ids_file and args.ids:
+        raise ParamsError("give the ids file once (IDS.csv or --ids FILE, not both)")
+    key = key_from_env(args.key_env)
+    ids, role = read_ids(source, args.column)
+    table = reveal_table(ids, key=key, role=args.role or role)
+    written = write_reveal(table, args.out)
+    if args.out is None:
+        sys.stdout.write(str(written))
+    else:
+        print(
+            f"{len(table)} pseudonym(s) for {len(ids)} id(s) -> {written} "
+            "(readable by you only; keep it out of the shared outputs)",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def _key_values(pairs: Sequence[str] | None) -> dict[str, str]:
     """``["region=EU", "queue=billing"]`` -> ``{"region": "EU", "queue": "billing"}``."""
     from qa_analysis.errors import ParamsError
@@ -302,6 +327,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"longest a single notebook cell may run, seconds (default {DEFAULT_CELL_TIMEOUT:g}; "
         "0 = none)",
     )
+    parser.add_argument(
+        "--no-pdf",
+        dest="pdf",
+        action="store_false",
+        help="skip the PDFs of the reports and the summary (default: printed with headless "
+        "Chromium when it is installed; without it the run warns and goes on)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -332,6 +364,7 @@ def main_run(args: argparse.Namespace) -> int:
                 progress=False if quiet else None,
                 timeout=timeout,
                 cell_timeout=cell_timeout,
+                pdf=bool(getattr(args, "pdf", True)),
             )
     except QAError as exc:  # bad parameters or --out: nothing ran
         if getattr(args, "debug", False) or _debug_env():
@@ -353,6 +386,9 @@ def main_run(args: argparse.Namespace) -> int:
         print(result.summary())
     for r in result.failed:
         print(f"error: {r.label} failed: {r.error}", file=sys.stderr)
+    if quiet:
+        for w in result.warnings:
+            print(f"warning: {w}", file=sys.stderr)
     return result.exit_code
 
 
@@ -431,6 +467,40 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--version", default=None, help="Scorebuddy: the scorecard version to keep")
     m.add_argument("--force", action="store_true", help="overwrite tables already in --out")
     m.set_defaults(func=_cmd_import)
+
+    v = sub.add_parser(
+        "reveal",
+        help="map pseudonyms to the ids of your own data (needs the key)",
+        description="Hash the ids you supply with the pseudonymisation key and print (or "
+        "write, mode 0600, outside the shared outputs) a CSV pseudonym,id,role. The shared "
+        "reports stay pseudonymised; only ids you already hold are mapped.",
+    )
+    v.add_argument("ids_file", nargs="?", default=None, metavar="IDS.csv", help="CSV of ids")
+    v.add_argument("--ids", default=None, metavar="FILE", help="the CSV of ids (same as IDS.csv)")
+    v.add_argument(
+        "--column",
+        default=None,
+        help="the id column (default: agent_id, reviewer_id, rater_id or id, else the only column)",
+    )
+    v.add_argument(
+        "--role",
+        choices=("agent", "rater", "both"),
+        default=None,
+        help="pseudonym prefix A- (agent) or R- (rater); default from the column name, else both",
+    )
+    v.add_argument(
+        "--key-env",
+        default="QA_PSEUDONYM_KEY",
+        metavar="NAME",
+        help="environment variable holding the key (default QA_PSEUDONYM_KEY)",
+    )
+    v.add_argument(
+        "--out",
+        default=None,
+        help="CSV to write (mode 0600; refused inside an outputs folder qa-reports manages); "
+        "default: print to standard output",
+    )
+    v.set_defaults(func=_cmd_reveal)
     return p
 
 

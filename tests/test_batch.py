@@ -100,7 +100,17 @@ def test_batch_writes_every_output_file(good_run):
             "performance_kpis.json",
         ):
             assert (period_dir / region / name).is_file(), f"{region}/{name}"
-    for name in ("global_overview.ipynb", "global_overview.html", "index.html", "run.json"):
+    for name in (
+        "global_overview.ipynb",
+        "global_overview.html",
+        "global_overview.pdf",
+        "index.html",
+        "summary.md",
+        "summary.html",
+        "summary.pdf",
+        "run.html",
+        "run.json",
+    ):
         assert (period_dir / name).is_file(), name
     assert batch.list_periods(root / "outputs") == [PERIOD]
     hidden = [p.name for p in (root / "outputs").iterdir() if p.name.startswith(".")]
@@ -153,7 +163,7 @@ def test_region_kpis_merge_both_notebooks(good_run):
 @pytest.mark.slow
 def test_index_lists_every_report_with_status_and_json_kpis(good_run):
     _, _, period_dir = good_run
-    page = (period_dir / "index.html").read_text()
+    page = (period_dir / "run.html").read_text()
     rows = index_kpis(page)
     expected = {
         "eu/calibration_report.html",
@@ -204,9 +214,7 @@ def test_outputs_hold_no_raw_ids_when_pseudonymised(good_run):
         plan["agent_id"].tolist()
         == privacy.pseudonymise(raw_ids, key=FIXTURE_KEY)["agent_id"].tolist()
     )
-    assert (
-        "pseudonymised with the key in QA_PSEUDONYM_KEY" in (period_dir / "index.html").read_text()
-    )
+    assert "pseudonymised with the key in QA_PSEUDONYM_KEY" in (period_dir / "run.html").read_text()
 
 
 OFFLINE_BAD = re.compile(
@@ -278,7 +286,7 @@ def test_failed_notebooks_are_kept_with_traceback_and_rendered(faulty_run):
 @pytest.mark.slow
 def test_failures_show_in_index_and_region_kpis(faulty_run):
     _, result = faulty_run
-    page = (result.out_dir / "index.html").read_text()
+    page = (result.out_dir / "run.html").read_text()
     assert page.count("FAILED") == len(result.failed) == 5
     assert "FileNotFoundError" in page and "fixture failure" in page
     assert "QA_PSEUDONYM_KEY is not set" in page
@@ -325,7 +333,7 @@ def test_notebook_timeout_stops_many_short_cells_and_the_worker_goes_on(tmp_path
     assert any(o.get("ename") == "NotebookTimeoutError" for o in ran[-1].outputs)
     page = (result.out_dir / slow.html).read_text()
     assert "This report stopped early: NotebookTimeoutError: timed out after 8 s" in page
-    assert "timed out after 8 s" in (result.out_dir / "index.html").read_text()
+    assert "timed out after 8 s" in (result.out_dir / "run.html").read_text()
     # the same worker process ran the overview after the timed-out notebook
     assert status["global_overview"].started >= slow.finished
     assert (
@@ -483,7 +491,12 @@ def test_rerun_replaces_period_and_clears_killed_run_leftovers(tmp_path):
     assert second.ok
     assert not (second.out_dir / "eu" / "stray.txt").exists()  # the region replaced, not merged
     assert not killed.exists()
-    assert sorted(p.name for p in out.iterdir()) == [".qa-reports.json", PERIOD, "index.html"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".qa-reports.json",
+        PERIOD,
+        "history.parquet",
+        "index.html",
+    ]
     assert f'href="{PERIOD}/index.html"' in (out / "index.html").read_text()
 
 
@@ -639,7 +652,7 @@ def test_real_batch_runs_everynotebook(real_run):
         merged = json.loads((period_dir / region / "kpis.json").read_text())
         assert merged["calibration"] and merged["performance"]
     assert (period_dir / "global_overview.html").is_file()
-    assert set(index_kpis((period_dir / "index.html").read_text())) == {
+    assert set(index_kpis((period_dir / "run.html").read_text())) == {
         "eu/calibration_report.html",
         "eu/performance_report.html",
         "latam/calibration_report.html",
@@ -672,7 +685,7 @@ def test_real_index_kpis_equal_the_library_on_the_same_data(real_run):
     from qa_analysis.scorecard import Scorecard, score_evaluations
 
     root, result = real_run
-    shown = index_kpis((result.out_dir / "index.html").read_text())
+    shown = index_kpis((result.out_dir / "run.html").read_text())
     sc = Scorecard.from_yaml(root / "params" / "scorecard.yaml")
     data = root / "data" / "demo"
     month = dict(

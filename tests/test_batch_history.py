@@ -151,9 +151,7 @@ def test_update_history_of_a_missing_period_is_a_clear_error(tmp_path):
         update_history(tmp_path, "../etc")
 
 
-def test_history_write_leaves_no_temporary_file(tmp_path):
+def test_history_write_leaves_no_temporary_or_lock_file(tmp_path):
     write_period(tmp_path, "2026-10", {"EU": 0.8})
     update_history(tmp_path, "2026-10")
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".history.")) == [
-        ".history.lock"
-    ]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -30,6 +30,7 @@ from batch_project import (
 
 from qa_analysis import batch, cli
 from qa_analysis.batch import outputs
+from qa_analysis.batch.history import HISTORY_FILE, load_history
 from qa_analysis.errors import ParamsError
 
 
@@ -87,12 +88,37 @@ def test_rerun_of_one_region_leaves_every_other_region_byte_identical(two_region
         ("NA", "ok"),
         (None, "ok"),
     }
-    index = (period / "index.html").read_text()
+    index = (period / "run.html").read_text()
     assert "All 5 reports succeeded" in index and 'href="na/performance_report.html"' in index
     # the global overview was rebuilt from every region in the period
     overview = nbformat.read(period / "global_overview.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in overview.cells for o in c.get("outputs", []))
     assert "['EU', 'NA']" in printed
+
+
+@pytest.mark.slow
+def test_lost_history_is_rebuilt_and_no_pdf_removes_the_older_pdfs(two_regions):
+    root = two_regions
+    out, period = root / "outputs", root / "outputs" / PERIOD
+    assert (period / "summary.pdf").is_file() and (period / "na/performance_report.pdf").is_file()
+    (out / HISTORY_FILE).unlink()
+    assert _run(root, ["eu"], pdf=False).ok
+    # the store came back from the period folders, every region of the period in it
+    assert set(load_history(out)["region"]) == {"EU", "NA", "GLOBAL"}
+    # PDFs of what was rebuilt without them are gone; NA (not re-run) keeps its own
+    assert not (period / "summary.pdf").exists() and not (period / "global_overview.pdf").exists()
+    assert not (period / "eu/performance_report.pdf").exists()
+    assert (period / "na/performance_report.pdf").is_file()
+    assert "summary.pdf" not in json.loads((period / outputs.MANIFEST).read_text())["files"]
+
+
+def test_a_history_file_the_batch_did_not_write_is_not_overwritten(tmp_path):
+    root = make_project(tmp_path, light=True)
+    (root / "outputs").mkdir()
+    (root / "outputs" / HISTORY_FILE).write_bytes(b"not ours")
+    with pytest.raises(ParamsError, match=r"history.parquet: exists and was not written"):
+        _run(root)
+    assert (root / "outputs" / HISTORY_FILE).read_bytes() == b"not ours"
 
 
 # ---------------------------------------------------------------------------
@@ -123,7 +149,7 @@ def test_failed_rerun_keeps_the_last_good_report_marked_stale_until_a_run_succee
     statuses = {(n["region"], n["notebook"]): n["status"] for n in run["notebooks"]}
     assert statuses[("EU", "calibration_report")] == "stale"
     assert run["ok"] is False
-    index = (period / "index.html").read_text()
+    index = (period / "run.html").read_text()
     assert "STALE" in index and "data file moved away" in index
     assert 'href="eu/calibration_report.html"' in index  # still links the good report
     # a later successful run clears the marker

@@ -95,6 +95,26 @@ def test_merge_is_shallow_except_one_level_for_mappings():
     assert base == {"seed": 1, "targets": {"a": 1, "b": 2}, "sampling": {"per_agent": 5}}
 
 
+def test_summary_is_a_batch_key_no_notebook_receives_and_no_region_sets(tmp_path):
+    root = make_project(tmp_path)
+    defaults = root / "params/defaults.yaml"
+    defaults.write_text(defaults.read_text() + "summary: {amber_band: 0.05}\n")
+    bp = batch.load_batch_params("all", params_dir=root / "params")
+    assert bp.amber_band == 0.05
+    for nb in ("calibration_report", "performance_report"):
+        assert "summary" not in bp.for_notebook(nb, "EU")
+    assert "summary" not in bp.for_notebook("global_overview", None)
+    (root / "params/eu.yaml").write_text("region: EU\nsummary: {amber_band: 0.1}\n")
+    with pytest.raises(ParamsError, match=r"eu\.yaml: key 'summary' is the same for every region"):
+        batch.load_batch_params("all", params_dir=root / "params")
+
+
+def test_amber_band_defaults_to_the_packaged_value_when_the_project_has_none(tmp_path):
+    root = make_project(tmp_path)
+    bp = batch.load_batch_params("all", params_dir=root / "params")
+    assert bp.amber_band == settings.defaults()["summary"]["amber_band"]
+
+
 def test_keys_go_only_to_notebooks_that_declare_them(tmp_path):
     root = make_project(tmp_path)
     bp = batch.load_batch_params("all", params_dir=root / "params")
@@ -129,6 +149,7 @@ def test_shipped_params_files_are_valid_yaml_mappings():
         "targets",
         "sampling",
         "disputes",
+        "summary",
     }
     for code in ("eu", "na", "apac", "latam", "mea"):
         region = batch.read_params(params / f"{code}.yaml")
@@ -201,6 +222,7 @@ def test_schema_holds_types_and_ranges_never_values():
         ("sampling: {per_agent: 0}", "sampling.per_agent", "an integer >= 1", "0"),
         ("targets: 0.85", "targets", "a mapping with keys pass_rate", "0.85"),
         ("data: ''", "data", "a non-empty one-line path", "''"),
+        ("summary: {amber_band: 0.6}", "summary.amber_band", "a number in [0, 0.5]", "0.6"),
     ],
 )
 def test_wrong_type_or_range_names_key_file_and_allowed_values(tmp_path, text, key, allowed, got):

@@ -61,7 +61,7 @@ def test_a_region_without_data_fails_the_run_with_a_clear_message(demo_project, 
     assert code == 1
     err = capsys.readouterr().err
     assert "error: Eu calibration_report failed: no evaluations for region 'Eu'" in err
-    index = (out / PERIOD / "index.html").read_text()
+    index = (out / PERIOD / "run.html").read_text()
     assert "All" not in index.split("<h2>")[0] and "no evaluations for region" in index
     run = json.loads((out / PERIOD / "run.json").read_text())
     status = {(n["region"], n["notebook"]): n["status"] for n in run["notebooks"]}

@@ -47,6 +47,28 @@ def test_main_run_exits_1_and_names_failures(tmp_path, monkeypatch, capsys):
     assert cli.main_run(run_args(tmp_path)) == 0
 
 
+def test_no_pdf_flag_reaches_run_batch_and_pdfs_are_the_default(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake(*a, **k):
+        seen.update(k)
+        return batch.RunResult(PERIOD, tmp_path, (), wall_s=0.0, workers=1)
+
+    monkeypatch.setattr(batch, "run_batch", fake)
+    cli.main_run(run_args(tmp_path))
+    assert seen["pdf"] is True
+    cli.main_run(run_args(tmp_path, "--no-pdf"))
+    assert seen["pdf"] is False
+
+
+def test_pdf_warnings_are_printed_and_do_not_fail_the_run(tmp_path, monkeypatch, capsys):
+    ok = batch.RunResult(PERIOD, tmp_path, (), 1.0, 1, warnings=("PDFs not written: no chromium",))
+    monkeypatch.setattr(batch, "run_batch", lambda *a, **k: ok)
+    assert cli.main_run(run_args(tmp_path)) == 0  # --quiet: the warning goes to stderr
+    assert "warning: PDFs not written: no chromium" in capsys.readouterr().err
+    assert ok.summary().splitlines()[-1] == "warning: PDFs not written: no chromium"
+
+
 def test_run_summary_lists_every_notebook_and_the_index(tmp_path):
     ok = batch.NotebookResult("calibration_report", "EU", "ok", 2.0)
     bad = batch.NotebookResult("performance_report", "EU", "failed", 3.5, error="ValueError: x")
@@ -70,7 +92,9 @@ def test_every_subcommand_is_parsed(tmp_path):
         is None
     )
     args = parser.parse_args(["run", "--regions", "eu", "na", "--project", str(tmp_path)])
-    assert args.regions == ["eu", "na"] and args.project == str(tmp_path)
+    assert args.regions == ["eu", "na"] and args.project == str(tmp_path) and args.pdf
+    args = parser.parse_args(["reveal", "ids.csv", "--key-env", "K"])
+    assert args.func.__name__ == "_cmd_reveal" and (args.ids_file, args.key_env) == ("ids.csv", "K")
 
 
 def test_init_writes_a_starter_project_from_the_packaged_files(tmp_path):

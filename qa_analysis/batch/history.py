@@ -91,7 +91,6 @@ _GLOBAL_KEYS: dict[str, str] = {
 }
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-_LOCK_FILE = ".history.lock"
 
 
 def _get(section: Mapping[str, Any] | None, key: str) -> Any:
@@ -265,13 +264,17 @@ def _global_records(
 
 @contextlib.contextmanager
 def _locked(out: Path) -> Iterator[None]:
+    """An advisory lock on the outputs folder itself (no lock file is left behind)."""
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / _LOCK_FILE, "a+b") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _write(df: pd.DataFrame, path: Path) -> Path:

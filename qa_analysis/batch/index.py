@@ -1,6 +1,7 @@
 """Index pages of the batch's outputs.
 
-The period's ``index.html`` lists every report with status and headline KPIs;
+The period's run log ``run.html`` lists every report with status and headline KPIs
+(the period's ``index.html`` is the leadership summary, :mod:`qa_analysis.batch.summary`);
 ``<out>/index.html`` lists every complete period. Static, self-contained pages;
 their style sheet is the package data file ``qa_analysis/batch/index.css``.
 """
@@ -39,7 +40,7 @@ def index_css() -> str:
 
 
 def write_index(result: RunResult, path: str | Path) -> Path:
-    """Write the period's ``index.html``.
+    """Write the period's run log (``run.html``; ``index.html`` before the summary existed).
 
     Every report with status, duration, headline KPIs (the top-level scalar
     entries of its KPI file) and relative links to its HTML and notebook. A
@@ -75,6 +76,8 @@ def write_index(result: RunResult, path: str | Path) -> Path:
         f"&middot; {len(result.regions)} region(s) &middot; {result.workers} worker(s)"
         f"{' &middot; wall time ' + _fmt_seconds(result.wall_s) if result.wall_s else ''}</p>",
         f"<p>{summary}</p>",
+        '<p class="meta"><a href="index.html">Leadership summary</a></p>',
+        *(f'<p class="warning">Warning: {e(w)}</p>' for w in result.warnings),
     ]
     glob = [r for r in result.results if r.region is None]
     if glob:

@@ -33,6 +33,7 @@ from qa_analysis.io import GLOBAL_NOTEBOOK, REGIONAL_NOTEBOOKS, region_dir
 
 __all__ = [
     "BATCH_KEYS",
+    "BATCH_LEVEL_KEYS",
     "PARAMS_SCHEMA",
     "PATH_KEYS",
     "PERIOD_PATTERN",
@@ -55,7 +56,11 @@ PATH_KEYS: tuple[str, ...] = ("data", "scorecard")
 #: Parameters the batch sets itself; a params file may not set them.
 BATCH_KEYS: tuple[str, ...] = ("output_dir", "reports_dir", "regions")
 #: Parameters that are the same for the whole run; a region file may not set them.
-RUN_KEYS: tuple[str, ...] = ("period",)
+RUN_KEYS: tuple[str, ...] = ("period", "summary")
+#: Keys of ``defaults.yaml`` the batch itself reads (the leadership summary); no
+#: notebook declares or receives them, so they are exempt from the rule that
+#: every key is a notebook parameter.
+BATCH_LEVEL_KEYS: tuple[str, ...] = ("summary",)
 
 Kind = Literal[
     "str", "path", "bool", "int", "float", "period", "region", "mapping", "str_list", "timezone"
@@ -177,6 +182,7 @@ PARAMS_SCHEMA: dict[str, Param] = {
     ),
     "sampling": Param("mapping", keys={"per_agent": Param("int", 1)}),
     "disputes": Param("mapping", keys={"sla_days": Param("float", 0)}),
+    "summary": Param("mapping", keys={"amber_band": Param("float", 0, 0.5)}),
 }
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -383,6 +389,22 @@ class BatchParams:
         src = self.region_params[region] if region else self.global_params
         keys = self.notebook_keys[notebook]
         return {k: v for k, v in src.items() if k in keys}
+
+    @property
+    def amber_band(self) -> float:
+        """``summary.amber_band`` of the project's defaults (else the packaged defaults')."""
+        from qa_analysis import settings
+
+        band = (self.global_params.get("summary") or {}).get("amber_band")
+        if band is None:
+            band = settings.defaults()["summary"]["amber_band"]
+        return float(band)
+
+    def targets(self) -> dict[str, dict[str, Any]]:
+        """Region code (and ``GLOBAL``) -> the targets that region is judged against."""
+        out = {r: dict(p.get("targets") or {}) for r, p in self.region_params.items()}
+        out["GLOBAL"] = dict(self.global_params.get("targets") or {})
+        return out
 
 
 def load_batch_params(

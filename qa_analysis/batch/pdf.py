@@ -48,6 +48,8 @@ __all__ = [
     "html_to_pdf",
     "pdf_all",
     "pdf_name",
+    "print_pdf",
+    "require_chromium",
 ]
 
 #: Environment variable naming the Chromium binary (wins over ``PATH``).
@@ -123,7 +125,8 @@ def chromium_path() -> Path | None:
     return None
 
 
-def _require_chromium() -> Path:
+def require_chromium() -> Path:
+    """The Chromium binary, or :class:`PdfError` saying what to install."""
     exe = chromium_path()
     if exe is None:
         where = os.environ.get(CHROMIUM_ENV)
@@ -170,7 +173,7 @@ def html_to_pdf(
     src = Path(html).resolve()
     if not src.is_file():
         raise PdfError(f"cannot print {src}: no such file")
-    exe = Path(chromium) if chromium is not None else _require_chromium()
+    exe = Path(chromium) if chromium is not None else require_chromium()
     out = Path(pdf).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
@@ -291,17 +294,21 @@ def pdf_all(
     if not todo:
         return []
     try:
-        exe = _require_chromium()
+        exe = require_chromium()
     except PdfError as exc:
         return [PdfResult(html=h, pdf=None, seconds=0.0, error=str(exc)) for h in todo]
 
-    def one(h: Path) -> PdfResult:
-        t0 = time.perf_counter()
-        try:
-            out = html_to_pdf(h, pdf_name(h), timeout=timeout, chromium=exe)
-        except PdfError as exc:
-            return PdfResult(h, None, time.perf_counter() - t0, str(exc))
-        return PdfResult(h, out, time.perf_counter() - t0)
-
     with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
-        return list(pool.map(one, todo))
+        return list(pool.map(lambda h: print_pdf(h, chromium=exe, timeout=timeout), todo))
+
+
+def print_pdf(
+    html: Path, *, chromium: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT
+) -> PdfResult:
+    """Print one HTML file to its :func:`pdf_name`; a failure is returned, not raised."""
+    t0 = time.perf_counter()
+    try:
+        out = html_to_pdf(html, pdf_name(html), timeout=timeout, chromium=chromium)
+    except PdfError as exc:
+        return PdfResult(html, None, time.perf_counter() - t0, str(exc))
+    return PdfResult(html, out, time.perf_counter() - t0)

@@ -72,6 +72,7 @@ class RunResult:
 
     ``wall_s`` is the batch's wall time (pool start-up to the period being in
     place); ``sum(r.duration_s for r in results)`` is the sequential cost.
+    ``warnings`` are problems that do not fail the run (PDFs not printed).
     """
 
     period: str
@@ -82,6 +83,7 @@ class RunResult:
     regions: tuple[str, ...] = ()
     started_at: str = ""
     pseudonym_key: str = "demo"
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -137,4 +139,5 @@ class RunResult:
             f"in {self.wall_s:.1f} s wall ({total:.1f} s notebook time, "
             f"{self.workers} worker(s)) -> {self.out_dir / 'index.html'}"
         )
+        lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)

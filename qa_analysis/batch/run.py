@@ -3,13 +3,17 @@
 One call, :func:`run_batch` (the ``qa-reports run`` command), produces a
 period's reports::
 
-    outputs/<period>/index.html                      every report: status, duration, headline KPIs
+    outputs/<period>/index.html                      leadership summary: KPIs vs target, findings
+    outputs/<period>/summary.{md,html,pdf}           e-mail digest; the summary as PDF
+    outputs/<period>/run.html                        run log: every report's status, duration, KPIs
     outputs/<period>/run.json                        the same, machine-readable
-    outputs/<period>/global_overview.{ipynb,html}
-    outputs/<period>/<region>/calibration_report.{ipynb,html}
-    outputs/<period>/<region>/performance_report.{ipynb,html}
+    outputs/<period>/global_overview.{ipynb,html,pdf}
+    outputs/<period>/<region>/calibration_report.{ipynb,html,pdf}
+    outputs/<period>/<region>/performance_report.{ipynb,html,pdf}
     outputs/<period>/<region>/audit_plan.csv         written by the performance notebook
     outputs/<period>/<region>/kpis.json              both notebooks' KPIs, merged
+    outputs/history.parquet                          every period's headline KPIs (the summary's
+                                                     month-over-month columns and sparklines)
     outputs/index.html                               links to every complete period
 
 Outputs are built in ``outputs/.<period>.tmp-<pid>/`` and put in place only at
@@ -25,6 +29,17 @@ batch did not write (not in its ``.qa-reports.json`` manifests) are never
 overwritten: the run stops with an error naming them before anything runs.
 Regions with no evaluations in the period fail at once with a message naming
 the regions in the data (:mod:`qa_analysis.batch.preflight`).
+
+PDFs (:mod:`qa_analysis.batch.pdf`, headless Chromium) are printed in threads
+of the parent process while the notebooks run: a region's reports as soon as
+both have succeeded (in its temporary folder, so they are swapped in with it),
+the global overview's as soon as it is rendered, the summary's last. Without
+Chromium the run goes on without PDFs and says so (``RunResult.warnings``,
+``run.json``, the summary's footer); ``pdf=False`` (``--no-pdf``) skips them.
+After the period is in place, ``history.parquet`` gets the period's rows
+(rebuilt from every period folder when it is missing) and the leadership
+summary (:mod:`qa_analysis.batch.summary`) is written from the period's KPI
+files and the last 13 months of history.
 """
 
 from __future__ import annotations
@@ -41,7 +56,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +68,7 @@ from qa_analysis.batch.engine import (
     terminate_pool,
     worker_init,
 )
+from qa_analysis.batch.history import HISTORY_FILE, load_history, update_history
 from qa_analysis.batch.index import list_periods, write_index, write_periods_index
 from qa_analysis.batch.outputs import (
     FAILED_RUN_DIR,
@@ -68,8 +84,10 @@ from qa_analysis.batch.outputs import (
     region_is_good,
 )
 from qa_analysis.batch.params import BatchParams, load_batch_params
+from qa_analysis.batch.pdf import PdfError, PdfResult, pdf_name, print_pdf, require_chromium
 from qa_analysis.batch.preflight import region_data_problems
 from qa_analysis.batch.results import NotebookResult, RunResult
+from qa_analysis.batch.summary import write_summary
 from qa_analysis.errors import ParamsError
 from qa_analysis.io import (
     GLOBAL_NOTEBOOK,
@@ -112,6 +130,7 @@ def run_batch(
     start_timeout: float = 60,
     progress: bool | None = False,
     on_result: Callable[[NotebookResult], None] | None = None,
+    pdf: bool = True,
 ) -> RunResult:
     """Run a period's report batch: every region's notebooks, then the overview.
 
@@ -151,12 +170,16 @@ def run_batch(
     on_result : callable, optional
         Called in the parent process with each :class:`NotebookResult` as it
         arrives.
+    pdf : bool
+        Print every successful report and the summary to PDF (headless
+        Chromium). Without Chromium the run goes on and ``warnings`` says so.
 
     Returns
     -------
     RunResult
-        Per-notebook status, error, durations and KPIs. Notebook failures do
-        not raise: check ``result.ok`` / ``result.exit_code``.
+        Per-notebook status, error, durations and KPIs; ``warnings`` (PDFs
+        not printed). Notebook failures do not raise: check ``result.ok`` /
+        ``result.exit_code``.
 
     Raises
     ------
@@ -203,6 +226,7 @@ def run_batch(
     bar = None
     tmp: Path | None = None
     limits = (timeout, cell_timeout, start_timeout)
+    printer = _Printer(workers) if pdf else None
     try:
         for _ in range(workers):  # start every worker now (the pool starts them lazily)
             pool.submit(_noop)
@@ -234,6 +258,8 @@ def run_batch(
             done = [r for r in results if r.region == res.region]
             if res.region and len(done) == len(REGIONAL_NOTEBOOKS):
                 _write_region_kpis(tmp / region_dir(res.region), res.region, bp.period, done)
+                if printer is not None and all(r.ok for r in done):
+                    printer.submit(tmp, [r.html for r in done])
         stale = _stale_regions(bp, results, final)
         # the global overview reads every region's KPI file as it will be after this run
         view = _period_view(bp, final, tmp, stale)
@@ -248,6 +274,8 @@ def run_batch(
         )
         res = _result_of(pool.submit(run_task, gtask), gtask)
         _tick(bar, res, on_result)
+        if printer is not None and res.ok:
+            printer.submit(tmp / ".global", [res.html])
         global_stale = not res.ok and _global_is_good(final)
         results.append(res)
         order = {(t.region, t.notebook): i for i, t in enumerate([*tasks, gtask])}
@@ -262,16 +290,22 @@ def run_batch(
             regions=bp.regions,
             started_at=started.isoformat(),
             pseudonym_key=pseudonym_key_source(),
+            warnings=printer.warnings() if printer is not None else (),
         )
         _commit(result, bp, tmp, final, out_man, per_man, stale, global_stale)
+        result = _finish_period(result, bp, final, out_man, per_man, printer)
     except BaseException:  # Ctrl-C, SIGTERM (via main_run), a bug: stop, leave no period
         terminate_pool(pool)
+        if printer is not None:
+            printer.close(cancel=True)
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
         if bar is not None:
             bar.close()
+    if printer is not None:
+        printer.close()
     pool.shutdown(wait=True)
     shutil.rmtree(tmp, ignore_errors=True)
     return result
@@ -280,6 +314,7 @@ def run_batch(
 def _check_ownership(out_man: Manifest, per_man: Manifest, bp: BatchParams) -> None:
     """Refuse, before anything runs, to write over anything the batch did not write."""
     out_man.check_file("index.html")
+    out_man.check_file(HISTORY_FILE)
     out_man.check_folder(bp.period)
     if not (out_man.folder / bp.period).exists():
         return
@@ -289,15 +324,57 @@ def _check_ownership(out_man: Manifest, per_man: Manifest, bp: BatchParams) -> N
         per_man.check_folder(region_dir(r))
 
 
-#: The period-level files the batch writes (the global overview's, the index, run.json).
+#: The summary page of a period, its digest files and its PDF.
+_SUMMARY_FILES = ("index.html", "summary.md", "summary.html", "summary.pdf")
+#: The period-level files the batch writes (the global overview's, the summary, the run log).
 _PERIOD_FILES = (
-    "index.html",
+    *_SUMMARY_FILES,
+    "run.html",
     "run.json",
     GLOBAL_STALE_FILE,
     f"{GLOBAL_NOTEBOOK}.ipynb",
     f"{GLOBAL_NOTEBOOK}.html",
+    f"{GLOBAL_NOTEBOOK}.pdf",
     KPI_FILES[GLOBAL_NOTEBOOK],
 )
+
+
+class _Printer:
+    """PDFs printed in threads of the parent process while the batch goes on."""
+
+    def __init__(self, workers: int) -> None:
+        self.exe: Path | None = None
+        self.missing: str | None = None
+        try:
+            self.exe = require_chromium()
+        except PdfError as exc:
+            self.missing = str(exc)
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="qa-pdf")
+        self.futures: list[Future[PdfResult]] = []
+
+    def submit(self, folder: Path, htmls: Iterable[str | None]) -> None:
+        """Print each report (``folder``-relative HTML path) beside itself."""
+        if self.exe is None:
+            return
+        for h in htmls:
+            if h is not None:
+                self.futures.append(self.pool.submit(print_pdf, folder / h, chromium=self.exe))
+
+    def print_now(self, html: Path) -> PdfResult | None:
+        """Print one file now (in this thread); None without Chromium."""
+        return None if self.exe is None else print_pdf(html, chromium=self.exe)
+
+    def warnings(self) -> tuple[str, ...]:
+        """Wait for the PDFs submitted so far; one line per problem."""
+        if self.missing is not None:
+            return (f"PDFs not written: {self.missing}",)
+        return tuple(
+            f"PDF not written: {r.error}" for f in self.futures if not (r := f.result()).ok
+        )
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Stop the threads (after the PDFs in hand, unless ``cancel``)."""
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
 
 
 def _no_data_result(t: Task, message: str) -> NotebookResult:
@@ -383,7 +460,6 @@ def _commit(
     global_stale: bool,
 ) -> None:
     """Put this run's outputs in place: region by region, then the period-level files."""
-    out = out_man.folder
     final.mkdir(exist_ok=True)
     out_man.folders.add(bp.period)
     out_man.save()
@@ -399,6 +475,9 @@ def _commit(
         per_man.folders.add(d)
         per_man.save()
     gdir = tmp / ".global"
+    gpdf = f"{GLOBAL_NOTEBOOK}.pdf"
+    if not global_stale and not (gdir / gpdf).is_file():
+        _remove_owned(per_man, gpdf)  # an older overview's PDF, not this one's
     if global_stale:
         exchange_dirs(gdir, final / f"{GLOBAL_NOTEBOOK}_{FAILED_RUN_DIR}", trash / "global")
         per_man.folders.add(f"{GLOBAL_NOTEBOOK}_{FAILED_RUN_DIR}")
@@ -413,14 +492,52 @@ def _commit(
         with contextlib.suppress(FileNotFoundError):
             (final / GLOBAL_STALE_FILE).unlink()
     view = _period_results(result, final)
-    write_index(view, tmp / "index.html")
+    write_index(view, tmp / "run.html")
     _write_run_json(view, result, tmp / "run.json")
-    move_into(tmp, final, ["run.json", "index.html"])
-    per_man.files.update(["run.json", "index.html"])
+    move_into(tmp, final, ["run.json", "run.html"])
+    per_man.files.update(["run.json", "run.html"])
+    per_man.save()
+
+
+def _remove_owned(man: Manifest, name: str) -> None:
+    """Delete a file the batch wrote (and only such a file)."""
+    if name in man.files:
+        with contextlib.suppress(FileNotFoundError):
+            (man.folder / name).unlink()
+        man.files.discard(name)
+
+
+def _finish_period(
+    result: RunResult,
+    bp: BatchParams,
+    final: Path,
+    out_man: Manifest,
+    per_man: Manifest,
+    printer: _Printer | None,
+) -> RunResult:
+    """History, the leadership summary (and its PDF), the periods index."""
+    out = out_man.folder
+    targets = bp.targets()
+    update_history(out, bp.period, targets=targets)  # rebuilt from every period when lost
+    out_man.files.add(HISTORY_FILE)
+    out_man.save()
+    history = load_history(out, months=13, until=bp.period)
+    write_summary(final, history, amber_band=bp.amber_band, period=bp.period, targets=targets)
+    per_man.files.update(_SUMMARY_FILES[:3])
+    done = printer.print_now(final / "index.html") if printer is not None else None
+    if done is not None and done.ok:
+        per_man.files.add(pdf_name(final / "index.html").name)
+    else:
+        _remove_owned(per_man, "summary.pdf")  # an older summary's PDF
+        if done is not None and printer is not None and printer.missing is None:
+            result = dataclasses.replace(
+                result, warnings=(*result.warnings, f"PDF not written: {done.error}")
+            )
     per_man.save()
     write_periods_index(out)
     out_man.files.add("index.html")
     out_man.save()
+    return result
 
 
 def _write_marker(path: Path, result: RunResult, region: str | None, old: Path) -> None:
@@ -622,6 +739,7 @@ def _write_run_json(view: RunResult, result: RunResult, path: Path) -> Path:
         "regions": list(view.regions),
         "ok": view.ok,
         "pseudonym_key": view.pseudonym_key,
+        "warnings": list(result.warnings),
         "run": {"regions": list(result.regions), "ok": result.ok},
         "notebooks": [
             {k: v for k, v in dataclasses.asdict(r).items() if k != "kpis"} for r in view.results

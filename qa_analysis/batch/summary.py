@@ -562,6 +562,7 @@ th { background: #eef1f5; font-size: 12px; text-transform: uppercase; color: var
 .spark circle { fill: #0b5cad; } .spark .tgt { stroke: #9aa5b1; stroke-dasharray: 3 2; }
 .spark .nohist { font-size: 10px; fill: var(--muted); font-style: italic; }
 .failed { color: var(--miss); font-weight: 600; }
+.warning { color: var(--risk); font-weight: 600; }
 .err { color: var(--miss); font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px;
        word-break: break-word; }
 a { color: #0b5cad; }
@@ -686,11 +687,17 @@ def _footer(s: Summary) -> str:
     )
     ok = bool(s.run.get("ok"))
     state = "all reports succeeded" if ok else f"{len(s.failures)} report(s) FAILED"
+    warns = s.run.get("warnings")
+    warn_html = "".join(
+        f'<p class="warning">Warning: {_e(str(w))}</p>'
+        for w in (warns if isinstance(warns, list) else [])
+    )
     return (
         f'<footer id="run"><h2>Run status</h2><p class="{"" if ok else "failed"}">'
         f"{_e(state)}; wall time {_e(_secs(s.run.get('wall_s')))} with "
         f"{_e(str(s.run.get('workers', '?')))} worker(s); started "
         f"{_e(str(s.run.get('started_at', 'unknown')))}.{' Run log: ' + logs if logs else ''}</p>"
+        f"{warn_html}"
         "<table><tr><th>Region</th><th>Report</th><th>Status</th><th class=num>Run</th>"
         f"<th class=num>Render</th><th>Error</th></tr>{''.join(rows)}</table></footer>"
     )
