@@ -5,7 +5,6 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
-from browser import browser_fixture  # noqa: F401  (provides the `browser` fixture)
 
 from qa_analysis import batch
 from qa_analysis.batch.index import write_index, write_periods_index

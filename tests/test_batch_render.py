@@ -11,7 +11,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser import browser_fixture  # noqa: F401  (provides the `browser` fixture)
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from qa_analysis.batch.render import render_html

@@ -271,6 +271,3 @@ def test_summary_page_is_clean_in_chromium_and_every_link_resolves(browser, tmp_
         assert not lk.broken and not lk.unsafe, lk.summary()
     if NOTES.is_dir():
         browser.screenshot(files.index, NOTES / "h14-summary-page.png")
-
-
-from browser import browser_fixture  # noqa: E402, F401  (the `browser` fixture)

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import (  # noqa: F401  (browser_fixture provides the `browser` fixture)
+from browser import (
     SKIP_MESSAGE,
     BrowserSession,
-    browser_fixture,
     classify_element,
     csp_allows_inline_script,
     has_figure,

@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 import yaml
 from batch_project import FIXTURE_KEY, REPO, pseudonym_key
-from browser import browser_fixture  # noqa: F401  (provides the `browser` fixture)
 from hostile_data import PAYLOADS, write_hostile_data
 
 from qa_analysis import batch

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 from batch_project import run_once_per_session
-from browser import (  # noqa: F401  (browser_fixture provides the `browser` fixture)
-    browser_fixture,
+from browser import (
     has_figure,
     links,
     pdf_pages,
