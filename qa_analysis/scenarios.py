@@ -285,7 +285,8 @@ def scenario(
         Extra breakdown columns on tickets and evaluations, each value equally
         likely (e.g. ``{"product": ["app", "web"]}``).
     scorecard : Scorecard, optional
-        Default: the packaged ``params/scorecard.yaml``.
+        Default: the first version of the packaged ``params/scorecard.yaml`` (the
+        demo's 12-criterion rubric; a scenario uses one rubric throughout).
 
     Returns
     -------
@@ -309,7 +310,11 @@ def scenario(
     >>> s.effects, s.calibration["role"].unique().tolist()
     ((), ['specialist', 'expert'])
     """
-    sc = scorecard or Scorecard.from_yaml(settings.resource_path("params", "scorecard.yaml"))
+    # one rubric for the whole scenario: the packaged scorecard's first version
+    sc = (
+        scorecard
+        or Scorecard.from_yaml(settings.resource_path("params", "scorecard.yaml")).versions[0]
+    )
     regs = _regions(regions)
     if isinstance(months, int):
         if months < 1:
