@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from qa_analysis.escaping import CSP_META, safe_url, sanitize_html
+from qa_analysis.escaping import CSP_META, TABLE_SCRIPT_TAG, safe_url, sanitize_html
 from qa_analysis.io import write_text_atomic
 
 __all__ = ["render_html"]
@@ -22,6 +22,7 @@ _OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head -%}
 {{ resources.qa_csp_meta }}
 {{ super() }}
+{{ resources.qa_table_script }}
 {%- endblock html_head -%}
 """
 #: Tag papermill (and the batch's engine) put on the error banners it inserts.
@@ -50,7 +51,9 @@ def render_html(ipynb: str | Path, html_path: str | Path, title: str | None = No
     outputs such as tables) then passes :func:`~qa_analysis.escaping.sanitize_html`;
     papermill's error banners are rebuilt as escaped text; and the page's
     first ``<head>`` element is the Content-Security-Policy
-    :data:`~qa_analysis.escaping.CSP_META`, which allows no script.
+    :data:`~qa_analysis.escaping.CSP_META`, which allows no script but the
+    table script :data:`~qa_analysis.escaping.TABLE_SCRIPT_TAG` the page carries once
+    (sortable, filterable tables), by its hash.
     """
     import nbformat
     from jinja2 import DictLoader
@@ -77,7 +80,12 @@ def render_html(ipynb: str | Path, html_path: str | Path, title: str | None = No
     _rebuild_banners(nb)
     name = title or Path(ipynb).stem
     body, _ = exporter.from_notebook_node(
-        nb, resources={"metadata": {"name": name}, "qa_csp_meta": CSP_META}
+        nb,
+        resources={
+            "metadata": {"name": name},
+            "qa_csp_meta": CSP_META,
+            "qa_table_script": TABLE_SCRIPT_TAG,
+        },
     )
     return write_text_atomic(body, html_path)
 
