@@ -55,6 +55,7 @@ from qa_analysis.report.performance import AgentsSection, PerformanceData
 __all__ = [
     "ACTIONS_FILE",
     "ACTION_COLUMNS",
+    "ACTION_TABLE_COLUMNS",
     "ActionKind",
     "action_id",
     "actions_markdown",
@@ -80,6 +81,17 @@ ACTION_COLUMNS: tuple[str, ...] = (
     "statistic",
     "p_adjusted",
 )
+
+#: Source column -> label of the actions table the reports show (every row, searchable).
+ACTION_TABLE_COLUMNS: dict[str, str] = {
+    "kind": "Action",
+    "subject": "Who / what",
+    "criterion": "Criterion",
+    "evidence": "Evidence",
+    "statistic": "Statistic",
+    "p_adjusted": "Adjusted p",
+    "action_id": "Id",
+}
 
 ActionKind = Literal["recalibrate", "discuss", "coach", "coach_critical", "rewrite_guideline"]
 _KIND_ORDER: tuple[str, ...] = (
