@@ -14,7 +14,8 @@ a link or a spreadsheet formula. Three walls:
   :mod:`qa_analysis.batch.render` also renders markdown with raw HTML
   escaped and only safe link schemes kept);
 * in the browser, :data:`CSP_META` (a Content-Security-Policy that allows no
-  script at all) is the first element of every page's ``<head>``.
+  script but the pages' own table script, :data:`TABLE_SCRIPT`, by its SHA-256
+  hash) is the first element of every page's ``<head>``.
 
 Examples
 --------
@@ -36,6 +37,8 @@ __all__ = [
     "CONTENT_SECURITY_POLICY",
     "CSP_META",
     "FORMULA_PREFIXES",
+    "TABLE_SCRIPT",
+    "TABLE_SCRIPT_TAG",
     "md_escape",
     "neutralise_formulas",
     "relative_href",
@@ -43,11 +46,55 @@ __all__ = [
     "sanitize_html",
 ]
 
-#: The pages' Content-Security-Policy: no script, no plug-in, no frame, no network;
-#: images and fonts only inline (``data:``), styles only inline.
+#: The one script the pages carry: sortable, filterable tables (``table.qa-sortable``).
+#: Self-written, no network, no ``eval``: clicking a header sorts by that column (numbers
+#: as numbers, again to reverse); a box above each table hides the rows without the
+#: typed text. Allowed by its SHA-256 hash in :data:`CONTENT_SECURITY_POLICY`, so no other
+#: script (from data or anywhere else) can run.
+TABLE_SCRIPT = (
+    "document.addEventListener('DOMContentLoaded',function(){"
+    "document.querySelectorAll('table.qa-sortable').forEach(function(t){"
+    "var b=t.tBodies[0];if(!b)return;"
+    "var f=document.createElement('input');f.type='search';f.className='qa-filter';"
+    "f.placeholder='Filter rows';f.setAttribute('aria-label','Filter rows');"
+    "t.parentNode.insertBefore(f,t);"
+    "f.addEventListener('input',function(){var q=f.value.toLowerCase();"
+    "Array.prototype.forEach.call(b.rows,function(r){"
+    "r.hidden=q!==''&&r.textContent.toLowerCase().indexOf(q)<0;});});"
+    "var hs=t.tHead?t.tHead.rows[t.tHead.rows.length-1].cells:[];"
+    "Array.prototype.forEach.call(hs,function(h,i){h.style.cursor='pointer';"
+    "h.title='Sort';h.addEventListener('click',function(){"
+    "var asc=h.getAttribute('aria-sort')!=='ascending';"
+    "Array.prototype.forEach.call(hs,function(x){x.removeAttribute('aria-sort');});"
+    "h.setAttribute('aria-sort',asc?'ascending':'descending');"
+    "var key=function(r){var c=r.cells[i];return c?c.textContent.trim():'';};"
+    "var num=function(v){var m=v.replace(/[%,\\s]/g,'').match(/^[-+]?\\d*\\.?\\d+(e[-+]?\\d+)?/i);"
+    "return m?parseFloat(m[0]):NaN;};"
+    "var rows=Array.prototype.slice.call(b.rows);"
+    "rows.sort(function(x,y){var a=key(x),c=key(y),na=num(a),nc=num(c);"
+    "var d=(!isNaN(na)&&!isNaN(nc))?na-nc:(isNaN(na)!==isNaN(nc)?(isNaN(na)?1:-1):"
+    "a.localeCompare(c));return asc?d:-d;});"
+    "rows.forEach(function(r){b.appendChild(r);});});});});});"
+)
+
+
+def _sha256_source(text: str) -> str:
+    import base64
+    import hashlib
+
+    return (
+        "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
+    )
+
+
+#: The ``<script>`` element the renderer puts once in every page (its text is :data:`TABLE_SCRIPT`).
+TABLE_SCRIPT_TAG = f"<script>{TABLE_SCRIPT}</script>"
+
+#: The pages' Content-Security-Policy: no script but :data:`TABLE_SCRIPT` (by its hash), no
+#: plug-in, no frame, no network; images and fonts only inline (``data:``), styles only inline.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
-    "base-uri 'none'; form-action 'none'"
+    f"default-src 'none'; script-src {_sha256_source(TABLE_SCRIPT)}; img-src data:; "
+    "style-src 'unsafe-inline'; font-src data:; base-uri 'none'; form-action 'none'"
 )
 #: The ``<meta>`` element carrying :data:`CONTENT_SECURITY_POLICY` (first in ``<head>``).
 CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'

@@ -904,10 +904,6 @@ def mann_kendall_test(series: np.ndarray) -> SeriesResult:
 
 SeriesTest = Callable[[np.ndarray], SeriesResult]
 
-#: Monte Carlo replicates of the change-point test in :func:`step_or_trend_test`: enough for
-#: its smallest p-value (1 / 5000) to survive Holm over a few dozen segments at 1%.
-_STEP_N_BOOT = 4999
-
 
 def step_or_trend_test(series: np.ndarray) -> SeriesResult:
     """A step or a monotone trend in a series, as a :data:`SeriesTest` (Bonferroni over the two).
@@ -923,8 +919,8 @@ def step_or_trend_test(series: np.ndarray) -> SeriesResult:
         ``effect``: the size of the latest step (level after - level before)
         when :func:`qa_analysis.trends.change_points` finds a step, else Sen's
         slope times the number of periods; ``p_value``: ``min(1, 2 min(p_cp,
-        p_mk))`` of the change-point global test (equal weights, 4999 Monte
-        Carlo replicates, seed 0) and the
+        p_mk))`` of the change-point global test (equal weights,
+        ``thresholds.step_n_boot`` Monte Carlo replicates of params/defaults.yaml, seed 0) and the
         Mann-Kendall test.
 
     Notes
@@ -950,7 +946,10 @@ def step_or_trend_test(series: np.ndarray) -> SeriesResult:
     ok = np.isfinite(x)
     if ok.sum() < 4:
         return SeriesResult(float("nan"), float("nan"), "change-point or Mann-Kendall test")
-    cp = change_points(x, kind="mean", n_boot=_STEP_N_BOOT, seed=0)
+    # Monte Carlo replicates (thresholds.step_n_boot, 4999 by default): enough for the
+    # smallest p-value (1 / 5000) to survive Holm over a few dozen segments at 1%
+    n_boot = int(settings.thresholds()["step_n_boot"])
+    cp = change_points(x, kind="mean", n_boot=n_boot, seed=0)
     p_cp = float(cp.p_global) if np.isfinite(cp.p_global) else 1.0
     p_mk = float(mk.p_value) if np.isfinite(mk.p_value) else 1.0
     p = min(1.0, 2 * min(p_cp, p_mk))

@@ -109,12 +109,18 @@ def test_sanitize_html_keeps_report_markup():
     assert sanitize_html(html) == html
 
 
-def test_csp_allows_no_script():
+def test_csp_allows_no_script_but_the_table_script_by_its_hash():
+    import base64
+    import hashlib
+
+    from qa_analysis.escaping import TABLE_SCRIPT
+
     directives = dict(
         (d.split()[0], d.split()[1:]) for d in CONTENT_SECURITY_POLICY.split(";") if d.strip()
     )
     assert directives["default-src"] == ["'none'"]
-    assert "script-src" not in directives  # falls back to default-src 'none'
+    digest = base64.b64encode(hashlib.sha256(TABLE_SCRIPT.encode()).digest()).decode()
+    assert directives["script-src"] == [f"'sha256-{digest}'"]  # no 'unsafe-inline', no host
     assert CONTENT_SECURITY_POLICY in CSP_META
 
 

@@ -630,3 +630,19 @@ def test_weakest_and_most_divisive_find_an_ambiguous_criterion():
             and c.most_divisive.segment == "empathy"
         )
     assert np.mean(found) >= 0.9
+
+
+def test_step_test_replicates_come_from_params(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the change-point test's Monte Carlo replicates are thresholds.step_n_boot (no constant in code)
+    th = {**settings.thresholds(), "step_n_boot": 99}
+    monkeypatch.setattr(settings, "thresholds", lambda: dict(th))
+    seen: list[int] = []
+    real = F.change_points
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["n_boot"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(F, "change_points", spy)
+    F.step_or_trend_test(np.r_[np.full(10, 0.8), np.full(8, 0.4)] + np.tile([0.01, -0.01], 9))
+    assert seen == [99]

@@ -168,6 +168,9 @@ PARAMS_SCHEMA: dict[str, Param] = {
             "bias_flag": _rate(),
             "n_boot": Param("int", 1),
             "paradox_prevalence": Param("float", 0.5, 1),
+            "step_n_boot": Param("int", 99),
+            "coach_critical_fails": Param("int", 1),
+            "guideline_min_regions": Param("int", 1),
         },
     ),
     "targets": Param(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from qa_analysis.batch.pdf import PRINT_CSS
-from qa_analysis.escaping import CSP_META, safe_url, sanitize_html
+from qa_analysis.escaping import CSP_META, TABLE_SCRIPT_TAG, safe_url, sanitize_html
 from qa_analysis.io import write_text_atomic
 
 __all__ = ["render_html"]
@@ -24,6 +24,7 @@ _OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {{ resources.qa_csp_meta }}
 {{ super() }}
 <style>{{ resources.qa_print_css }}</style>
+{{ resources.qa_table_script }}
 {%- endblock html_head -%}
 """
 #: Tag papermill (and the batch's engine) put on the error banners it inserts.
@@ -52,9 +53,11 @@ def render_html(ipynb: str | Path, html_path: str | Path, title: str | None = No
     outputs such as tables) then passes :func:`~qa_analysis.escaping.sanitize_html`;
     papermill's error banners are rebuilt as escaped text; and the page's
     first ``<head>`` element is the Content-Security-Policy
-    :data:`~qa_analysis.escaping.CSP_META`, which allows no script. The
-    print style sheet :data:`~qa_analysis.batch.pdf.PRINT_CSS` (a page break
-    before each section, figures kept whole) is added for the PDFs.
+    :data:`~qa_analysis.escaping.CSP_META`, which allows no script but the
+    table script :data:`~qa_analysis.escaping.TABLE_SCRIPT_TAG` the page carries once
+    (sortable, filterable tables), by its hash. The print style sheet
+    :data:`~qa_analysis.batch.pdf.PRINT_CSS` (a page break before each section,
+    figures kept whole) is added for the PDFs.
     """
     import nbformat
     from jinja2 import DictLoader
@@ -86,6 +89,7 @@ def render_html(ipynb: str | Path, html_path: str | Path, title: str | None = No
             "metadata": {"name": name},
             "qa_csp_meta": CSP_META,
             "qa_print_css": PRINT_CSS,
+            "qa_table_script": TABLE_SCRIPT_TAG,
         },
     )
     return write_text_atomic(body, html_path)

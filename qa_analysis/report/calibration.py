@@ -37,6 +37,7 @@ from qa_analysis.report.formatting import (
     is_finite,
     json_number,
 )
+from qa_analysis.report.glossary import plain_alpha, plain_p_value
 from qa_analysis.scorecard import Scorecard
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "agreement_table",
     "calibration_kpis",
     "calibration_results",
+    "criteria_agreement",
     "drift_sentence",
     "drift_steps",
     "headline_finding",
@@ -549,7 +551,10 @@ def agreement_markdown(res: CalibrationResults) -> str:
     weak = b.loc[b["verdict"].isin(["unreliable", "undefined"])].sort_values("alpha", kind="stable")
     if len(weak):
         lines.append("")
-        lines += [f"- {agreement_sentence(r, th)}" for r in weak.to_dict("records")]
+        lines += [
+            f"- {agreement_sentence(r, th)} *In plain words:* {plain_alpha(r['alpha'], r['name'], th)}."
+            for r in weak.to_dict("records")
+        ]
     notes = _item_notes(b)
     if notes:
         lines += [
@@ -774,7 +779,8 @@ def recalibrate_markdown(res: CalibrationResults) -> str:
         lines.append(
             f"- **{md_escape(r['rater_id'])}** on *{md_escape(crit)}*: {r['direction']}, {ci} of the scale "
             f"range ({int(r['n'])} tickets, adjusted p = {r['p_adjusted']:.2g}); averaged over "
-            f"all criteria {fmt(r['overall_bias'], 0, pct=True, signed=True)}."
+            f"all criteria {fmt(r['overall_bias'], 0, pct=True, signed=True)}. *In plain words:* "
+            f"{plain_p_value(r['p_adjusted'], 'this rater scores this criterion differently', adjusted='Holm')}."
         )
     return "\n".join(lines)
 
@@ -950,7 +956,8 @@ def calibration_kpis(res: CalibrationResults, *, data: ReportData | None = None)
     ``drift_step_session, drift_before, drift_after`` describe agreement
     across sessions. ``n_rater_criterion_flags`` counts the rater x criterion
     biases that hold over the history window (detail ``recalibrate`` lists
-    them); ``headline_finding`` (:func:`headline_finding`) is the report's
+    them, and ``criteria_agreement`` gives each criterion's alpha with its
+    interval, for the global overview's guideline actions); ``headline_finding`` (:func:`headline_finding`) is the report's
     most important tested finding, absent when none holds. With ``data``
     (the loaded report data):
     ``pseudonymised, pseudonym_key, demo_data``
@@ -979,6 +986,7 @@ def calibration_kpis(res: CalibrationResults, *, data: ReportData | None = None)
         }
         for r in flags.to_dict("records")
     ]
+    out["detail"]["criteria_agreement"] = criteria_agreement(res)
     headline = headline_finding(res)
     if headline is not None:
         out["headline_finding"] = headline
@@ -1046,6 +1054,26 @@ def headline_finding(res: CalibrationResults) -> str | None:
             if f.holds:
                 return fd.sentence(_named(f, res.names, markdown=False))
     return None
+
+
+def criteria_agreement(res: CalibrationResults) -> list[dict[str, Any]]:
+    """Per criterion alpha with its interval, for the KPI file's ``detail`` (global actions)."""
+    b = res.by_item
+    if len(b) == 0:
+        return []
+    out = []
+    for r in b.to_dict("records"):
+        out.append(
+            {
+                "criterion": str(r["criterion"]),
+                "name": str(r["name"]),
+                **{
+                    c: (float(r[c]) if is_finite(r[c]) else None)
+                    for c in ("alpha", "alpha_ci_low", "alpha_ci_high")
+                },
+            }
+        )
+    return out
 
 
 def _drift_kpis(res: CalibrationResults) -> dict[str, Any]:

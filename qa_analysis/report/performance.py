@@ -57,6 +57,7 @@ from qa_analysis.report.formatting import (
     json_number,
     sentence,
 )
+from qa_analysis.report.glossary import plain_shape
 from qa_analysis.scorecard import META_COLUMNS, Scorecard, criterion_rates, score_evaluations
 
 __all__ = [
@@ -1326,6 +1327,12 @@ def trend_sentence(s: TrendSection) -> str:
         since = f"{s.phase_start.day} {s.phase_start.strftime('%B %Y')}"
         span = f"the {n_weeks} weeks since the scorecard change of {since}"
     txt = _shape_sentence(c, s.trend, "Pass rate", True, span)
+    p = c.slope_p_value if c.shape == "trend" else c.p_global
+    if c.shape == "trend" and is_finite(s.trend.p_value):
+        p = s.trend.p_value
+    if is_finite(p):
+        down = (c.last_after < c.last_before) if c.shape == "step" else c.slope < 0
+        txt += f" *In plain words:* {plain_shape(c.shape, p, 'the weekly pass rate', down=down)}."
     if s.score_steps is not None and s.score_steps.shape != "flat":
         txt += " " + _shape_sentence(s.score_steps, None, "Mean score", False, "the same weeks")
     return txt
