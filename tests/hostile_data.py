@@ -44,9 +44,13 @@ def hostile_scorecard(path: Path) -> Path:
     """The demo scorecard with a payload in every criterion name, section and the title."""
     spec = yaml.safe_load(Path(demo.SCORECARD_PATH).read_text(encoding="utf-8"))
     spec["name"] = f"Card {PAYLOADS[0]}"
-    for i, c in enumerate(spec["criteria"]):
-        c["name"] = f"{c['name']} {PAYLOADS[i % len(PAYLOADS)]}"
-        c["section"] = f"{c['section']} {PAYLOADS[(i + 1) % len(PAYLOADS)]}"
+    # every criterion list: a single-version card's, or each version's
+    lists = [spec["criteria"]] if "criteria" in spec else []
+    lists += [v["criteria"] for v in spec.get("versions", []) if "criteria" in v]
+    for criteria in lists:
+        for i, c in enumerate(criteria):
+            c["name"] = f"{c['name']} {PAYLOADS[i % len(PAYLOADS)]}"
+            c["section"] = f"{c['section']} {PAYLOADS[(i + 1) % len(PAYLOADS)]}"
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return path
 

@@ -692,6 +692,11 @@ def test_real_index_kpis_equal_the_library_on_the_same_data(real_run):
         start=f"{result.period}-01", end=str(pd.Period(result.period, "M").end_time.date())
     )
     ev = io.load_evaluations(str(data / "evaluations.parquet"), scorecard=sc, region="EU", **month)
+    if (data / "disputes.parquet").exists():  # the reports score the final (disputed) scores
+        from qa_analysis.disputes import apply_disputes
+
+        disputes = io.load_disputes(str(data / "disputes.parquet"))
+        ev = apply_disputes(ev, disputes.loc[disputes["evaluation_id"].isin(ev["evaluation_id"])])
     scores = score_evaluations(ev, sc)
     scored = scores.loc[scores["score"].notna()]
     perf = shown["eu/performance_report.html"]
