@@ -270,8 +270,9 @@ def test_wheel_installed_outside_the_repo_runs_a_project(tmp_path):
     )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     period = yaml.safe_load((project / "params/defaults.yaml").read_text())["period"]
-    index = (project / "outputs" / period / "index.html").read_text()
-    assert "All 3 reports succeeded" in index
+    run_log = (project / "outputs" / period / "run.html").read_text()
+    assert "All 3 reports succeeded" in run_log
+    assert "Quality summary" in (project / "outputs" / period / "index.html").read_text()
     # the installed package ran, not the repository's source
     res = run(
         [bin_ / "python", "-c", "import qa_analysis; print(qa_analysis.__file__)"], outside, env=env
