@@ -69,7 +69,8 @@ PLANTED: dict[str, Any] = {
     "drop_size": 0.8,  # latent quality units: the pass rate falls from about 82% to 62%
     "critical_channel": "phone",
     "critical_odds_ratio": 3.0,  # critical-error odds on phone vs other channels
-    "audits_per_agent": 5,  # each month's audit plan: five tickets per agent (sampling.audit_plan)
+    # each month's audit plan: sampling.per_agent tickets per agent (sampling.audit_plan)
+    "audits_per_agent": settings.defaults()["sampling"]["per_agent"],
     "missed_audit_share": 0.04,  # planned audits that were never done
     "csat_slope": 0.45,  # CSAT points per latent quality unit: Spearman(QA score, CSAT) about 0.4
     "dispute_rate": 0.003,  # chance that a criterion rating below the top of its scale is disputed

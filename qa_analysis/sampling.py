@@ -1473,11 +1473,11 @@ def estimate_rate(
 
     Examples
     --------
-    >>> s = pd.DataFrame({"passed": [1, 1, 0, 1, 0, 1], "design_weight": [10.0] * 6,
+    >>> s = pd.DataFrame({"passed": [1, 1, 0, 1, 1, 1], "design_weight": [10.0] * 6,
     ...                   "channel": ["chat"] * 3 + ["email"] * 3})
     >>> e = estimate_rate(s, "passed", strata="channel")
     >>> round(e.estimate, 3), e.n
-    (0.667, 6)
+    (0.833, 6)
     """
     _require_frame(sample, "sample")
     strata_list = [strata] if isinstance(strata, str) else list(strata or [])
