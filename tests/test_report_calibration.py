@@ -476,3 +476,14 @@ def test_calibration_results_repr_is_short(cal):
     r = repr(cal)
     assert r.startswith("CalibrationResults(region='EU', window=Window(2026-10") and "\n" not in r
     assert f"by_item=<DataFrame {len(cal.by_item)} x " in r
+
+
+def test_a_month_whose_ratings_are_all_na_says_so_not_no_sessions(loaded):
+    cal_na = loaded.calibration.assign(score=np.nan)
+    res = rc.calibration_results(
+        cal_na, loaded.scorecard, loaded.window, thresholds=TH, seed=3, region="EU"
+    )
+    text = rc.participation_sentence(res)
+    month = cal_na["session_date"].between(loaded.window.start, loaded.window.end)
+    assert res.empty and "No calibration sessions" not in text
+    assert f"every one of the {int(month.sum()):,} calibration ratings was N/A" in text

@@ -477,6 +477,12 @@ def participation_sentence(res: CalibrationResults) -> str:
     sessions in ...". N/A ratings are always counted, never dropped silently.
     """
     where = f" {md_escape(res.region)}" if res.region else ""
+    if res.empty and res.n_na:
+        return (
+            f"**In {res.window.label}{where} every one of the {res.n_na:,} calibration ratings "
+            "was N/A** (criterion not applicable), so there is nothing to agree on: agreement, "
+            "rater calibration and the discussion list are empty this month."
+        )
     if res.empty:
         return (
             f"**No calibration sessions in {res.window.label}{' for' + where if where else ''}.** "
