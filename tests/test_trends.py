@@ -494,6 +494,7 @@ def test_demo_latam_drop_is_signalled_within_two_weeks(demo_scores):
     after = cc.loc[cc["period"] >= start]
     first = after.loc[after["signal"], "period"].min()
     assert first - start <= pd.Timedelta(days=14)
+
     # the signal is LATAM's: it stays below 3 sigma week after week, while in each other
     # region, charted the same way, a week that low is at most an isolated chance event
     def low_weeks(chart: pd.DataFrame) -> pd.Series:
