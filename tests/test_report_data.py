@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qa_analysis import demo, privacy, settings
+from qa_analysis import demo, io, privacy, settings
 from qa_analysis.errors import DataError, ParamsError
 from qa_analysis.report import data as rd
 
@@ -194,6 +194,34 @@ def test_load_report_data_names_a_missing_source(tmp_path, small):
         rd.load_report_data(
             tmp_path, small.scorecard, region="EU", period="2026-10", tables=("calibration",)
         )
+
+
+def test_a_folder_without_tickets_and_calibration_loads_them_empty_with_notes(
+    data_dir, small, loaded, tmp_path
+):
+    # what qa-reports import writes from a platform export: evaluations only
+    shutil.copy(data_dir / "evaluations.parquet", tmp_path / "evaluations.parquet")
+    got = rd.load_report_data(
+        tmp_path,
+        small.scorecard,
+        region="EU",
+        period="2026-10",
+        history_months=3,
+        key="test-key-16-bytes",
+    )
+    pd.testing.assert_frame_equal(got.evaluations, loaded.evaluations)
+    assert len(got.tickets) == 0 and len(got.calibration) == 0
+    for t in ("tickets", "calibration"):
+        full = getattr(loaded, t)
+        empty = getattr(got, t)
+        required = list(io.SCHEMAS[t].required)
+        assert list(empty.columns) == required
+        assert empty.dtypes.to_dict() == full[required].dtypes.to_dict()
+    assert got.notes == (rd.MISSING_TABLE_NOTES["calibration"], rd.MISSING_TABLE_NOTES["tickets"])
+    assert rd.MISSING_TABLE_NOTES["tickets"] == (
+        "no tickets table: figures are averages over audits, coverage and the audit plan "
+        "are skipped"
+    )
 
 
 def test_load_report_data_rejects_unknown_tables(data_dir, small):

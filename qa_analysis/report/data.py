@@ -41,6 +41,7 @@ from qa_analysis.report.formatting import ShortRepr
 from qa_analysis.scorecard import Scorecard
 
 __all__ = [
+    "MISSING_TABLE_NOTES",
     "PROJECT_ROOT",
     "TABLES",
     "TARGET_DIRECTIONS",
@@ -576,7 +577,10 @@ def load_report_data(
         DuckDB file, folder with ``evaluations/calibration/tickets.parquet``, or a
         database URL (``duckdb:///path``, ``postgresql://...``; see
         :mod:`qa_analysis.sources`), in which case the region and window filters
-        run in the database.
+        run in the database. A folder that has evaluations but no ``tickets``
+        (or no ``calibration``) file, as ``qa-reports import`` writes from a
+        QA-platform export, loads that table empty and says so in ``notes``
+        (:data:`MISSING_TABLE_NOTES`).
     scorecard : str, Path or Scorecard
         Scorecard (or its YAML path); every loaded score is validated against it.
     region : str or None
@@ -643,17 +647,22 @@ def load_report_data(
             frames[t] = pd.DataFrame()
             continue
         start = win.start if t == "tickets" else win.history_start
+        if database is None and _absent_from_export(data, t):
+            # a platform export (qa-reports import) has evaluations but no ticket
+            # population and often no calibration: an empty table, said in words
+            frames[t] = _empty_table(t)
+            notes.append(MISSING_TABLE_NOTES[t])
+            continue
+        source = data_source(data, t)
         try:
             if database is not None:
                 df = database.load(t, region=region, start=start, end=win.end, scorecard=sc)
             elif t == "tickets":
-                df = io.load_tickets(
-                    data_source(data, t), region=region, start=start, end=win.end, timezone=tz
-                )
+                df = io.load_tickets(source, region=region, start=start, end=win.end, timezone=tz)
             else:
                 load = io.load_evaluations if t == "evaluations" else io.load_calibration
                 df = load(
-                    data_source(data, t),
+                    source,
                     scorecard=sc,
                     region=region,
                     start=start,
@@ -690,6 +699,44 @@ def load_report_data(
         demo_data=demo_data,
         disputes=dispute_table,
     )
+
+
+#: What a report says when a data folder has evaluations but not this table.
+MISSING_TABLE_NOTES: dict[str, str] = {
+    "tickets": (
+        "no tickets table: figures are averages over audits, coverage and the audit plan "
+        "are skipped"
+    ),
+    "calibration": "no calibration table: the calibration analyses are skipped",
+}
+
+
+def _absent_from_export(data: str | Path, table: str) -> bool:
+    """True when ``data`` is a folder with evaluations but no file for ``table``.
+
+    That is what ``qa-reports import`` writes from a QA-platform export: the
+    evaluations (and calibration when the platform has it), never a ticket
+    population. Only ``tickets`` and ``calibration`` may be absent; a folder
+    without evaluations still fails in the loader, naming the missing file.
+    """
+    if table not in MISSING_TABLE_NOTES:
+        return False
+    path = resolve_path(data)
+    if not path.is_dir():
+        return False
+    return (
+        Path(data_source(path, "evaluations")).is_file()
+        and not Path(data_source(path, table)).is_file()
+    )
+
+
+def _empty_table(table: str) -> pd.DataFrame:
+    """An empty ``table`` with its canonical columns and the loaders' dtypes."""
+    schema = io.SCHEMAS[table]
+    cols: dict[str, pd.Series] = {c: pd.Series(dtype="str") for c in schema.ids}
+    cols |= {c: pd.Series(dtype="datetime64[ns]") for c in schema.dates}
+    cols |= {c: pd.Series(dtype=np.float64) for c in schema.numbers}
+    return pd.DataFrame(cols)
 
 
 def _disputes_source(data: str | Path) -> str | None:
