@@ -60,6 +60,9 @@ def test_the_performance_report_runs_on_the_imported_export(source, tmp_path, ca
     assert kpis["n_evaluations"] == CASES[source][1]
     assert 0 <= kpis["pass_rate"] <= 1 and not math.isnan(kpis["pass_rate"])
     assert kpis["pass_rate"] == kpis["pass_rate_audits"]  # no tickets: averages over audits
+    detail = kpis["detail"]  # a score interval stays on the 0-100 scale, however few the agents
+    assert 0 <= detail["mean_score_ci_low"] <= kpis["mean_score"] <= detail["mean_score_ci_high"]
+    assert detail["mean_score_ci_high"] <= 100
     assert "No audit plan to check coverage against" in perf.volume_markdown(sections["volume"])
     assert "No audit plan: no tickets in the month" in perf.plan_sentence(sections["plan"])
     assert "No ticket table for the month: the figures are averages over audits" in (

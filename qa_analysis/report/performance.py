@@ -539,6 +539,8 @@ class PerformanceData(ShortRepr):
             return (e.estimate, e.ci_low, e.ci_high) if e is not None else (nan, nan, nan)
 
         pr, mr, cr = part("pass_rate"), part("mean_score"), part("critical_rate")
+        # a score interval lies on the score's own 0-100 scale (few agents: a wide t interval)
+        mr = (mr[0], *np.clip(np.array(mr[1:], dtype=float), 0.0, 100.0).tolist())
         e0 = est.get("pass_rate")
         return Headline(
             n=n,
