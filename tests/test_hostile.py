@@ -82,7 +82,9 @@ def test_hostile_batch_renders_every_report(hostile_run):
 def test_hostile_pages_run_no_payload_in_the_browser(hostile_run, browser):
     _, _, result = hostile_run
     pages = _pages(result)
-    assert len(pages) == 2 + 1 + 2 * len(REGIONS)  # indexes, overview, regional reports
+    # the periods index and the summary, the run log, the e-mail digest, the overview and
+    # every regional report
+    assert len(pages) == 2 + 1 + 1 + 1 + 2 * len(REGIONS)
     for page in pages:
         report = browser.check_page(page)
         assert report.clean, report.summary()

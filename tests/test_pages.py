@@ -94,7 +94,8 @@ def test_page_renders_without_console_errors_or_scripts(pages, browser, tmp_path
     _, period = pages
     report = browser.check_page(period / name)
     assert report.clean, report.summary()
-    assert report.executed == () and report.scripts == 0
+    # at most the sortable-table script, which the page's CSP allows by its hash (clean above)
+    assert report.executed == () and report.scripts <= 1
     png = browser.screenshot(period / name, tmp_path / (name.replace("/", "_") + ".png"))
     assert has_figure(png) or name in ("run.html", "summary.html")
 
