@@ -55,6 +55,7 @@ __all__ = [
     "deviation_heatmap",
     "drift",
     "funnel",
+    "history",
     "pareto",
     "rater_bias",
     "region_comparison",
@@ -1142,5 +1143,111 @@ def region_comparison(
             ax.set_ylim(max(0.0, np.nanmin(vals) - 15), 100)
     fig.suptitle(
         "Regions against the global targets (green met, amber at risk, red missed)", fontsize=10
+    )
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# history across months
+# ---------------------------------------------------------------------------
+def history(
+    table: pd.DataFrame,
+    steps: pd.DataFrame | None = None,
+    *,
+    kpis: Sequence[str] | None = None,
+    panel_size: tuple[float, float] = (1.9, 1.5),
+) -> Figure:
+    """Each KPI per region over the months: small multiples with intervals, target and steps.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :attr:`qa_analysis.report.history.HistorySection.table` (``region, kpi,
+        period, value, ci_low, ci_high, target``; one row per month of the
+        calendar, a month without data has a missing value).
+    steps : DataFrame, optional
+        :attr:`~qa_analysis.report.history.HistorySection.steps` (``region, kpi,
+        period``): a dotted vertical line at each month a new level starts.
+    kpis : sequence of str, optional
+        KPIs to show (one row of panels each), default all in ``table``.
+    panel_size : tuple of float
+        Width and height of one panel in inches.
+
+    Returns
+    -------
+    Figure
+        One panel per KPI (rows, y axis shared along the row) x region
+        (columns): the monthly value as a line with markers, its interval as a
+        band, the target as a dashed line. A month without data is a gap in
+        the line and the band, never a zero.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"region": "EU", "kpi": "pass_rate", "period": ["2026-01", "2026-02", "2026-03"],
+    ...                   "value": [0.9, None, 0.8], "ci_low": np.nan, "ci_high": np.nan, "target": 0.85})
+    >>> fig = history(t)
+    >>> len(fig.axes), np.isnan(fig.axes[0].lines[0].get_ydata()).tolist()
+    (1, [False, True, False])
+    """
+    if _is_empty(table):
+        return _empty("No history yet: no earlier months to chart")
+    _require(table, ["region", "kpi", "period", "value", "target"], "history")
+    kp = [k for k in (kpis or pd.unique(table["kpi"])) if k in set(table["kpi"])]
+    if not kp:
+        return _empty("None of the requested KPIs is in the history")
+    regions = list(pd.unique(table["region"].astype(str)))
+    months = sorted(pd.unique(table["period"].astype(str)))
+    x = np.arange(len(months))
+    pos = {m: i for i, m in enumerate(months)}
+    fig = ReportFigure(
+        figsize=(panel_size[0] * len(regions) + 0.6, panel_size[1] * len(kp) + 0.6),
+        layout="constrained",
+    )
+    axes = fig.subplots(len(kp), len(regions), squeeze=False, sharex=True, sharey="row")
+    labels = {"pass_rate": "Pass rate", "mean_score": "Mean score", "alpha": "Alpha"}
+    labels |= {"critical_rate": "Critical rate", "audits_per_agent": "Audits/agent"}
+    tick = np.unique(np.linspace(0, len(months) - 1, min(len(months), 4)).round().astype(int))
+    for i, k in enumerate(kp):
+        for j, r in enumerate(regions):
+            ax = axes[i][j]
+            d = table.loc[(table["kpi"] == k) & (table["region"].astype(str) == r)]
+            d = d.set_index(d["period"].astype(str)).reindex(months)
+            v = pd.to_numeric(d["value"], errors="coerce").to_numpy(float)
+            if "ci_low" in d and "ci_high" in d:
+                lo = pd.to_numeric(d["ci_low"], errors="coerce").to_numpy(float)
+                hi = pd.to_numeric(d["ci_high"], errors="coerce").to_numpy(float)
+                ax.fill_between(x, lo, hi, color="#8ab6d6", alpha=0.45, lw=0)
+            ax.plot(x, v, marker="o", ms=3, lw=1.4, color="#264653")
+            tg = pd.to_numeric(d["target"], errors="coerce").dropna()
+            if len(tg):
+                ax.axhline(float(tg.iloc[-1]), color="#333333", ls="--", lw=0.9)
+            if steps is not None and len(steps):
+                st = steps.loc[(steps["kpi"] == k) & (steps["region"].astype(str) == r)]
+                for m in st["period"].astype(str):
+                    if m in pos:
+                        ax.axvline(pos[m] - 0.5, color="#6a4c93", ls=":", lw=1.4)
+            if not np.isfinite(v).any():
+                ax.text(
+                    0.5,
+                    0.5,
+                    "MISSING",
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="#555555",
+                    gid=MISSING_LABEL,
+                )
+            if i == 0:
+                ax.set_title(r, fontsize=9)
+            if j == 0:
+                ax.set_ylabel(labels.get(k, k), fontsize=8)
+            if k in ("pass_rate", "critical_rate"):
+                _percent(ax.yaxis)
+            ax.tick_params(labelsize=7)
+            ax.set_xticks(tick, [months[t] for t in tick], rotation=45, fontsize=6)
+    fig.suptitle(
+        "The last months per region: value (line), interval (band), target (dashed), step (dotted)",
+        fontsize=9,
     )
     return fig

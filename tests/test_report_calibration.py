@@ -222,7 +222,10 @@ def test_kappa_paradox_needs_skewed_prevalence():
     )
     assert md == (
         f"**High agreement, low alpha (the kappa paradox)** {rule}: *Privacy* (alpha 0.30, AC1 "
-        "0.90, 92% of rater pairs agree, 95% of ratings in one category)."
+        "0.90, 92% of rater pairs agree, 95% of ratings in one category). *In plain words:* "
+        "Privacy: raters give the same score 92% of the time, but nearly every ticket gets that "
+        "score, so alpha (0.30) has little to measure; read AC1/AC2, and include harder tickets "
+        "in calibration."
     )
     assert "Resolution" not in md
 
@@ -270,6 +273,8 @@ def test_drift_sentence_names_a_collapse_in_the_last_two_sessions():
     )
     assert "since the session of 24 Sep 2026" in s  # the 11th session: 7 May + 10 x 14 days
     assert "Mann-Kendall" not in s
+    assert "*In plain words:* change-point p = " in s
+    assert "agreement between specialists moved to a lower level and stayed, not just noisy." in s
     k = rc.calibration_kpis(res)
     assert k["drift_collapse"] is True and k["drift_shape"] == "step"
     assert k["drift_after"] == pytest.approx(0.20)
@@ -281,6 +286,8 @@ def test_drift_sentence_claims_nothing_on_noise():
     s = rc.drift_sentence(res)
     assert "No step and no trend stand out from session-to-session noise" in s
     assert "collapsed" not in s and "dropped" not in s and "rising" not in s
+    assert "*In plain words:* change-point p = " in s
+    assert "agreement between specialists changed? could be noise" in s
     assert res.drift_steps.shape == "flat"
 
 

@@ -97,6 +97,14 @@ def test_region_targets_and_global_kpis(tmp_path, loaded):
     md = ro.global_markdown(k, cons)
     assert md.endswith("Missing: MEA: reports missing or failed.")
     assert "The lowest calibration agreement is **NA**'s (median alpha 0.60; target" in md
+    pos = cons.table["position"]
+    below, above = int((pos == "below").sum()), int((pos == "above").sum())
+    plain = (
+        "funnel: every one of the regions is within what chance gives"
+        if below + above == 0
+        else f"funnel: {below} regions pass less often and {above} more often"
+    )
+    assert f"*In plain words:* {plain}" in md
 
 
 def test_region_consistency_matches_aggregate(small):

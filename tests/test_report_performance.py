@@ -164,6 +164,9 @@ def test_target_status_follows_the_ticket_estimate_and_its_interval():
         f"{h.pass_rate_ci_high * 100:.1f}%] vs target at least 85.0%: **missed**" in md
     )
     assert f"average over audits {600 / 640 * 100:.1f}%" in md
+    assert (
+        "*In plain words:* missed (clear): the target is missed and the interval excludes it" in md
+    )
     k = rp.volume_section(d).kpis()
     assert k["pass_rate"] == pytest.approx(h.pass_rate)
     assert k["pass_rate_audits"] == pytest.approx(600 / 640)
@@ -434,6 +437,7 @@ def test_control_markdown_says_when_laney_limits_are_used():
     s = rp.ControlSection(window=w, weekly_p=cc, weekly_score=cc)
     md = rp.control_markdown(s)
     assert "**Laney's p' limits**" in md and f"sigma_z = {s.sigma_z:.2f}" in md
+    assert f"*In plain words:* p' limits (sigma_z {s.sigma_z:.2f}): weeks vary more than" in md
     assert s.kpis()["detail"]["control_limits"] == "p'"
 
 
@@ -447,6 +451,7 @@ def test_control_markdown_calls_a_good_signal_an_improvement():
     s = rp.ControlSection(window=w, weekly_p=cc, weekly_score=cc)
     md = rp.control_markdown(s)
     assert "0 alarm(s) below the centre line and 1 improvement(s) above it" in md
+    assert "*In plain words:* p limits: the band is what audit-sampling luck alone gives" in md
     assert "(99.0%, an improvement)" in md
     assert s.kpis()["n_control_alarms"] == 0 and s.kpis()["n_control_signals"] == 1
 
@@ -587,6 +592,8 @@ def test_indistinguishable_agents_are_not_ranked():
     assert not a.ranked and a.fitted and a.shrunk["rank"].isna().all()
     md = rp.agents_markdown(a)
     assert "**Agents' pass rates do not differ beyond chance this month: no ranking** (test" in md
+    assert "*In plain words:* funnel: every one of the agents is within what chance gives" in md
+    assert "pulled most" not in md  # no shrunken ranking to explain
     tb = rp.top_bottom(a)
     assert not set(tb["group"]) & {"top", "bottom"} and tb["rank"].isna().all()
     assert a.kpis() == {"detail": {"agents_ranked": False}}
@@ -616,6 +623,15 @@ def test_distinguishable_agents_are_ranked_top_and_bottom():
     md = rp.agents_markdown(a)
     assert f"(test for between-agent variation: p = {a.overdispersion_p:.2g})" in md
     assert "no ranking" not in md
+    below = int((a.funnel["position"] == "below").sum())
+    above = int((a.funnel["position"] == "above").sum())
+    assert f"*In plain words:* funnel: {below} agents pass less often and {above} more often" in md
+    gap = (a.shrunk["shrunk_rate"] - a.shrunk["raw_rate"]).abs()
+    r = a.shrunk.loc[gap.idxmax()]
+    assert (
+        f"(the agent pulled most, {r['agent_id']}): raw {r['raw_rate']:.0%} on {r['n']} audits"
+        in md
+    )
 
 
 def test_top_bottom_without_ranking_lists_only_funnel_outliers(secs):

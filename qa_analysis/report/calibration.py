@@ -37,7 +37,7 @@ from qa_analysis.report.formatting import (
     is_finite,
     json_number,
 )
-from qa_analysis.report.glossary import plain_alpha, plain_p_value
+from qa_analysis.report.glossary import plain_alpha, plain_p_value, plain_paradox, plain_shape
 from qa_analysis.scorecard import Scorecard
 
 __all__ = [
@@ -709,7 +709,14 @@ def kappa_paradox_markdown(
         f"{fmt(r['majority_share'], 0, pct=True)} of ratings in one category)"
         for r in rows.to_dict("records")
     )
-    return f"**High agreement, low alpha (the kappa paradox)** {rule}: {items}."
+    plain = "; ".join(
+        plain_paradox(r["name"], r["percent_agreement"], r["alpha"])
+        for r in rows.to_dict("records")
+    )
+    return (
+        f"**High agreement, low alpha (the kappa paradox)** {rule}: {items}. "
+        f"*In plain words:* {plain}."
+    )
 
 
 def rater_markdown(res: CalibrationResults) -> str:
@@ -834,6 +841,9 @@ def _date(x: Any) -> str:
     return f"{t.day} {t.strftime('%b %Y')}"
 
 
+_AGREEMENT = "agreement between specialists"
+
+
 def drift_sentence(res: CalibrationResults) -> str:
     """Agreement across sessions: a collapse, a step, a trend, or nothing beyond noise.
 
@@ -861,30 +871,35 @@ def drift_sentence(res: CalibrationResults) -> str:
         seg = c.segments
         k = int(seg["n_points"].iloc[-1])
         p = max(c.p_values) if c.p_values else c.p_global
+        plain = plain_shape("step", p, _AGREEMENT, down=c.last_after < c.last_before)
         if c.collapse:
             last_k = "the last session" if k == 1 else f"the last {k} sessions"
             return txt + (
                 f" **Agreement collapsed in the latest sessions: it fell from "
                 f"{fmt(c.last_before)} to {fmt(c.last_after)} in {last_k}** (since the session "
-                f"of {_date(c.last_label)}; change-point test, p = {p:.2g})."
+                f"of {_date(c.last_label)}; change-point test, p = {p:.2g}). "
+                f"*In plain words:* {plain}."
             )
         verb = "dropped" if c.last_after < c.last_before else "rose"
         return txt + (
             f" Agreement {verb} from {fmt(c.last_before)} to {fmt(c.last_after)} at the "
             f"session of {_date(c.last_label)} and has stayed there since ({k} sessions; "
-            f"change-point test, p = {p:.2g})."
+            f"change-point test, p = {p:.2g}). *In plain words:* {plain}."
         )
     if c.shape == "trend":
         way = "rising" if c.slope > 0 else "falling"
+        p_mk = t.p_value if is_finite(t.p_value) else c.slope_p_value
         mk = f"; Mann-Kendall tau {fmt(t.tau)}, p = {t.p_value:.3f}" if is_finite(t.p_value) else ""
         return txt + (
             f" Agreement is **{way}** steadily ({fmt(c.slope, 3, signed=True)} alpha per "
-            f"session, p = {c.slope_p_value:.2g}{mk}); no single step explains it better."
+            f"session, p = {c.slope_p_value:.2g}{mk}); no single step explains it better. "
+            f"*In plain words:* {plain_shape('trend', p_mk, _AGREEMENT, down=c.slope < 0)}."
         )
     pg = f"change-point test p = {c.p_global:.2f}; " if is_finite(c.p_global) else ""
     return txt + (
         f" No step and no trend stand out from session-to-session noise ({pg}slope "
-        f"p = {fmt(c.slope_p_value, 2)})."
+        f"p = {fmt(c.slope_p_value, 2)}). *In plain words:* "
+        f"{plain_shape('flat', c.p_global, _AGREEMENT, down=False)}."
     )
 
 

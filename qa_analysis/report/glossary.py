@@ -30,10 +30,14 @@ __all__ = [
     "GLOSSARY",
     "glossary_markdown",
     "plain_alpha",
+    "plain_funnel",
     "plain_interval",
+    "plain_limits",
     "plain_p_value",
+    "plain_paradox",
     "plain_shape",
     "plain_shrunken",
+    "plain_status",
 ]
 
 #: Term -> one-line plain definition (the reports' glossary).
@@ -68,7 +72,9 @@ GLOSSARY: dict[str, str] = {
         "used to declare that nothing changed."
     ),
     "Sen's slope": "the typical change per step of a series (median of all pairwise slopes).",
-    "change point": "a week or session where the level of a series steps up or down and stays.",
+    "change point": (
+        "a week, session or month where the level of a series steps up or down and stays."
+    ),
     "control limits": (
         "the band a stable process stays within (3 sigma); a point outside it, or a run on one "
         "side, is a signal worth a look."
@@ -128,6 +134,7 @@ _OVERVIEW_TERMS = (
     "confidence interval",
     "funnel limits",
     "Krippendorff's alpha",
+    "change point",
     "action id",
 )
 #: The terms each report uses, in the order its glossary lists them.
@@ -262,6 +269,102 @@ def plain_shrunken(raw: float, shrunk: float, n: int) -> str:
     return (
         f"raw {float(raw):.0%} on {int(n)} audits, ticket-level estimate after shrinkage "
         f"{float(shrunk):.0%}: {why}"
+    )
+
+
+def plain_status(status: str | None, clear: bool | None) -> str:
+    """What a target verdict means: "met (clear)", "met" within the noise, "at risk", "missed".
+
+    ``status`` is :func:`qa_analysis.compare.target_status`'s (met / at risk /
+    missed, from the estimate against the target and the amber margin);
+    ``clear`` whether the interval excludes the target.
+
+    Examples
+    --------
+    >>> plain_status("met", True)
+    'met (clear): the target is met and the interval excludes it, so not by luck of the sample'
+    >>> plain_status("missed", False)
+    'missed, within the noise: the estimate misses the target but the interval still reaches it'
+    """
+    if status not in ("met", "at risk", "missed"):
+        return "no verdict: no value or no target"
+    if status == "at risk":
+        return (
+            "at risk: the estimate meets the target by less than the amber margin, "
+            "so a small slip would miss it"
+        )
+    if clear is True:
+        how = "the interval excludes it, so not by luck of the sample"
+        return f"{status} (clear): the target is {status} and {how}"
+    if clear is False:
+        verb = "meets" if status == "met" else "misses"
+        return (
+            f"{status}, within the noise: the estimate {verb} the target but the interval "
+            "still reaches it"
+        )
+    return f"{status}: no interval to tell whether this is beyond the noise"
+
+
+def plain_limits(limits: str, sigma_z: float | None = None) -> str:
+    """What the control chart's limits mean: binomial p limits or Laney's p' limits.
+
+    Examples
+    --------
+    >>> plain_limits("p'", 1.8)
+    "p' limits (sigma_z 1.80): weeks vary more than audit-sampling luck alone, so the band is 1.8 times wider and only weeks unusual even for this process are flagged"
+    >>> plain_limits("p")
+    'p limits: the band is what audit-sampling luck alone gives; a week outside it is unlikely to be chance'
+    """
+    if limits == "p'" and _finite(sigma_z):
+        z = float(sigma_z)  # type: ignore[arg-type]
+        return (
+            f"p' limits (sigma_z {z:.2f}): weeks vary more than audit-sampling luck alone, so the "
+            f"band is {z:.1f} times wider and only weeks unusual even for this process are flagged"
+        )
+    return (
+        "p limits: the band is what audit-sampling luck alone gives; a week outside it is "
+        "unlikely to be chance"
+    )
+
+
+def plain_funnel(below: int, above: int, what: str = "agents") -> str:
+    """What the funnel found, in words: how many score differently from the average beyond chance.
+
+    ``what`` is fixed prose ("agents", "regions").
+
+    Examples
+    --------
+    >>> plain_funnel(0, 0, "regions")
+    'funnel: every one of the regions is within what chance gives around the average at its number of audits'
+    >>> plain_funnel(2, 1)
+    'funnel: 2 agents pass less often and 1 more often than the average by more than chance; the others differ only as much as their number of audits allows'
+    """
+    b, a = int(below), int(above)
+    if b == 0 and a == 0:
+        return (
+            f"funnel: every one of the {what} is within what chance gives around the average "
+            "at its number of audits"
+        )
+    return (
+        f"funnel: {b} {what} pass less often and {a} more often than the average by more than "
+        "chance; the others differ only as much as their number of audits allows"
+    )
+
+
+def plain_paradox(criterion: str, agreement: float, alpha: float) -> str:
+    """Why a criterion has high agreement but a low alpha (the kappa paradox).
+
+    Examples
+    --------
+    >>> plain_paradox("Greeting", 0.96, 0.2)
+    'Greeting: raters give the same score 96% of the time, but nearly every ticket gets that score, so alpha (0.20) has little to measure; read AC1/AC2, and include harder tickets in calibration'
+    """
+    agree = f"{float(agreement):.0%}" if _finite(agreement) else "most"
+    a = f"{float(alpha):.2f}" if _finite(alpha) else "n/a"
+    return (
+        f"{md_escape(criterion)}: raters give the same score {agree} of the time, but nearly "
+        f"every ticket gets that score, so alpha ({a}) has little to measure; read AC1/AC2, "
+        "and include harder tickets in calibration"
     )
 
 

@@ -37,6 +37,7 @@ from qa_analysis.report.formatting import (
     is_finite,
     json_number,
 )
+from qa_analysis.report.glossary import plain_funnel
 from qa_analysis.report.performance import TICKET_KPIS, score_window, ticket_estimates
 from qa_analysis.scorecard import Scorecard
 
@@ -631,6 +632,10 @@ def global_markdown(
             lines.append(
                 "Every region's pass rate is within the funnel limits around the pooled rate."
             )
+        pos = t["position"].astype(object)
+        lines.append(
+            f"*In plain words:* {plain_funnel(int((pos == 'below').sum()), int((pos == 'above').sum()), 'regions')}."
+        )
     if kpis.get("lowest_alpha_region"):
         lines.append(
             f"The lowest calibration agreement is **{md_escape(kpis['lowest_alpha_region'])}**'s (median "

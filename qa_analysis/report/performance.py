@@ -57,7 +57,13 @@ from qa_analysis.report.formatting import (
     json_number,
     sentence,
 )
-from qa_analysis.report.glossary import plain_shape
+from qa_analysis.report.glossary import (
+    plain_funnel,
+    plain_limits,
+    plain_shape,
+    plain_shrunken,
+    plain_status,
+)
 from qa_analysis.scorecard import META_COLUMNS, Scorecard, criterion_rates, score_evaluations
 
 __all__ = [
@@ -1130,6 +1136,7 @@ def control_markdown(s: ControlSection) -> str:
             "with fewer audits. ",
         )
     txt += _limits_sentence(s)
+    txt += f"*In plain words:* {plain_limits(s.limits, s.sigma_z)}. "
     if len(sig) == 0:
         txt += "No week breaks a Western Electric rule: the process is in statistical control."
         return txt
@@ -1451,7 +1458,8 @@ def targets_markdown(s: TargetsSection) -> str:
             tgt = f"{tgt} due so far ({fmt(s.due.target, 0)} for the whole month)"
             extra = f"; {s.due.basis()}"
         lines.append(
-            f"- {r['label']}: {val} vs target {word} {tgt}: **{r['status']}**{clear}{extra}."
+            f"- {r['label']}: {val} vs target {word} {tgt}: **{r['status']}**{clear}{extra}. "
+            f"*In plain words:* {plain_status(r['status'], r['clear'])}."
         )
     met = int((t["status"] == "met").sum())
     missed = int((t["status"] == "missed").sum())
@@ -1835,6 +1843,7 @@ def agents_markdown(s: AgentsSection) -> str:
         f"pooled pass rate of {fmt(s.funnel_target, 1, pct=True)}, {below} agent(s) fall "
         f"below and {above} above the 99.8% funnel limits ({warn} outside the 95% limits)."
     )
+    txt += f" *In plain words:* {plain_funnel(below, above, 'agents')}."
     p = s.overdispersion_p
     test = f" (test for between-agent variation: p = {p:.2g})" if is_finite(p) else ""
     if not s.ranked:
@@ -1850,6 +1859,14 @@ def agents_markdown(s: AgentsSection) -> str:
     txt += f" The agents do differ beyond chance{test}: the table ranks them by shrunken rate."
     if s.note:
         txt += f" ({sentence(s.note).strip()})"
+    sh = s.shrunk
+    if len(sh) and sh["shrunk_rate"].notna().any():
+        gap = (sh["shrunk_rate"] - sh["raw_rate"]).abs().to_numpy(dtype=float)
+        r = sh.iloc[int(np.nanargmax(gap))]
+        txt += (
+            f" *In plain words* (the agent pulled most, {md_escape(r['agent_id'])}): "
+            f"{plain_shrunken(r['raw_rate'], r['shrunk_rate'], int(r['n']))}."
+        )
     return txt
 
 
