@@ -513,14 +513,15 @@ def drift(
     lab = label if label in table else "criterion"
     for cid in highlight:
         sub = table.loc[table["criterion"] == cid].sort_values(date, kind="stable")
-        if len(sub):
+        # a criterion computed per scorecard version is one line per version (label)
+        for name, part in sub.groupby(lab, sort=False):
             sns.lineplot(
-                x=pd.to_datetime(sub[date]).to_numpy(),
-                y=sub["alpha"].to_numpy(float),
+                x=pd.to_datetime(part[date]).to_numpy(),
+                y=part["alpha"].to_numpy(float),
                 ax=ax,
                 marker="o",
                 lw=1,
-                label=str(sub[lab].iloc[0]),
+                label=str(name),
                 alpha=0.8,
             )
     sns.lineplot(

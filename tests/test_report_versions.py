@@ -109,3 +109,183 @@ def test_month_over_month_across_a_version_change_is_not_compared():
 def test_month_over_month_within_one_version_is_compared():
     md = rp.changes_markdown(rp.changes_section(_data(VERSIONED, "2026-10")))
     assert md.startswith("Pass rate ") and "in September ->" in md
+
+
+# ---------------------------------------------------------------------------
+# agreement per version in the calibration report
+# ---------------------------------------------------------------------------
+# "a" changes scale (1-5 -> 1-3) and wording on 15 June 2026; "b" only changes weight
+CAL_SC = Scorecard.from_dict(
+    {
+        "versions": [
+            {
+                "version": "v1",
+                "criteria": [
+                    {"id": "a", "name": "Tone and language", "scale": [1, 2, 3, 4, 5]},
+                    {"id": "b", "name": "Docs", "scale": [0, 1]},
+                ],
+            },
+            {
+                "version": "v2",
+                "effective": "2026-06-15",
+                "criteria": [
+                    {"id": "a", "name": "Tone", "scale": [1, 2, 3]},
+                    {"id": "b", "name": "Docs", "scale": [0, 1], "weight": 2},
+                ],
+            },
+        ]
+    }
+)
+
+
+def _cal(seed: int = 5) -> pd.DataFrame:
+    """Two sessions of 8 tickets x 3 raters: 3 June (v1) and 20 June (v2)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for sid, day, top in (("s1", "2026-06-03", 5), ("s2", "2026-06-20", 3)):
+        tickets = np.repeat([f"{sid}t{i}" for i in range(8)], 3)
+        true_a = np.repeat(rng.integers(1, top + 1, 8), 3)
+        a = np.clip(true_a + rng.choice([-1, 0, 0, 0, 1], tickets.size), 1, top)
+        b = np.repeat(rng.integers(0, 2, 8), 3)
+        b = np.where(rng.random(tickets.size) < 0.15, 1 - b, b)
+        for crit, score in (("a", a), ("b", b)):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "session_id": sid,
+                        "session_date": pd.Timestamp(day),
+                        "ticket_id": tickets,
+                        "rater_id": ["x", "y", "z"] * 8,
+                        "role": ["expert", "specialist", "specialist"] * 8,
+                        "criterion": crit,
+                        "score": score.astype(float),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_changed_criteria_are_those_whose_scale_level_or_wording_changed():
+    assert rv.changed_criteria(CAL_SC, report_window("2026-06", 3)) == ["a"]  # not b (weight)
+    assert rv.changed_criteria(CAL_SC, report_window("2026-10", 3)) == []  # v2 only
+    renamed = Scorecard.from_dict(
+        {
+            "versions": [
+                {"version": "v1", "criteria": [{"id": "a", "name": "Tone", "scale": [0, 1]}]},
+                {
+                    "version": "v2",
+                    "effective": "2026-06-01",
+                    "criteria": [{"id": "a", "name": "Tone of voice", "scale": [0, 1]}],
+                },
+            ]
+        }
+    )
+    assert rv.changed_criteria(renamed) == ["a"]
+    assert rv.changed_criteria(SINGLE) == []
+
+
+def test_a_criterion_whose_scale_changed_gets_one_agreement_row_per_version():
+    from qa_analysis import reliability as rel
+    from qa_analysis.report.calibration import (
+        agreement_table,
+        calibration_results,
+        criteria_agreement,
+    )
+
+    cal = _cal()
+    res = calibration_results(cal, CAL_SC, report_window("2026-06", 3), thresholds={"n_boot": 20})
+    b = res.by_item
+    a_rows = b.loc[b["criterion"] == "a"]
+    assert a_rows["scorecard_version"].tolist() == ["v1", "v2"]
+    assert a_rows["name"].tolist() == ["Tone and language (version v1)", "Tone (version v2)"]
+    for vid, sid in (("v1", "s1"), ("v2", "s2")):
+        sub = cal.loc[(cal["criterion"] == "a") & (cal["session_id"] == sid)]
+        own = rel.agreement_by_item(sub, scorecard=CAL_SC.for_version(vid), confidence=None)
+        row = a_rows.loc[a_rows["scorecard_version"] == vid].iloc[0]
+        assert row["n_units"] == 8
+        assert abs(row["alpha"] - own["alpha"].iloc[0]) < 1e-12  # on its own version's scale
+    # the unchanged criterion pools both sessions in one row, as before
+    b_rows = b.loc[b["criterion"] == "b"]
+    pooled = rel.agreement_by_item(
+        cal.loc[cal["criterion"] == "b"], scorecard=CAL_SC, confidence=None
+    )
+    assert len(b_rows) == 1 and pd.isna(b_rows["scorecard_version"].iloc[0])
+    assert b_rows["n_units"].iloc[0] == 16
+    assert abs(b_rows["alpha"].iloc[0] - pooled["alpha"].iloc[0]) < 1e-12
+    kpi = criteria_agreement(res)
+    assert [(k["criterion"], k.get("scorecard_version")) for k in kpi] == [
+        ("a", "v1"),
+        ("a", "v2"),
+        ("b", None),
+    ]
+    assert list(agreement_table(res).index) == [
+        "Tone and language (version v1)",
+        "Tone (version v2)",
+        "Docs",
+    ]
+
+
+def test_pooling_a_changed_scale_would_put_old_scores_off_the_new_scale():
+    # the control: the latest definition (1-3) cannot hold the v1 scores of 4 and 5
+    import pytest
+
+    from qa_analysis import reliability as rel
+    from qa_analysis.errors import DataError
+
+    cal = _cal()
+    assert (cal.loc[(cal["criterion"] == "a") & (cal["session_id"] == "s1"), "score"] > 3).any()
+    with pytest.raises(DataError):
+        rel.agreement_by_item(cal, scorecard=CAL_SC, confidence=None)
+
+
+def test_drift_computes_a_changed_criterion_per_version_and_labels_it():
+    from qa_analysis.report.calibration import calibration_results
+
+    res = calibration_results(
+        _cal(), CAL_SC, report_window("2026-06", 3), thresholds={"n_boot": 20}
+    )
+    d = res.drift
+    a = d.loc[d["criterion"] == "a"]
+    assert a[["session_id", "scorecard_version"]].to_numpy().tolist() == [
+        ["s1", "v1"],
+        ["s2", "v2"],
+    ]
+    assert a["name"].tolist() == ["Tone and language (version v1)", "Tone (version v2)"]
+    assert d.loc[d["criterion"] == "b", "name"].tolist() == ["Docs", "Docs"]
+    # the session mean runs over every criterion, split or pooled
+    for _, g in d.groupby("session_id"):
+        assert abs(g["mean_alpha"].iloc[0] - g["alpha"].mean()) < 1e-12
+
+
+def test_a_month_on_one_version_names_its_criteria_without_a_version_label():
+    from qa_analysis.report.calibration import calibration_results
+
+    cal = _cal()
+    later = cal.loc[cal["session_id"] == "s2"].assign(
+        session_id="s3",
+        session_date=pd.Timestamp("2026-07-08"),
+        ticket_id=lambda f: "s3" + f["ticket_id"].str[2:],
+    )
+    res = calibration_results(
+        pd.concat([cal, later], ignore_index=True),
+        CAL_SC,
+        report_window("2026-07", 3),
+        thresholds={"n_boot": 20},
+    )
+    assert res.by_item["name"].tolist() == ["Tone", "Docs"]  # one version in July
+    assert res.by_item["scorecard_version"].tolist()[0] == "v2"
+    assert "Tone and language (version v1)" in set(res.drift["name"])  # the history spans both
+
+
+def test_without_a_changed_criterion_the_agreement_table_is_unchanged():
+    from qa_analysis import reliability as rel
+
+    cal = _cal().query("criterion == 'b'")
+    sc = CAL_SC.for_version("v2")
+    direct = rel.agreement_by_item(cal, scorecard=sc, n_boot=20, seed=3)
+    via = rv.agreement_per_version(rel.agreement_by_item, cal, sc, [], n_boot=20, seed=3)
+    pd.testing.assert_frame_equal(via, direct)
+    via2 = rv.agreement_per_version(rel.agreement_by_item, cal, CAL_SC, ["a"], n_boot=20, seed=3)
+    pd.testing.assert_frame_equal(
+        via2, rel.agreement_by_item(cal, scorecard=CAL_SC, n_boot=20, seed=3)
+    )

@@ -28,6 +28,7 @@ from qa_analysis import settings
 from qa_analysis import trends as tr
 from qa_analysis.errors import DataError
 from qa_analysis.escaping import md_escape
+from qa_analysis.report import versions as vs
 from qa_analysis.report.data import ReportData, Window, in_window, resolve_thresholds
 from qa_analysis.report.formatting import (
     ShortRepr,
@@ -38,7 +39,7 @@ from qa_analysis.report.formatting import (
     json_number,
 )
 from qa_analysis.report.glossary import plain_alpha, plain_p_value, plain_paradox, plain_shape
-from qa_analysis.scorecard import Scorecard
+from qa_analysis.scorecard import Scorecard, row_versions
 
 __all__ = [
     "CalibrationResults",
@@ -115,6 +116,11 @@ class CalibrationResults(ShortRepr):
     by_item : DataFrame
         :func:`qa_analysis.reliability.agreement_by_item` on the month's
         ratings plus ``name`` and ``verdict`` (with the report's thresholds).
+        A criterion whose scale, level or wording differs between the
+        scorecard versions of the window is computed per version
+        (:func:`qa_analysis.report.versions.agreement_per_version`): one row
+        per version, labelled in ``scorecard_version`` (missing on the pooled
+        rows; the column exists only when some criterion was split).
     raters : DataFrame
         :func:`qa_analysis.reliability.rater_calibration` (tolerance =
         ``thresholds["bias_flag"]``).
@@ -124,7 +130,9 @@ class CalibrationResults(ShortRepr):
         :func:`qa_analysis.reliability.disagreements`, the ``top`` tickets.
     drift : DataFrame
         :func:`qa_analysis.reliability.agreement_over_sessions` over the
-        history window and the month (no CIs): one row per session x criterion.
+        history window and the month (no CIs): one row per session x criterion,
+        a changed criterion computed on its own version's scale and named with
+        the version (as in ``by_item``).
     drift_trend : qa_analysis.trends.Trend
         Mann-Kendall test on the sessions' mean alpha (quoted only for a
         monotone trend).
@@ -290,7 +298,7 @@ def calibration_results(
     empty_trend = tr.mann_kendall([])
     if len(month) == 0:
         e = pd.DataFrame()
-        drift = _drift(hist, scorecard) if len(hist) else e
+        drift = _drift(hist, scorecard, window) if len(hist) else e
         trend = _drift_trend(drift) if len(drift) else empty_trend
         steps = drift_steps(drift, seed=seed) if len(drift) else None
         return CalibrationResults(
@@ -344,16 +352,26 @@ def calibration_results(
         .reset_index(drop=True)
     )
     roles = month.groupby("role", sort=True)["rater_id"].nunique().rename("raters").reset_index()
-    # N/A rows included: agreement_by_item ignores them and counts them in its note
-    by_item = rel.agreement_by_item(
-        month_all, scorecard=scorecard, unit="unit", n_boot=n_boot, seed=seed
+    # N/A rows included: agreement_by_item ignores them and counts them in its note; a
+    # criterion whose scale, level or wording changed in the window is computed per version
+    changed = vs.changed_criteria(scorecard, window)
+    by_item = vs.agreement_per_version(
+        rel.agreement_by_item,
+        month_all,
+        scorecard,
+        changed,
+        unit="unit",
+        n_boot=n_boot,
+        seed=seed,
     )
-    by_item.insert(1, "name", by_item["criterion"].map(names).fillna(by_item["criterion"]))
+    by_item.insert(1, "name", vs.version_names(by_item, scorecard))
     by_item["verdict"] = [verdict(a, th) for a in by_item["alpha"]]
-    by_item["majority_share"] = by_item["criterion"].map(_majority_share(month)).astype(float)
+    by_item["majority_share"] = _item_majority_share(by_item, month, scorecard, changed)
+    # the other statistics see a changed criterion rated under two versions as two criteria
+    vmonth, vsc = vs.version_view(month, scorecard, changed)
     raters = rel.rater_calibration(
-        month,
-        scorecard=scorecard,
+        vmonth,
+        scorecard=vsc,
         unit="unit",
         tolerance=float(th["bias_flag"]),
         n_boot=n_boot,
@@ -368,10 +386,13 @@ def calibration_results(
     n_candidates = int((~is_expert).sum()) if is_expert.any() else len(month)
     n_compared = int(raters["n_ratings"].sum()) if len(raters) else 0
     heat = rel.rater_calibration_by_item(
-        month, scorecard=scorecard, unit="unit", confidence=None, tolerance=float(th["bias_flag"])
+        vmonth, scorecard=vsc, unit="unit", confidence=None, tolerance=float(th["bias_flag"])
     )
+    hist_scored = hist.loc[hist["score"].notna()]
+    vhist, hsc = vs.version_view(hist_scored, scorecard, changed)
+    names = {**names, **_names(vsc), **_names(hsc)}
     heat["name"] = heat["criterion"].map(names).fillna(heat["criterion"])
-    split = rel.disagreements(month, scorecard=scorecard, unit="unit", top=top)
+    split = rel.disagreements(vmonth, scorecard=vsc, unit="unit", top=top)
     if len(split):
         parts = split["unit"].str.split(" / ", n=1, expand=True)
         split.insert(1, "session_id", parts[0])
@@ -382,14 +403,13 @@ def calibration_results(
             "most_split_name",
             split["most_split"].map(names),
         )
-    drift = _drift(hist, scorecard)
-    hist_scored = hist.loc[hist["score"].notna()]
+    drift = _drift(hist, scorecard, window)
     try:
-        bias = fd.rater_criterion_bias(hist_scored, scorecard=scorecard)
+        bias = fd.rater_criterion_bias(vhist, scorecard=hsc)
     except DataError:
         bias = None
     try:
-        claims = fd.criterion_claims(month, scorecard=scorecard, n_boot=n_boot, seed=seed)
+        claims = fd.criterion_claims(vmonth, scorecard=vsc, n_boot=n_boot, seed=seed)
     except DataError:
         claims = None
     return CalibrationResults(
@@ -416,13 +436,39 @@ def calibration_results(
     )
 
 
-def _drift(hist: pd.DataFrame, scorecard: Scorecard) -> pd.DataFrame:
+def _drift(hist: pd.DataFrame, scorecard: Scorecard, window: Window) -> pd.DataFrame:
+    """Agreement per session x criterion; a criterion changed in the window per version."""
     hist = hist.loc[hist["score"].notna()] if len(hist) else hist
     if len(hist) == 0:
         return pd.DataFrame()
-    out = rel.agreement_over_sessions(hist, scorecard=scorecard, confidence=None)
-    out["name"] = out["criterion"].map(_names(scorecard)).fillna(out["criterion"])
+    out = vs.agreement_per_version(
+        rel.agreement_over_sessions,
+        hist,
+        scorecard,
+        vs.changed_criteria(scorecard, window),
+        seed=0,
+        confidence=None,
+    )
+    out["name"] = vs.version_names(out, scorecard)
     return out
+
+
+def _item_majority_share(
+    by_item: pd.DataFrame, month: pd.DataFrame, scorecard: Scorecard, changed: list[str]
+) -> pd.Series:
+    """:func:`_majority_share` for each ``by_item`` row (per version for a split criterion)."""
+    if "scorecard_version" not in by_item.columns:
+        return by_item["criterion"].map(_majority_share(month)).astype(float)
+    vid = pd.Series(
+        np.asarray(scorecard.version_ids, dtype=object)[
+            row_versions(month, scorecard, date="session_date", table="calibration")
+        ],
+        index=month.index,
+    ).where(month["criterion"].isin(changed).to_numpy())
+    key = month["criterion"].astype(str) + "\x00" + vid.fillna("").astype(str)
+    share = _majority_share(month.assign(criterion=key))
+    rows = by_item["criterion"].astype(str) + "\x00" + by_item["scorecard_version"].fillna("")
+    return rows.map(share).astype(float)
 
 
 def _majority_share(ratings: pd.DataFrame) -> pd.Series:
@@ -1088,6 +1134,11 @@ def criteria_agreement(res: CalibrationResults) -> list[dict[str, Any]]:
             {
                 "criterion": str(r["criterion"]),
                 "name": str(r["name"]),
+                **(
+                    {"scorecard_version": str(r["scorecard_version"])}
+                    if _present(r.get("scorecard_version"))
+                    else {}
+                ),
                 **{
                     c: (float(r[c]) if is_finite(r[c]) else None)
                     for c in ("alpha", "alpha_ci_low", "alpha_ci_high")
@@ -1095,6 +1146,11 @@ def criteria_agreement(res: CalibrationResults) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _present(x: Any) -> bool:
+    """Whether ``x`` is a non-missing value (not None, NA or NaN)."""
+    return x is not None and not (pd.api.types.is_scalar(x) and bool(pd.isna(x)))
 
 
 def _drift_kpis(res: CalibrationResults) -> dict[str, Any]:
