@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -155,3 +157,19 @@ def test_history_write_leaves_no_temporary_or_lock_file(tmp_path):
     write_period(tmp_path, "2026-10", {"EU": 0.8})
     update_history(tmp_path, "2026-10")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_audits_per_agent_is_judged_against_the_audits_due_as_the_report_does(tmp_path):
+    perf = performance(0.9)
+    perf["detail"]["audits_per_agent_target_due"] = 4.2  # some audits of the month still due
+    folder = write_period(tmp_path, "2026-10", {"EU": 0.9})
+    k = json.loads((folder / "eu" / "kpis.json").read_text())
+    k["performance"] = perf
+    (folder / "eu" / "kpis.json").write_text(json.dumps(k))
+    r = period_rows(folder).set_index(["region", "kpi"])
+    assert r.loc[("EU", "audits_per_agent"), "target"] == pytest.approx(4.2)
+    # without the report's pro-rated target, the target of the params applies
+    k["performance"]["detail"].pop("audits_per_agent_target_due")
+    (folder / "eu" / "kpis.json").write_text(json.dumps(k))
+    r = period_rows(folder).set_index(["region", "kpi"])
+    assert r.loc[("EU", "audits_per_agent"), "target"] == settings.targets()["audits_per_agent"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -219,6 +220,9 @@ def _region_records(
     perf = k.get("performance") if isinstance(k.get("performance"), Mapping) else None
     version = _get(perf, "scorecard_version") or k.get("scorecard_version")
     verdicts = _get(perf, "targets") or {}
+    # audits per agent is judged against the audits due so far (the month's last tickets
+    # are still being audited), as the performance report judges it
+    due = _num(_get(perf, "audits_per_agent_target_due"))
     out = []
     for kpi, (section, key, n_key) in HISTORY_KPIS.items():
         sec = k.get(section) if isinstance(k.get(section), Mapping) else None
@@ -231,7 +235,9 @@ def _region_records(
                 "value": _num(_get(sec, key)),
                 "ci_low": _num(_get(sec, f"{key}_ci_low")),
                 "ci_high": _num(_get(sec, f"{key}_ci_high")),
-                "target": _num(tg.get(kpi)),
+                "target": (
+                    due if kpi == "audits_per_agent" and math.isfinite(due) else _num(tg.get(kpi))
+                ),
                 "status": st if isinstance(st, str) else None,
                 "scorecard_version": None if version is None else str(version),
                 "n": _get(sec, n_key) if isinstance(_get(sec, n_key), int) else None,
