@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from score_frames import edge_inputs as _edge_inputs
+from score_frames import scores as _scores
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
@@ -17,25 +19,6 @@ from qa_analysis import trends as tr
 from qa_analysis.scorecard import score_evaluations
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
-
-
-def _scores(dates, score, passed=None, critical=None, **cols) -> pd.DataFrame:
-    score = np.asarray(score, dtype=float)
-    if passed is None:
-        passed = score >= 80
-    if critical is None:
-        critical = np.zeros(len(score), dtype=bool)
-    df = pd.DataFrame(
-        {
-            "evaluated_at": pd.to_datetime(dates, format="ISO8601"),
-            "score": score,
-            "passed": pd.array(passed, dtype="boolean"),
-            "critical_fail": critical,
-        }
-    )
-    for k, v in cols.items():
-        df[k] = v
-    return df
 
 
 def _random_scores(seed: int, n: int = 600, groups=("EU", "NA", "APAC")) -> pd.DataFrame:
@@ -521,19 +504,6 @@ def test_demo_phone_ranks_first_on_critical_rate(demo_scores):
 
 
 # -- bad input: defined output, no crash, no RuntimeWarning (warnings are errors here) -------------
-
-
-def _edge_inputs() -> dict[str, pd.DataFrame]:
-    one = _scores(["2026-01-05"], [90.0], agent_id=["a"], region=["EU"], csat=[4.0])
-    all_na = _scores(
-        ["2026-01-05", "2026-01-06"],
-        [np.nan, np.nan],
-        agent_id=["a", "b"],
-        region=["EU", "EU"],
-        csat=[4.0, 5.0],
-    )
-    all_na["passed"] = pd.array([pd.NA, pd.NA], dtype="boolean")
-    return {"empty": one.iloc[:0], "one evaluation": one, "all N/A": all_na}
 
 
 @pytest.mark.parametrize("case", ["empty", "one evaluation", "all N/A"])
